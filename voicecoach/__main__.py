@@ -1,0 +1,4 @@
+"""Allows `python -m voicecoach`."""
+from voicecoach.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,90 @@
+"""Intent names and the text-to-intent parser shared by typed input and free-text recognisers."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+from typing import Callable
+
+import yaml
+from rapidfuzz import fuzz, process
+
+from voicecoach.ports import Heard
+
+INTENTS = ("next", "back", "repeat", "pause", "resume", "stop", "slower", "faster",
+           "louder", "quieter", "time_left", "where", "help", "ask")
+
+# Below this similarity (0..100) a typed line is not taken as a command.
+FUZZY_CUTOFF = 86
+
+
+@dataclass(frozen=True)
+class Vocabulary:
+    phrases: dict[str, str]   # normalised phrase -> intent
+    fillers: tuple[str, ...]  # politeness words, longest first
+
+
+def normalise(text: str) -> str:
+    text = text.lower().replace("’", "'")
+    text = re.sub(r"[^a-z0-9' ]+", " ", text)
+    return " ".join(text.split())
+
+
+@lru_cache(maxsize=1)
+def vocabulary() -> Vocabulary:
+    data = yaml.safe_load(resources.files("voicecoach.data").joinpath("intents.yaml").read_text("utf-8"))
+    phrases: dict[str, str] = {}
+    for intent, entry in data["intents"].items():
+        if intent not in INTENTS:
+            raise ValueError(f"intents.yaml: unknown intent {intent!r}")
+        for phrase in entry["phrases"]:
+            phrases[normalise(phrase)] = intent
+    fillers = tuple(sorted((normalise(f) for f in data.get("fillers", [])), key=len, reverse=True))
+    return Vocabulary(phrases, fillers)
+
+
+def strip_fillers(text: str, fillers: tuple[str, ...]) -> str:
+    words = f" {text} "
+    changed = True
+    while changed:
+        changed = False
+        for filler in fillers:
+            for pattern in (f" {filler} ",):
+                if words.startswith(pattern) or words.endswith(pattern):
+                    if words.startswith(pattern):
+                        words = " " + words[len(pattern):]
+                    if words.endswith(pattern):
+                        words = words[: -len(pattern)] + " "
+                    changed = True
+    return " ".join(words.split())
+
+
+def command_of(text: str) -> tuple[str | None, float]:
+    """The command a line of text names, with a confidence 0..1; (None, 0) if none."""
+    vocab = vocabulary()
+    plain = normalise(text)
+    if plain.replace(" ", "_") in INTENTS and plain != "ask":
+        return plain.replace(" ", "_"), 1.0
+    core = strip_fillers(plain, vocab.fillers)
+    for candidate in (plain, core):
+        if candidate in vocab.phrases:
+            return vocab.phrases[candidate], 1.0
+    if not core:
+        return None, 0.0
+    best = process.extractOne(core, vocab.phrases.keys(), scorer=fuzz.ratio, score_cutoff=FUZZY_CUTOFF)
+    if best is None:
+        return None, 0.0
+    return vocab.phrases[best[0]], best[1] / 100
+
+
+QuestionMatcher = Callable[[str], "tuple[str | None, float]"]
+
+
+def parse(text: str, questions: QuestionMatcher | None = None, audio_end: float | None = None) -> Heard:
+    """Turn typed or recognised text into a Heard: a command, a question (`ask` with topic), or nothing."""
+    intent, confidence = command_of(text)
+    if intent is None and questions is not None and normalise(text):
+        topic, confidence = questions(text)
+        return Heard(text, "ask", topic, confidence, audio_end)
+    return Heard(text, intent, None, confidence, audio_end)

@@ -1,0 +1,80 @@
+"""Ports: the interfaces between the pure core and the world outside it."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable, Iterable, Protocol
+
+# Adapters report what really happened through this callback: (event name, fields).
+# Speakers report "speech_start" / "speech_end" with fields
+#   id (the Say action's id), text, kind, t (clock seconds), interrupted (speech_end only),
+# and "speech_skipped" (a late count that was dropped) and "output_lost" (device gone; message).
+# Listeners report "input_lost" (message) the same way.
+Notify = Callable[[str, dict], None]
+
+
+class Clock(Protocol):
+    def now(self) -> float:
+        """Monotonic seconds; only differences mean anything."""
+
+
+class Speaker(Protocol):
+    def say(self, text: str, *, utterance_id: int, kind: str = "instruction", due: float | None = None) -> None:
+        """Queue text and return at once. A "count" whose start would be late past `due` may be skipped."""
+
+    def cue(self, name: str, *, utterance_id: int) -> None:
+        """Queue a short earcon (hold_start, hold_end, understood, not_understood)."""
+
+    def hush(self) -> None:
+        """Silence the current sound and drop everything queued, at once."""
+
+    def prepare(self, texts: Iterable[str]) -> None:
+        """Render texts ahead of time so they start without delay; may do nothing."""
+
+    def adjust(self, change: str) -> str | None:
+        """Apply slower/faster/louder/quieter; return the new setting in words, or None if unsupported."""
+
+    def close(self) -> None:
+        """Finish and release the device."""
+
+
+@dataclass(frozen=True)
+class Heard:
+    """One understood (or not understood) input, typed or spoken."""
+    text: str
+    intent: str | None
+    topic: str | None = None
+    confidence: float = 1.0
+    audio_end: float | None = None  # clock seconds when the speaker stopped talking; None for typed input
+    extra: dict = field(default_factory=dict)
+
+
+class Listener(Protocol):
+    def start(self, post: Callable[[Heard], None]) -> None:
+        """Begin delivering Heard results to `post` from a background thread."""
+
+    def coach_speaking(self, text: str | None) -> None:
+        """Told what the coach is saying now (None when silent) so its own voice is not taken as a command."""
+
+    def stop(self) -> None:
+        """Stop listening and release the device."""
+
+
+@dataclass(frozen=True)
+class SessionRecord:
+    id: int
+    routine: str          # bundled id or file path, as given to `run`
+    routine_name: str
+    started: str          # ISO 8601 local time
+    steps_done: int       # count of completed plan steps
+    steps_total: int
+    seconds: float
+    finished: bool        # the session ended (completed or stopped), rather than being interrupted
+    completed: bool
+
+
+class Store(Protocol):
+    def begin(self, routine: str, routine_name: str, steps_total: int, resumed_from: int | None = None) -> int: ...
+    def step_done(self, session_id: int, steps_done: int, seconds: float) -> None: ...
+    def end(self, session_id: int, completed: bool, seconds: float) -> None: ...
+    def unfinished(self) -> SessionRecord | None: ...
+    def history(self, limit: int = 50) -> list[SessionRecord]: ...
