@@ -1,0 +1,130 @@
+"""Test doubles: a fake clock and a driver that runs the session state machine in simulated milliseconds."""
+from __future__ import annotations
+
+from voicecoach import session as core
+from voicecoach.cli import lines
+from voicecoach.routine import Exercise, Routine, Step
+
+
+class FakeClock:
+    def __init__(self, start: float = 100.0):
+        self.t = start
+
+    def now(self) -> float:
+        return self.t
+
+
+def routine(*exercises: Exercise, name: str = "Test routine") -> Routine:
+    return Routine(id="test", name=name, exercises=tuple(exercises), about="For tests.")
+
+
+def exercise(name: str, *steps: Step, sides: tuple[str, ...] = (), tip: str = "") -> Exercise:
+    return Exercise(name=name, steps=tuple(steps), sides=sides, tip=tip)
+
+
+def say(text: str) -> Step:
+    return Step("say", text=text)
+
+
+def hold(seconds: int, count: str = "each") -> Step:
+    return Step("hold", seconds=seconds, count=count)
+
+
+def rest(seconds: int) -> Step:
+    return Step("rest", seconds=seconds)
+
+
+class Drive:
+    """Runs a session with a simulated speaker whose every utterance lasts `speech_ms`."""
+
+    def __init__(self, r: Routine, speech_ms: int = 0, lead_ms: int = 0, start_index: int = 0):
+        self.ctx = core.Context(lines(), r.name, answers={"heat-or-ice": "Use heat on a spasm."},
+                                out_of_scope="I can answer questions about calf cramps.",
+                                disclaimer="This is general information, not medical advice.",
+                                count_lead_ms=lead_ms)
+        self.state = core.start_state(core.build_plan(r, lines()), start_index)
+        self.now = 0
+        self.speech_ms = speech_ms
+        self.actions: list[tuple[int, object]] = []
+        self._speaking: list[tuple[int, int]] = []   # (ends at, utterance id)
+        self._free_at = 0
+
+    def feed(self, event) -> list:
+        self.state, actions = core.step(self.state, event, self.now, self.ctx)
+        for action in actions:
+            self.actions.append((self.now, action))
+            if isinstance(action, core.Hush):
+                self._speaking.clear()
+                self._free_at = self.now
+            elif isinstance(action, (core.Say, core.Cue)):
+                start = max(self.now, self._free_at)
+                self._free_at = start + (self.speech_ms if isinstance(action, core.Say) else 0)
+                self._speaking.append((self._free_at, action.id))
+        return actions
+
+    def intent(self, name: str, topic: str | None = None) -> list:
+        return self.feed(core.Intent(name, topic))
+
+    def start(self) -> "Drive":
+        self.feed(core.Start())
+        return self
+
+    def run_until(self, t: int) -> None:
+        while self.state.mode != "ended":
+            deadline = core.next_deadline(self.state, self.ctx)
+            done = min(self._speaking)[0] if self._speaking else None
+            candidates = [x for x in (deadline, done) if x is not None]
+            if not candidates or min(candidates) > t:
+                break
+            self.now = max(self.now, min(candidates))
+            if done is not None and done <= self.now:
+                finished = min(self._speaking)
+                self._speaking.remove(finished)
+                self.feed(core.SpeechDone(finished[1]))
+            else:
+                self.feed(core.Tick())
+        if self.state.mode != "ended":
+            self.now = max(self.now, t)
+
+    def run_to_end(self, limit: int = 10_000_000) -> None:
+        self.run_until(limit)
+
+    def records(self, event: str) -> list[tuple[int, dict]]:
+        return [(t, a.fields) for t, a in self.actions if isinstance(a, core.Record) and a.event == event]
+
+    def said(self, kind: str | None = None) -> list[tuple[int, str]]:
+        return [(t, a.text) for t, a in self.actions
+                if isinstance(a, core.Say) and (kind is None or a.kind == kind)]
+
+    def run_until_hold(self, nth: int = 1) -> None:
+        """Run until the nth hold has started."""
+        while len(self.records("hold_start")) < nth and self.state.mode != "ended":
+            before = len(self.actions)
+            self.run_until(self.now + 100)
+            if len(self.actions) == before and core.next_deadline(self.state, self.ctx) is None \
+                    and not self._speaking:
+                raise AssertionError("session stalled before the hold started")
+
+
+class ScriptedInbox:
+    """An inbox on a fake clock: adapters' items come at once; scripted items arrive at their times."""
+
+    def __init__(self, clock: FakeClock, script: list[tuple[float, object]] = ()):
+        self.clock = clock
+        self.ready: list = []
+        self.script = sorted(script, key=lambda pair: pair[0])
+
+    def put(self, item) -> None:
+        self.ready.append(item)
+
+    def get(self, until: float | None):
+        if self.ready:
+            return self.ready.pop(0)
+        if self.script and (until is None or self.script[0][0] <= until):
+            at, item = self.script.pop(0)
+            self.clock.t = max(self.clock.t, at)
+            return item
+        if until is None:
+            raise AssertionError("the runner waits for input that will never come")
+        self.clock.t = max(self.clock.t, until)
+        return None

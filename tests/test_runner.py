@@ -1,0 +1,91 @@
+"""The runner loop on a fake clock: events log, history and adapters wired together."""
+import json
+
+from voicecoach import session as core
+from voicecoach.adapters.silent_speaker import SilentSpeaker
+from voicecoach.adapters.sqlite_store import SqliteStore
+from voicecoach.cli import lines
+from voicecoach.events import EventLog
+from voicecoach.ports import Heard
+from voicecoach.runner import Runner
+from tests.fakes import FakeClock, ScriptedInbox, exercise, hold, routine, say
+
+ROUTINE = routine(exercise("Calf", say("Step forward with your {side} leg."), hold(5), sides=("left", "right")))
+
+
+def run(tmp_path, script, start_index=0):
+    clock = FakeClock(1000.0)
+    inbox = ScriptedInbox(clock, [(1000.0 + t, ("heard", h)) for t, h in script])
+    speaker = SilentSpeaker(clock, lambda name, fields: inbox.put(("notify", name, fields)))
+    store = SqliteStore(tmp_path / "history.db")
+    printed: list[str] = []
+    ctx = core.Context(lines(), ROUTINE.name)
+    runner = Runner(plan=core.build_plan(ROUTINE, lines()), ctx=ctx, speaker=speaker, clock=clock, inbox=inbox,
+                    events=EventLog(tmp_path / "events.jsonl"), store=store, print_line=printed.append,
+                    routine_ref="test", start_index=start_index)
+    outcome = runner.run()
+    runner.events.close()
+    events = [json.loads(line) for line in (tmp_path / "events.jsonl").read_text().splitlines()]
+    return outcome, events, printed, store
+
+
+def test_a_whole_session_is_logged_truthfully(tmp_path):
+    outcome, events, printed, store = run(tmp_path, [])
+    assert outcome.completed and not outcome.interrupted
+    names = [e["event"] for e in events]
+    assert names[0] == "session_start" and names[-1] == "session_end"
+    assert events[-1]["completed"] is True
+    counts = [e for e in events if e["event"] == "count"]
+    assert len(counts) == 10 and all(e["t"] == e["due"] for e in counts)
+    assert [e["held"] for e in events if e["event"] == "hold_end"] == [5.0, 5.0]
+    starts = [e for e in events if e["event"] == "speech_start"]
+    ends = [e for e in events if e["event"] == "speech_end"]
+    assert len(starts) == len(ends) and all(e["interrupted"] is False for e in ends)
+    assert "Step forward with your right leg." in printed
+    record = store.history()[0]
+    assert record.completed and record.finished and record.steps_done == record.steps_total
+
+
+def test_typed_pause_and_resume_keep_the_hold_length(tmp_path):
+    # The first hold starts once the opening lines are said: at t=0 with a silent speaker.
+    script = [(2.5, Heard("pause", "pause")), (10.0, Heard("resume", "resume")),
+              (12.0, Heard("how long left", "time_left"))]
+    outcome, events, printed, _ = run(tmp_path, script)
+    assert outcome.completed
+    heard = [e for e in events if e["event"] == "heard"]
+    assert [h["intent"] for h in heard] == ["pause", "resume", "time_left"]
+    first_end = next(e for e in events if e["event"] == "hold_end")
+    assert first_end["held"] == 5.0 and first_end["t"] == 12.5
+    assert "Resuming, 3 seconds left." in printed
+    assert "1 second left." in printed   # asked at 12.0; the hold resumed at 10.0 with 2.5 s to go
+    assert [e["to"] for e in events if e["event"] == "state"][:3] == ["running", "paused", "running"]
+
+
+def test_stop_ends_the_session_and_history_says_stopped(tmp_path):
+    outcome, events, printed, store = run(tmp_path, [(1.5, Heard("stop", "stop"))])
+    assert not outcome.completed and not outcome.interrupted
+    assert events[-1] == {"t": 1.5, "event": "session_end", "completed": False, "interrupted": False}
+    record = store.history()[0]
+    assert record.finished and not record.completed
+    assert store.unfinished() is None
+
+
+def test_ctrl_c_leaves_the_session_resumable_from_its_step(tmp_path):
+    clock = FakeClock(0.0)
+
+    def boom(*_):
+        raise KeyboardInterrupt
+
+    store = SqliteStore(tmp_path / "history.db")
+    inbox = ScriptedInbox(clock, [(3.0, ("heard", Heard("next", "next")))])
+    speaker = SilentSpeaker(clock, lambda name, fields: inbox.put(("notify", name, fields)))
+    plan = core.build_plan(ROUTINE, lines())
+    runner = Runner(plan=plan, ctx=core.Context(lines(), ROUTINE.name), speaker=speaker, clock=clock, inbox=inbox,
+                    events=EventLog(None), store=store, print_line=lambda _: None, routine_ref="test")
+    original = runner._heard
+    runner._heard = lambda heard: (original(heard), boom())
+    outcome = runner.run()
+    assert outcome.interrupted
+    unfinished = store.unfinished()
+    assert unfinished is not None and 0 < unfinished.steps_done < unfinished.steps_total
+    assert plan[unfinished.steps_done].side == "right"

@@ -1,0 +1,1 @@
+"""Adapters: the real (and silent) implementations of the ports."""

@@ -1,0 +1,32 @@
+"""Typed commands and questions, one per line, read on a background thread."""
+from __future__ import annotations
+
+import threading
+from typing import Callable, TextIO
+
+from voicecoach.intents import QuestionMatcher, parse
+from voicecoach.ports import Heard
+
+
+class TypedInput:
+    """A Listener over a text stream; end of input simply means no more commands."""
+
+    def __init__(self, stream: TextIO, questions: QuestionMatcher | None = None):
+        self._stream, self._questions = stream, questions
+        self._stopped = threading.Event()
+
+    def start(self, post: Callable[[Heard], None]) -> None:
+        threading.Thread(target=self._read, args=(post,), name="typed-input", daemon=True).start()
+
+    def _read(self, post: Callable[[Heard], None]) -> None:
+        for line in self._stream:
+            if self._stopped.is_set():
+                return
+            if line.strip():
+                post(parse(line.strip(), self._questions))
+
+    def coach_speaking(self, text: str | None) -> None:
+        pass
+
+    def stop(self) -> None:
+        self._stopped.set()

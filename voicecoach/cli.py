@@ -1,0 +1,237 @@
+"""Command line: parses options, picks the adapters, and hands over to the library."""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import traceback
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+
+import platformdirs
+import yaml
+
+from voicecoach import __version__
+from voicecoach import session as core
+from voicecoach.routine import RoutineError
+
+DEFAULT_ROUTINE = "calf-stretch"
+
+
+class UsageError(Exception):
+    """A mistake in how the program was called; the message says how to fix it."""
+
+
+def data_dir() -> Path:
+    return Path(platformdirs.user_data_dir("voicecoach"))
+
+
+def user_routines_dir() -> Path:
+    return data_dir() / "routines"
+
+
+@lru_cache(maxsize=1)
+def lines() -> dict[str, str]:
+    return yaml.safe_load(resources.files("voicecoach.data").joinpath("lines.en.yaml").read_text("utf-8"))
+
+
+def print_line(text: str) -> None:
+    print(text, flush=True)
+
+
+def open_store():
+    from voicecoach.adapters.sqlite_store import SqliteStore
+    return SqliteStore(data_dir() / "history.db")
+
+
+# ---- run ----
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from voicecoach.adapters.clock import MonotonicClock, QueueInbox
+    from voicecoach.events import EventLog
+    from voicecoach.routine import resolve_routine
+    from voicecoach.runner import Runner
+
+    store = open_store()
+    routine_ref, start_index, resumed_from = args.routine, 0, None
+    unfinished = store.unfinished()
+    if args.resume:
+        if unfinished is None:
+            print_line(lines()["nothing_to_resume"])
+        else:
+            routine_ref, start_index, resumed_from = unfinished.routine, unfinished.steps_done, unfinished.id
+    routine = resolve_routine(routine_ref, user_routines_dir())
+    plan = core.build_plan(routine, lines())
+    if resumed_from is not None and unfinished.steps_total != len(plan):
+        print_line(lines()["resume_changed"].format(name=routine.name))
+        start_index = 0
+    elif unfinished is not None and not args.resume:
+        print_line(lines()["resume_hint"].format(name=unfinished.routine_name, started=unfinished.started[:16]))
+
+    clock = MonotonicClock()
+    inbox = QueueInbox(clock)
+
+    def notify(name: str, fields: dict) -> None:
+        inbox.put(("notify", name, fields))
+
+    speaker = make_speaker(args, clock, notify)
+    listener = make_listener(args, clock, notify)
+    knowledge = load_knowledge()
+    ctx = core.Context(lines(), routine.name, answers={t.id: t.answer for t in knowledge.topics.values()},
+                       out_of_scope=knowledge.out_of_scope, disclaimer=knowledge.disclaimer,
+                       count_lead_ms=round(getattr(speaker, "lead_time", 0) * 1000))
+    events = EventLog(args.events)
+    runner = Runner(plan=plan, ctx=ctx, speaker=speaker, clock=clock, inbox=inbox, events=events, store=store,
+                    print_line=print_line, routine_ref=routine_ref, start_index=start_index,
+                    resumed_from=resumed_from, listener=listener)
+    try:
+        outcome = runner.run()
+    finally:
+        speaker.close()
+        events.close()
+        store.close()
+    if outcome.interrupted:
+        print_line(lines()["interrupted"])
+    return 0
+
+
+def make_speaker(args: argparse.Namespace, clock, notify):
+    from voicecoach.adapters.silent_speaker import SilentSpeaker
+    wpm = float(os.environ.get("VOICECOACH_READING_WPM", "180"))
+    return SilentSpeaker(clock, notify, wpm)
+
+
+def make_listener(args: argparse.Namespace, clock, notify):
+    from voicecoach.adapters.typed_input import TypedInput
+    from voicecoach.knowledge import match_question
+    return TypedInput(sys.stdin, match_question)
+
+
+def load_knowledge():
+    from voicecoach import knowledge
+    return knowledge.load()
+
+
+# ---- other subcommands ----
+
+def cmd_list(args: argparse.Namespace) -> int:
+    from voicecoach.routine import bundled_routine_ids, bundled_routine_path, load_routine_file
+    for routine_id in bundled_routine_ids():
+        routine = load_routine_file(bundled_routine_path(routine_id), routine_id)
+        print_line(f"{routine_id}: {routine.name} (bundled)")
+    folder = user_routines_dir()
+    for path in sorted(folder.glob("*.y*ml")) if folder.is_dir() else []:
+        try:
+            routine = load_routine_file(path, path.stem)
+            print_line(f"{path.stem}: {routine.name} (yours, {path})")
+        except RoutineError as error:
+            print_line(f"{path.stem}: cannot be used: {error}")
+    return 0
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from voicecoach.routine import load_routine_file
+    failed = False
+    for name in args.files:
+        try:
+            routine = load_routine_file(Path(name), name)
+            steps = sum(len(e.steps) for e in routine.exercises)
+            print_line(f"{name}: ok, {len(routine.exercises)} exercises, {steps} steps")
+        except RoutineError as error:
+            failed = True
+            print(error, file=sys.stderr, flush=True)
+    return 2 if failed else 0
+
+
+def cmd_history(args: argparse.Namespace) -> int:
+    store = open_store()
+    try:
+        records = store.history(args.limit)
+    finally:
+        store.close()
+    if not records:
+        print_line(lines()["history_empty"])
+    for record in reversed(records):
+        status = "completed" if record.completed else "stopped" if record.finished else "unfinished"
+        minutes, seconds = divmod(round(record.seconds), 60)
+        print_line(f"{record.started[:16].replace('T', ' ')}  {record.routine_name}  {status}, "
+                   f"step {record.steps_done} of {record.steps_total}, {minutes} min {seconds:02d} s")
+    return 0
+
+
+def cmd_ask(args: argparse.Namespace) -> int:
+    from voicecoach.knowledge import ask_command
+    read_stdin = args.question == ["-"]
+    return ask_command(None if read_stdin else args.question, read_stdin, args.json, sys.stdout)
+
+
+# ---- parsing ----
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="voicecoach", description="A spoken stretching coach that listens for your commands. "
+        "With no command it runs the calf stretch.")
+    parser.add_argument("--version", action="version", version=f"voicecoach {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    run = commands.add_parser("run", help="coach a routine, start to finish",
+                              description="Coach a routine aloud, counting holds and taking commands.")
+    run.add_argument("routine", nargs="?", default=DEFAULT_ROUTINE,
+                     help=f"a bundled routine id (see 'voicecoach list') or a YAML file; default {DEFAULT_ROUTINE}")
+    run.add_argument("--text", action="store_true",
+                     help="read typed commands and questions from standard input, one per line")
+    run.add_argument("--no-speech", action="store_true",
+                     help="print only, for screen-reader users; nothing is spoken")
+    run.add_argument("--events", type=Path, metavar="FILE",
+                     help="append one JSON object per line for each event, as it happens")
+    run.add_argument("--resume", action="store_true", help="continue the last unfinished session where it stopped")
+    run.set_defaults(handler=cmd_run)
+
+    listing = commands.add_parser("list", help="list bundled and your own routines",
+                                  description="List bundled routines and those in your routines folder.")
+    listing.set_defaults(handler=cmd_list)
+
+    check = commands.add_parser("check", help="check routine files for mistakes",
+                                description="Check routine files; exit 0 if all are valid, 2 otherwise.")
+    check.add_argument("files", nargs="+", metavar="FILE")
+    check.set_defaults(handler=cmd_check)
+
+    history = commands.add_parser("history", help="show past sessions",
+                                  description="Show past sessions: date, routine, how far it got, how long.")
+    history.add_argument("--limit", type=int, default=50, help="how many sessions to show (default 50)")
+    history.set_defaults(handler=cmd_history)
+
+    ask = commands.add_parser("ask", help="answer a question about calf cramps and stretching",
+                              description="Answer a question from the bundled knowledge (general information,"
+                              " not medical advice). Use - to read one question per line from standard input.")
+    ask.add_argument("question", nargs="+", help="the question, or - for standard input")
+    ask.add_argument("--json", action="store_true", help="print one JSON object per question")
+    ask.set_defaults(handler=cmd_ask)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or (argv[0].startswith("-") and argv[0] not in ("-h", "--help", "--version")):
+        argv.insert(0, "run")
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exit_:
+        return int(exit_.code or 0)
+    if args.command == "ask" and args.question != ["-"]:
+        args.question = [" ".join(args.question)]
+    try:
+        return args.handler(args)
+    except (RoutineError, UsageError) as error:
+        print(f"voicecoach: {error}", file=sys.stderr, flush=True)
+        return 2
+    except KeyboardInterrupt:
+        return 0
+    except Exception as error:  # a bug, not the user's mistake: one line, details on request
+        if os.environ.get("VOICECOACH_DEBUG"):
+            traceback.print_exc()
+        print(f"voicecoach: unexpected error ({type(error).__name__}: {error}); "
+              "set VOICECOACH_DEBUG=1 to see details and please report it.", file=sys.stderr, flush=True)
+        return 1

@@ -1,0 +1,138 @@
+"""The loop: feeds deadlines, heard intents and finished speech to the session and performs its actions."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, Mapping, Protocol
+
+from voicecoach import session as core
+from voicecoach.events import EventLog
+from voicecoach.ports import Clock, Heard, Listener, Speaker, Store
+
+
+class Inbox(Protocol):
+    """What the runner waits on: items from adapters, or None once the clock reaches `until`."""
+
+    def put(self, item) -> None: ...
+
+    def get(self, until: float | None): ...
+
+
+@dataclass
+class Outcome:
+    completed: bool      # the routine reached its end
+    interrupted: bool    # Ctrl-C: the session is left resumable
+
+
+class Runner:
+    def __init__(self, *, plan: tuple[core.PlanStep, ...], ctx: core.Context, speaker: Speaker, clock: Clock,
+                 inbox: Inbox, events: EventLog, store: Store | None, print_line: Callable[[str], None],
+                 routine_ref: str, start_index: int = 0, resumed_from: int | None = None,
+                 listener: Listener | None = None):
+        self.plan, self.ctx, self.speaker, self.clock, self.inbox = plan, ctx, speaker, clock, inbox
+        self.events, self.store, self.print_line, self.listener = events, store, print_line, listener
+        self.routine_ref, self.start_index, self.resumed_from = routine_ref, start_index, resumed_from
+        self.state = core.start_state(plan, start_index)
+        self.t0 = clock.now()
+        self.session_id: int | None = None
+        self._extra_ids = 0
+        self._lost: set[str] = set()
+
+    # adapters call these, from any thread
+    def notify(self, name: str, fields: dict) -> None:
+        self.inbox.put(("notify", name, fields))
+
+    def post(self, heard: Heard) -> None:
+        self.inbox.put(("heard", heard))
+
+    def now_ms(self) -> int:
+        return round((self.clock.now() - self.t0) * 1000)
+
+    def since_start(self, clock_seconds: float) -> float:
+        return clock_seconds - self.t0
+
+    def run(self) -> Outcome:
+        self.t0 = self.clock.now()
+        self.speaker.prepare([s.text for s in self.plan if s.kind == "say"] + [str(n) for n in range(1, 61)])
+        self._log("session_start", {"routine": self.routine_ref, "name": self.ctx.routine_name,
+                                    "steps": len(self.plan), "from_step": self.start_index})
+        if self.store is not None:
+            self.session_id = self.store.begin(self.routine_ref, self.ctx.routine_name, len(self.plan),
+                                               self.resumed_from)
+        if self.listener is not None:
+            self.listener.start(self.post)
+        try:
+            self._feed(core.Start())
+            while self.state.mode != "ended":
+                deadline = core.next_deadline(self.state, self.ctx)
+                item = self.inbox.get(None if deadline is None else self.t0 + deadline / 1000)
+                if item is None:
+                    self._feed(core.Tick())
+                elif item[0] == "heard":
+                    self._heard(item[1])
+                else:
+                    self._notified(item[1], item[2])
+        except KeyboardInterrupt:
+            self.speaker.hush()
+            self._log("session_end", {"completed": False, "interrupted": True})
+            return Outcome(False, True)
+        finally:
+            if self.listener is not None:
+                self.listener.stop()
+        return Outcome(self.state.completed, False)
+
+    def _feed(self, event) -> None:
+        self.state, actions = core.step(self.state, event, self.now_ms(), self.ctx)
+        for action in actions:
+            self._perform(action)
+
+    def _perform(self, action) -> None:
+        if isinstance(action, core.Say):
+            self.print_line(action.text)
+            due = None if action.due is None else self.t0 + action.due / 1000
+            self.speaker.say(action.text, utterance_id=action.id, kind=action.kind, due=due)
+        elif isinstance(action, core.Cue):
+            self.speaker.cue(action.name, utterance_id=action.id)
+        elif isinstance(action, core.Hush):
+            self.speaker.hush()
+        elif isinstance(action, core.Record):
+            self._log(action.event, dict(action.fields))
+            if action.event == "step" and self.store is not None and self.session_id is not None:
+                self.store.step_done(self.session_id, action.fields["index"], self.now_ms() / 1000)
+        elif isinstance(action, core.Adjust):
+            self._adjust(action.change)
+        elif isinstance(action, core.End):
+            self._log("session_end", {"completed": action.completed, "interrupted": False})
+            if self.store is not None and self.session_id is not None:
+                self.store.end(self.session_id, action.completed, self.now_ms() / 1000)
+
+    def _adjust(self, change: str) -> None:
+        setting = self.speaker.adjust(change)
+        text = setting or self.ctx.lines["adjust_unavailable"].format(change=change)
+        self.print_line(text)
+        if setting:
+            self._extra_ids -= 1  # negative ids never collide with the session's own
+            self.speaker.say(setting, utterance_id=self._extra_ids, kind="info")
+
+    def _heard(self, heard: Heard) -> None:
+        fields = {"text": heard.text, "intent": heard.intent, "topic": heard.topic,
+                  "confidence": round(heard.confidence, 3)}
+        if heard.audio_end is not None:
+            fields["audio_end"] = round(self.since_start(heard.audio_end), 3)
+            self.print_line(self.ctx.lines["heard"].format(text=heard.text))
+        self._log("heard", {**fields, **heard.extra})
+        self._feed(core.Intent(heard.intent, heard.topic))
+
+    def _notified(self, name: str, fields: dict) -> None:
+        fields = dict(fields)
+        t = self.since_start(fields.pop("t", self.clock.now()))
+        self._log(name, fields, t)
+        if name in ("output_lost", "input_lost") and name not in self._lost:
+            self._lost.add(name)
+            self.print_line(fields.get("message", name))
+        if self.listener is not None and name in ("speech_start", "speech_end"):
+            self.listener.coach_speaking(fields["text"] if name == "speech_start" else None)
+        if name == "speech_end":
+            self._feed(core.SpeechDone(fields["id"]))
+
+    def _log(self, event: str, fields: Mapping, t: float | None = None) -> None:
+        self.events.write(self.now_ms() / 1000 if t is None else t, event, dict(fields))

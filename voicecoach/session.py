@@ -1,0 +1,448 @@
+"""The session state machine: step(state, event, now_ms) -> (state, actions); no I/O and no clock."""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field, replace
+from typing import Mapping, Union
+
+from voicecoach.routine import Routine
+
+SKIP_LATE_MS = 500      # a count this late is dropped rather than said out of time
+BACK_RESTARTS_AFTER_MS = 3000  # "back" this far into a hold restarts it instead of going to the step before
+SAY_ESTIMATE_MS = 4000  # rough length of a spoken step, for "how long left in the routine"
+
+
+# ---- the plan: a routine flattened into the steps a session walks through ----
+
+@dataclass(frozen=True)
+class PlanStep:
+    kind: str            # say | hold | rest
+    text: str = ""       # what is said (say steps)
+    seconds: int = 0     # hold and rest
+    count: str = "each"  # hold counting style
+    exercise: int = 0    # 0-based exercise index
+    side: str = ""
+    title: str = ""      # the exercise's name
+
+
+def build_plan(routine: Routine, lines: Mapping[str, str]) -> tuple[PlanStep, ...]:
+    """Flatten a routine: an introduction, each exercise (once per side), its tip, and the close."""
+    total = len(routine.exercises)
+    minutes = spoken_minutes(routine_seconds(routine), lines)
+    first = routine.exercises[0].name
+    steps = [PlanStep("say", _fill(lines["intro"], name=routine.name, about=routine.about, minutes=minutes),
+                      title=first)]
+    for number, exercise in enumerate(routine.exercises):
+        title = exercise.name
+        steps.append(PlanStep("say", _fill(lines["exercise"], number=number + 1, total=total, name=title),
+                              exercise=number, title=title))
+        for side in exercise.sides or ("",):
+            for step in exercise.steps:
+                steps.append(PlanStep(step.kind, step.text.replace("{side}", side), step.seconds, step.count,
+                                      number, side, title))
+        if exercise.tip:
+            steps.append(PlanStep("say", _fill(lines["tip"], tip=exercise.tip), exercise=number, title=title))
+    steps.append(PlanStep("say", _fill(lines["outro"], name=routine.name), exercise=total - 1,
+                          title=routine.exercises[-1].name))
+    return tuple(steps)
+
+
+def routine_seconds(routine: Routine) -> int:
+    seconds = 0
+    for exercise in routine.exercises:
+        for step in exercise.steps:
+            seconds += (step.seconds or SAY_ESTIMATE_MS // 1000) * max(1, len(exercise.sides))
+    return seconds
+
+
+def spoken_minutes(seconds: float, lines: Mapping[str, str]) -> str:
+    minutes = round(seconds / 60)
+    if minutes < 1:
+        return lines["under_a_minute"]
+    return lines["minutes_one"] if minutes == 1 else _fill(lines["minutes_many"], count=minutes)
+
+
+def count_schedule(seconds: int, style: str) -> tuple[tuple[int, str], ...]:
+    """(second after the hold starts, what is said) for each count of a hold."""
+    if style == "each":
+        return tuple((n, str(n)) for n in range(1, seconds + 1))
+    if style == "fives":
+        countdown = [(seconds - k, str(k)) for k in (3, 2, 1) if seconds - k > 0]
+        first_countdown = countdown[0][0] if countdown else seconds
+        return tuple([(n, str(n)) for n in range(5, first_countdown, 5)] + countdown)
+    return ()
+
+
+def spoken_seconds(seconds: int, lines: Mapping[str, str]) -> str:
+    return lines["second_one"] if seconds == 1 else _fill(lines["seconds_many"], count=seconds)
+
+
+def _fill(template: str, **values) -> str:
+    return " ".join(template.format(**values).split())
+
+
+# ---- inputs ----
+
+@dataclass(frozen=True)
+class Start:
+    pass
+
+
+@dataclass(frozen=True)
+class Tick:
+    """The clock reached (or passed) the deadline the session asked for."""
+
+
+@dataclass(frozen=True)
+class SpeechDone:
+    id: int
+
+
+@dataclass(frozen=True)
+class Intent:
+    name: str | None          # None: heard something that is not a command
+    topic: str | None = None
+
+
+Event = Union[Start, Tick, SpeechDone, Intent]
+
+
+# ---- outputs ----
+
+@dataclass(frozen=True)
+class Say:
+    text: str
+    id: int
+    kind: str = "instruction"   # instruction | count | info | answer
+    due: int | None = None      # counts: when the sound should start (ms)
+
+
+@dataclass(frozen=True)
+class Cue:
+    name: str                   # hold_start | hold_end | not_understood
+    id: int
+
+
+@dataclass(frozen=True)
+class Hush:
+    pass
+
+
+@dataclass(frozen=True)
+class Record:
+    event: str
+    fields: Mapping = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Adjust:
+    change: str                 # slower | faster | louder | quieter
+
+
+@dataclass(frozen=True)
+class End:
+    completed: bool
+
+
+Action = Union[Say, Cue, Hush, Record, Adjust, End]
+
+
+# ---- state ----
+
+@dataclass(frozen=True)
+class Context:
+    """Fixed inputs of a session: wording, answers to questions, and how early counts are handed over."""
+    lines: Mapping[str, str]
+    routine_name: str = ""
+    answers: Mapping[str, str] = field(default_factory=dict)   # topic id -> spoken answer
+    out_of_scope: str = ""
+    disclaimer: str = ""
+    count_lead_ms: int = 0
+
+
+@dataclass(frozen=True)
+class State:
+    plan: tuple[PlanStep, ...]
+    index: int = 0
+    mode: str = "ready"          # ready | running | paused | answering | ending | ended
+    timing: bool = False         # a hold or rest timer is running (possibly frozen)
+    started_at: int = 0          # effective start of the timer, moved on by time spent frozen
+    frozen_at: int | None = None
+    next_count: int = 0          # index into the hold's count schedule
+    waiting_for: int | None = None
+    then: str | None = None      # what happens when waiting_for finishes
+    last_id: int = 0
+    cues_explained: frozenset = frozenset()
+    disclaimer_given: bool = False
+    completed: bool = False
+
+    @property
+    def step(self) -> PlanStep:
+        return self.plan[self.index]
+
+
+def start_state(plan: tuple[PlanStep, ...], index: int = 0) -> State:
+    return State(plan=plan, index=index)
+
+
+# ---- the machine ----
+
+def step(state: State, event: Event, now: int, ctx: Context) -> tuple[State, list[Action]]:
+    """Advance the session by one event at time `now` (ms); return the new state and what to do."""
+    if state.mode == "ended":
+        return state, []
+    if isinstance(event, Start):
+        out: list[Action] = []
+        state = _set_mode(state, "running", out)
+        if state.index > 0:
+            current = state.step
+            text = _fill(ctx.lines["intro_resumed"], name=ctx.routine_name, exercise=current.exercise + 1,
+                         exercises=1 + max(s.exercise for s in state.plan))
+            return _say(state, out, text, then="enter"), out
+        return _enter(state, state.index, now, ctx, out)
+    if isinstance(event, Tick):
+        return _tick(state, now, ctx)
+    if isinstance(event, SpeechDone):
+        return _speech_done(state, event.id, now, ctx)
+    return _intent(state, event, now, ctx)
+
+
+def next_deadline(state: State, ctx: Context) -> int | None:
+    """When the session next needs a Tick (ms), or None if it is waiting on speech or the user."""
+    if state.mode == "ended" or not state.timing or state.frozen_at is not None:
+        return None
+    current = state.step
+    end = state.started_at + current.seconds * 1000
+    schedule = count_schedule(current.seconds, current.count) if current.kind == "hold" else ()
+    if state.next_count < len(schedule):
+        return min(end, state.started_at + schedule[state.next_count][0] * 1000 - ctx.count_lead_ms)
+    return end
+
+
+def remaining_ms(state: State, now: int) -> int:
+    if not state.timing:
+        return state.step.seconds * 1000
+    at = state.frozen_at if state.frozen_at is not None else now
+    return max(0, state.started_at + state.step.seconds * 1000 - at)
+
+
+def _set_mode(state: State, mode: str, out: list[Action]) -> State:
+    if state.mode != mode:
+        out.append(Record("state", {"from": state.mode, "to": mode}))
+    return replace(state, mode=mode)
+
+
+def _say(state: State, out: list[Action], text: str, kind: str = "instruction", then: str | None = None,
+         due: int | None = None) -> State:
+    said = Say(text, state.last_id + 1, kind, due)
+    out.append(said)
+    state = replace(state, last_id=said.id)
+    if then is not None:
+        state = replace(state, waiting_for=said.id, then=then)
+    return state
+
+
+def _cue(state: State, out: list[Action], name: str) -> State:
+    out.append(Cue(name, state.last_id + 1))
+    return replace(state, last_id=state.last_id + 1)
+
+
+def _enter(state: State, index: int, now: int, ctx: Context, out: list[Action]) -> tuple[State, list[Action]]:
+    state = replace(state, index=index, timing=False, frozen_at=None, next_count=0, waiting_for=None, then=None)
+    current = state.step
+    out.append(Record("step", {"index": index, "exercise": current.exercise + 1, "side": current.side,
+                               "kind": current.kind}))
+    if current.kind == "say":
+        return _say(state, out, current.text, then="advance"), out
+    if current.kind == "rest":
+        return _say(state, out, _fill(ctx.lines["rest"], seconds=spoken_seconds(current.seconds, ctx.lines)), then="start_timer"), out
+    first = "hold_start" not in state.cues_explained
+    text = _fill(ctx.lines["hold_first" if first else "hold"], seconds=spoken_seconds(current.seconds, ctx.lines))
+    return _say(state, out, text, then="start_timer"), out
+
+
+def _advance(state: State, now: int, ctx: Context, out: list[Action]) -> tuple[State, list[Action]]:
+    if state.index + 1 < len(state.plan):
+        return _enter(state, state.index + 1, now, ctx, out)
+    return _finish(state, True, ctx, out, say_goodbye=False)
+
+
+def _finish(state: State, completed: bool, ctx: Context, out: list[Action],
+            say_goodbye: bool = True) -> tuple[State, list[Action]]:
+    state = _set_mode(replace(state, completed=completed, timing=False, frozen_at=None), "ending", out)
+    if say_goodbye:
+        return _say(state, out, ctx.lines["goodbye"], then="end"), out
+    return _end(state, out)
+
+
+def _end(state: State, out: list[Action]) -> tuple[State, list[Action]]:
+    state = _set_mode(replace(state, waiting_for=None, then=None), "ended", out)
+    out.append(End(state.completed))
+    return state, out
+
+
+def _tick(state: State, now: int, ctx: Context) -> tuple[State, list[Action]]:
+    out: list[Action] = []
+    if not state.timing or state.frozen_at is not None or state.mode != "running":
+        return state, out
+    current = state.step
+    end = state.started_at + current.seconds * 1000
+    schedule = count_schedule(current.seconds, current.count) if current.kind == "hold" else ()
+    index = state.next_count
+    while index < len(schedule) and state.started_at + schedule[index][0] * 1000 - ctx.count_lead_ms <= now:
+        second, words = schedule[index]
+        due = state.started_at + second * 1000
+        late = now - due > SKIP_LATE_MS
+        out.append(Record("count", {"n": second, "text": words, "due": due / 1000, "skipped": late}))
+        if not late:
+            state = _say(state, out, words, kind="count", due=due)
+        index += 1
+    state = replace(state, next_count=index)
+    if now >= end:
+        return _end_timer(state, now, ctx, out)
+    return state, out
+
+
+def _end_timer(state: State, now: int, ctx: Context, out: list[Action]) -> tuple[State, list[Action]]:
+    current = state.step
+    if current.kind == "hold":
+        held = (min(now, state.started_at + current.seconds * 1000) - state.started_at) / 1000
+        out.append(Record("hold_end", {"held": held, "seconds": current.seconds}))
+        state = _cue(state, out, "hold_end")
+        first = "hold_end" not in state.cues_explained
+        state = replace(state, cues_explained=state.cues_explained | {"hold_end"}, timing=False)
+        text = ctx.lines["hold_end_first"] + " " + ctx.lines["relax"] if first else ctx.lines["relax"]
+        return _say(state, out, text, then="advance"), out
+    return _advance(replace(state, timing=False), now, ctx, out)
+
+
+def _speech_done(state: State, said: int, now: int, ctx: Context) -> tuple[State, list[Action]]:
+    if said != state.waiting_for:
+        return state, []
+    then, out = state.then, []
+    state = replace(state, waiting_for=None, then=None)
+    if then == "advance":
+        return _advance(state, now, ctx, out)
+    if then == "end":
+        return _end(state, out)
+    if then == "enter":
+        return _enter(state, state.index, now, ctx, out)
+    if then == "start_timer":
+        state = replace(state, timing=True, started_at=now, frozen_at=None, next_count=0)
+        if state.step.kind == "hold":
+            out.append(Record("hold_start", {"seconds": state.step.seconds, "count": state.step.count}))
+            state = _cue(state, out, "hold_start")
+            state = replace(state, cues_explained=state.cues_explained | {"hold_start"})
+        return state, out
+    if then == "unfreeze":
+        state = _set_mode(state, "running", out)
+        if state.frozen_at is not None:
+            state = replace(state, started_at=state.started_at + now - state.frozen_at, frozen_at=None)
+            return state, out
+        return _enter(state, state.index, now, ctx, out)
+    return state, out
+
+
+def _freeze(state: State, now: int) -> State:
+    if state.timing and state.frozen_at is None:
+        return replace(state, frozen_at=now)
+    return state
+
+
+def _intent(state: State, event: Intent, now: int, ctx: Context) -> tuple[State, list[Action]]:
+    out: list[Action] = []
+    name = event.name
+    if state.mode in ("ready", "ending"):
+        return state, out
+    if name is None:
+        state = _cue(state, out, "not_understood")
+        return _say(state, out, ctx.lines["not_understood"], kind="info"), out
+    if name == "stop":
+        out.append(Hush())
+        return _finish(state, False, ctx, out)
+    if name == "pause":
+        if state.mode == "paused":
+            return _say(state, out, ctx.lines["already_paused"], kind="info"), out
+        out.append(Hush())
+        state = _set_mode(_freeze(replace(state, waiting_for=None, then=None), now), "paused", out)
+        return _say(state, out, ctx.lines["paused"], kind="info"), out
+    if name == "resume":
+        if state.mode != "paused":
+            return _say(state, out, ctx.lines["not_paused"], kind="info"), out
+        out.append(Hush())
+        if state.frozen_at is not None:
+            seconds = spoken_seconds(math.ceil(remaining_ms(state, now) / 1000), ctx.lines)
+            return _say(state, out, _fill(ctx.lines["resuming_timer"], seconds=seconds), then="unfreeze"), out
+        return _say(state, out, ctx.lines["resuming"], then="unfreeze"), out
+    if name in ("next", "back"):
+        out.append(Hush())
+        state = _set_mode(state, "running", out)
+        if state.timing and state.step.kind == "hold":
+            held = ((state.frozen_at if state.frozen_at is not None else now) - state.started_at) / 1000
+            out.append(Record("hold_end", {"held": held, "seconds": state.step.seconds, "early": True}))
+        if name == "next":
+            return _advance(state, now, ctx, out)
+        restart = state.timing and state.step.kind == "hold" and (
+            (state.frozen_at if state.frozen_at is not None else now) - state.started_at >= BACK_RESTARTS_AFTER_MS)
+        return _enter(state, state.index if restart else max(0, state.index - 1), now, ctx, out)
+    if name == "repeat":
+        return _say(state, out, _current_instruction(state, ctx), kind="info"), out
+    if name == "time_left":
+        return _say(state, out, _time_left(state, now, ctx), kind="info"), out
+    if name == "where":
+        return _say(state, out, _where(state, now, ctx), kind="info"), out
+    if name == "help":
+        return _say(state, out, ctx.lines["help"], kind="info"), out
+    if name in ("slower", "faster", "louder", "quieter"):
+        out.append(Adjust(name))
+        return state, out
+    if name == "ask":
+        return _answer(state, event.topic, now, ctx, out)
+    return state, out
+
+
+def _answer(state: State, topic: str | None, now: int, ctx: Context, out: list[Action]) -> tuple[State, list[Action]]:
+    text = ctx.answers.get(topic, ctx.out_of_scope) if topic else ctx.out_of_scope
+    if topic and not state.disclaimer_given and ctx.disclaimer:
+        text = f"{ctx.disclaimer} {text}"
+        state = replace(state, disclaimer_given=True)
+    if state.mode == "paused":
+        return _say(state, out, text, kind="answer"), out
+    out.append(Hush())
+    state = _set_mode(_freeze(replace(state, waiting_for=None, then=None), now), "answering", out)
+    state = _say(state, out, text, kind="answer")
+    return _say(state, out, ctx.lines["back_to_stretch"], then="unfreeze"), out
+
+
+def _current_instruction(state: State, ctx: Context) -> str:
+    for index in range(state.index, -1, -1):
+        candidate = state.plan[index]
+        if candidate.kind == "say" and candidate.exercise == state.step.exercise:
+            return candidate.text
+    return state.plan[state.index].text or ctx.lines["help"]
+
+
+def _time_left(state: State, now: int, ctx: Context) -> str:
+    if state.step.kind in ("hold", "rest"):
+        seconds = spoken_seconds(math.ceil(remaining_ms(state, now) / 1000), ctx.lines)
+        return _fill(ctx.lines["seconds_left_paused" if state.frozen_at is not None else "seconds_left"],
+                     seconds=seconds)
+    later = sum((s.seconds * 1000 if s.kind != "say" else SAY_ESTIMATE_MS) for s in state.plan[state.index:])
+    return _fill(ctx.lines["routine_left"], minutes=spoken_minutes(later / 1000, ctx.lines))
+
+
+def _where(state: State, now: int, ctx: Context) -> str:
+    current = state.step
+    total = 1 + max(s.exercise for s in state.plan)
+    seconds = spoken_seconds(math.ceil(remaining_ms(state, now) / 1000), ctx.lines)
+    if state.mode == "paused":
+        doing = ctx.lines["doing_paused"]
+    elif current.kind == "hold":
+        doing = _fill(ctx.lines["doing_hold"], seconds=seconds)
+    elif current.kind == "rest":
+        doing = _fill(ctx.lines["doing_rest"], seconds=seconds)
+    else:
+        doing = ctx.lines["doing_say"]
+    side = _fill(ctx.lines["where_side"], side=current.side) if current.side else ""
+    return _fill(ctx.lines["where"], number=current.exercise + 1, total=total, name=current.title, side=side,
+                 doing=doing)
