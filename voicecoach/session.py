@@ -255,9 +255,11 @@ def _enter(state: State, index: int, now: int, ctx: Context, out: list[Action]) 
     if current.kind == "say":
         return _say(state, out, current.text, then="advance"), out
     if current.kind == "rest":
-        return _say(state, out, _fill(ctx.lines["rest"], seconds=spoken_seconds(current.seconds, ctx.lines)), then="start_timer"), out
+        text = _fill(ctx.lines["rest"], seconds=spoken_seconds(current.seconds, ctx.lines))
+        return _say(state, out, text, then="start_timer"), out
     first = "hold_start" not in state.cues_explained
-    text = _fill(ctx.lines["hold_first" if first else "hold"], seconds=spoken_seconds(current.seconds, ctx.lines))
+    seconds = spoken_seconds(current.seconds, ctx.lines)
+    text = _fill(ctx.lines["hold_first" if first else "hold"], seconds=seconds)
     return _say(state, out, text, then="start_timer"), out
 
 
@@ -306,7 +308,7 @@ def _tick(state: State, now: int, ctx: Context) -> tuple[State, list[Action]]:
 def _end_timer(state: State, now: int, ctx: Context, out: list[Action]) -> tuple[State, list[Action]]:
     current = state.step
     if current.kind == "hold":
-        held = (min(now, state.started_at + current.seconds * 1000) - state.started_at) / 1000
+        held = (now - state.started_at) / 1000
         out.append(Record("hold_end", {"held": held, "seconds": current.seconds}))
         state = _cue(state, out, "hold_end")
         first = "hold_end" not in state.cues_explained

@@ -1,0 +1,132 @@
+"""The CLI through its entry point: subcommands, exit codes, typed sessions, history and resuming."""
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from voicecoach.cli import build_parser, main
+
+SHORT = """name: Short
+exercises:
+  - name: Quick calf
+    sides: [left, right]
+    steps:
+      - say: Step forward with your {side} leg.
+      - hold: 2
+"""
+
+
+@pytest.fixture(autouse=True)
+def private_dirs(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.setenv("VOICECOACH_READING_WPM", "0")
+
+
+def voicecoach(*args: str, stdin: str = "", timeout: float = 60) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "voicecoach", *args], input=stdin, capture_output=True,
+                          text=True, timeout=timeout, env=os.environ.copy())
+
+
+def events_of(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+def test_every_subcommand_has_help(capsys):
+    parser = build_parser()
+    commands = parser._subparsers._group_actions[0].choices
+    assert {"run", "list", "check", "history", "ask"} <= set(commands)
+    for name in commands:
+        assert main([name, "--help"]) == 0
+        assert "usage: voicecoach " + name in capsys.readouterr().out
+    assert main(["--help"]) == 0
+
+
+def test_list_shows_the_bundled_routines(capsys):
+    assert main(["list"]) == 0
+    out = capsys.readouterr().out
+    for routine_id in ("calf-stretch", "soleus-stretch", "towel-calf-stretch", "hamstring-stretch"):
+        assert f"{routine_id}: " in out
+
+
+def test_check_passes_good_files_and_fails_bad_ones_with_a_located_message(tmp_path, capsys):
+    good, bad = tmp_path / "good.yaml", tmp_path / "bad.yaml"
+    good.write_text(SHORT)
+    bad.write_text(SHORT.replace("hold: 2", "hold: thirty"))
+    assert main(["check", str(good)]) == 0
+    assert main(["check", str(good), str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert err.strip() == f'{bad}:7:15: hold must be a number of seconds between 1 and 600, got "thirty"'
+
+
+def test_an_unknown_routine_is_a_usage_error_without_a_traceback():
+    result = voicecoach("run", "no-such-routine", "--no-speech", "--text")
+    assert result.returncode == 2
+    assert "no-such-routine" in result.stderr and "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_a_typed_session_runs_to_the_end_and_is_in_history(tmp_path):
+    routine, events = tmp_path / "short.yaml", tmp_path / "events.jsonl"
+    routine.write_text(SHORT)
+    result = voicecoach("run", str(routine), "--text", "--no-speech", "--events", str(events),
+                        stdin="where\nheat or ice\n")
+    assert result.returncode == 0, result.stderr
+    assert "Step forward with your right leg." in result.stdout
+    assert "\r" not in result.stdout and "\x1b[" not in result.stdout
+    log = events_of(events)
+    assert log[0]["event"] == "session_start" and log[-1] == {**log[-1], "event": "session_end", "completed": True}
+    heard = [e for e in log if e["event"] == "heard"]
+    assert [(h["intent"], h["topic"]) for h in heard] == [("where", None), ("ask", "heat-or-ice")]
+    history = voicecoach("history")
+    assert "Short  completed" in history.stdout
+
+
+def test_typed_stop_ends_with_exit_zero(tmp_path):
+    routine = tmp_path / "short.yaml"
+    routine.write_text(SHORT)
+    result = voicecoach("run", str(routine), "--text", "--no-speech", stdin="stop\n")
+    assert result.returncode == 0
+    assert result.stdout.strip().endswith("Stopping here. Well done.")
+    assert "stopped" in voicecoach("history").stdout
+
+
+def test_ctrl_c_then_resume_continues_from_the_step_it_stopped_at(tmp_path):
+    routine, events = tmp_path / "short.yaml", tmp_path / "events.jsonl"
+    routine.write_text(SHORT.replace("hold: 2", "hold: 4"))
+    process = subprocess.Popen([sys.executable, "-m", "voicecoach", "run", str(routine), "--text", "--no-speech",
+                                "--events", str(events)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True, env=os.environ.copy())
+    process.stdin.write("next\nnext\nnext\n")   # on to the right side
+    process.stdin.flush()
+    deadline = time.monotonic() + 30
+    while "right" not in (events.read_text() if events.exists() else "") and time.monotonic() < deadline:
+        time.sleep(0.05)
+    process.send_signal(signal.SIGINT)
+    out, err = process.communicate(timeout=30)
+    assert process.returncode == 0, err
+    assert "voicecoach run --resume" in out and "Traceback" not in err
+    assert "unfinished" in voicecoach("history").stdout
+
+    resumed = voicecoach("run", "--resume", "--text", "--no-speech", "--events", str(events))
+    assert resumed.returncode == 0
+    assert resumed.stdout.startswith("Continuing Short where you left off")
+    assert "Step forward with your left leg." not in resumed.stdout
+    starts = [e for e in events_of(events) if e["event"] == "session_start"]
+    assert starts[1]["from_step"] > 0
+    assert "unfinished" not in voicecoach("history").stdout
+
+
+def test_ask_json_answers_one_question_per_line(capsys, monkeypatch):
+    import io
+    monkeypatch.setattr(sys, "stdin", io.StringIO("should I use heat or ice?\nwhat's the weather tomorrow\n"))
+    assert main(["ask", "--json", "-"]) == 0
+    answers = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [a["topic"] for a in answers] == ["heat-or-ice", None]
+    assert set(answers[0]) == {"question", "topic", "answer", "confidence"}
