@@ -1,0 +1,31 @@
+"""Property tests: any sequence of commands and delays leaves the session consistent."""
+from hypothesis import given, settings, strategies as st
+
+from voicecoach import session as core
+from tests.fakes import Drive, exercise, hold, rest, routine, say
+
+ROUTINE = routine(exercise("A", say("Left {side}."), hold(4), rest(2), sides=("left", "right")),
+                  exercise("B", hold(6, "fives"), tip="A tip."))
+INTENTS = ["next", "back", "repeat", "pause", "resume", "time_left", "where", "help", "slower", "ask", None]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 3000), st.sampled_from(INTENTS)), max_size=25),
+       st.sampled_from([0, 300, 1200]))
+def test_random_commands_never_break_the_session(script, speech_ms):
+    d = Drive(ROUTINE, speech_ms=speech_ms).start()
+    for delay, intent in script:
+        d.run_until(d.now + delay)
+        if d.state.mode == "ended":
+            break
+        d.intent(intent, "heat-or-ice" if intent == "ask" else None)
+        assert 0 <= d.state.index < len(d.state.plan)
+    if d.state.mode == "paused":
+        d.intent("resume")
+    d.run_until(d.now + 200_000)
+    assert d.state.mode == "ended" and d.state.completed
+    for _, end in d.records("hold_end"):
+        if not end.get("early"):
+            assert end["held"] == end["seconds"]
+    ids = [a.id for _, a in d.actions if isinstance(a, (core.Say, core.Cue))]
+    assert len(ids) == len(set(ids))
