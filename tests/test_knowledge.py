@@ -1,0 +1,131 @@
+"""Knowledge base content, question matching, and the `ask` command's output."""
+import io
+import json
+
+import pytest
+
+from voicecoach import knowledge
+from voicecoach.intents import parse
+
+TOPIC_IDS = ("heat-or-ice", "how-to-heat", "cramp-causes", "spasm-symptoms", "referred-pain",
+             "calf-muscle", "why-stretch", "hold-time", "see-professional", "prevent-cramps")
+
+
+def test_every_public_topic_is_present_and_complete():
+    kb = knowledge.load()
+    assert tuple(kb.topics) == TOPIC_IDS
+    for topic in kb.topics.values():
+        assert topic.answer and topic.more and topic.source
+        assert len(topic.examples) >= 8, topic.id
+    assert "Urban Health HQ" in kb.source
+    assert "not medical advice" in kb.disclaimer
+
+
+def test_answers_are_short_enough_to_speak():
+    for topic in knowledge.load().topics.values():
+        sentences = [s for s in topic.answer.replace("?", ".").split(".") if s.strip()]
+        assert 1 <= len(sentences) <= 3, topic.id
+        assert "e.g" not in topic.answer and "\n" not in topic.answer
+
+
+def test_heat_or_ice_explains_ice_and_fresh_injury():
+    text = knowledge.load().topics["heat-or-ice"].answer.lower()
+    assert "heat" in text and "ice" in text and "swelling" in text
+
+
+def test_see_professional_names_red_flags():
+    text = knowledge.load().topics["see-professional"].answer.lower()
+    for flag in ("swollen", "red", "warm", "journey", "operation", "does not ease", "doctor"):
+        assert flag in text
+
+
+@pytest.mark.parametrize("topic_id", TOPIC_IDS)
+def test_each_topic_matches_its_own_examples(topic_id):
+    for example in knowledge.load().topics[topic_id].examples:
+        assert knowledge.match_question(example)[0] == topic_id, example
+
+
+@pytest.mark.parametrize("question, topic_id", [
+    ("hot or cold?", "heat-or-ice"),
+    ("should I ice it", "heat-or-ice"),
+    ("shoud I use ice or heat", "heat-or-ice"),
+    ("where does the hot water bottle go", "how-to-heat"),
+    ("why do I keep getting cramps in my calf", "cramp-causes"),
+    ("what dose a spasm feel like", "spasm-symptoms"),
+    ("why is there pain in the arch of my foot", "referred-pain"),
+    ("what job does the gastrocnemius have", "calf-muscle"),
+    ("why shuold I strech", "why-stretch"),
+    ("how many seconds on each leg", "hold-time"),
+    ("my calf looks red and puffy", "see-professional"),
+    ("how can I avoid leg cramps", "prevent-cramps"),
+])
+def test_paraphrases_and_typos_match(question, topic_id):
+    assert knowledge.match_question(question)[0] == topic_id
+
+
+@pytest.mark.parametrize("question, topic_id", [
+    ("what sets off a charley horse", "cramp-causes"),
+    ("does a hot water bottle go behind the calf", "how-to-heat"),
+    ("which muscle lets me point my toes", "calf-muscle"),
+    ("how do I stop my calves from cramping", "prevent-cramps"),
+])
+def test_phrases_are_read_as_one_concept(question, topic_id):
+    assert knowledge.match_question(question)[0] == topic_id
+
+
+@pytest.mark.parametrize("question", ["can I use a heat pack on my neck", "how long do I hold a shoulder stretch",
+                                      "how many paracetamol a day", "what are the symptoms of a cold"])
+def test_near_misses_about_other_body_parts_or_medicines_give_no_topic(question):
+    assert knowledge.match_question(question)[0] is None
+
+
+def test_more_gives_the_longer_answer():
+    topic = knowledge.load().topics["hold-time"]
+    assert knowledge.more("hold-time") == topic.more != topic.answer
+
+
+def test_out_of_scope_examples_give_no_topic():
+    data = knowledge._read()
+    for question in data["out_of_scope_examples"]:
+        topic, confidence = knowledge.match_question(question)
+        assert topic is None, question
+        assert 0.0 <= confidence <= 1.0
+
+
+@pytest.mark.parametrize("question", ["what's the weather like", "sing me a song", "xyzzy", "?"])
+def test_unrelated_questions_give_no_topic(question):
+    assert knowledge.match_question(question)[0] is None
+
+
+def test_answer_record_for_out_of_scope_uses_polite_reply():
+    record = knowledge.answer("who won the cup final")
+    assert record == {"question": "who won the cup final", "topic": None,
+                      "answer": knowledge.load().out_of_scope, "confidence": record["confidence"]}
+
+
+def test_intent_parser_keeps_commands_and_routes_questions():
+    assert parse("how long left", knowledge.match_question).intent == "time_left"
+    assert parse("next", knowledge.match_question).intent == "next"
+    heard = parse("should I use heat or ice", knowledge.match_question)
+    assert (heard.intent, heard.topic) == ("ask", "heat-or-ice")
+
+
+def test_ask_command_json_lines_from_stdin():
+    out = io.StringIO()
+    stdin = io.StringIO("hot or cold?\n\nwhat's the time\n")
+    assert knowledge.ask_command(None, read_stdin=True, as_json=True, out=out, stdin=stdin) == 0
+    records = [json.loads(line) for line in out.getvalue().splitlines()]
+    assert [set(r) for r in records] == [{"question", "topic", "answer", "confidence"}] * 2
+    assert [r["topic"] for r in records] == ["heat-or-ice", None]
+    assert records[0]["answer"] == knowledge.load().topics["heat-or-ice"].answer
+    assert all(0.0 <= r["confidence"] <= 1.0 for r in records)
+
+
+def test_ask_command_plain_prints_answer_text():
+    out = io.StringIO()
+    assert knowledge.ask_command(["how long should I hold each stretch"], read_stdin=False, as_json=False, out=out) == 0
+    assert out.getvalue() == knowledge.load().topics["hold-time"].answer + "\n"
+
+
+def test_ask_command_without_a_question_fails():
+    assert knowledge.ask_command([], read_stdin=False, as_json=True, out=io.StringIO()) == 2

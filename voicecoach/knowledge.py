@@ -1,0 +1,223 @@
+"""Knowledge base topics and matching typed or recognised questions to them."""
+from __future__ import annotations
+
+import json
+import math
+import re
+import sys
+from collections import Counter
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+from typing import IO, Iterable
+
+import yaml
+from rapidfuzz import process
+from rapidfuzz.distance import DamerauLevenshtein
+
+from voicecoach.intents import normalise
+
+# Below this similarity (0..1) a question is out of scope; tuned on benchmarks/questions/dev.yaml + dev2.yaml.
+THRESHOLD = 0.36
+# Unknown words shorter than this are not spell-corrected ("sing" is not "using").
+MIN_CORRECTABLE = 5
+# Unknown words this long or longer may be two edits from a known word; shorter ones only one.
+TWO_EDITS_FROM = 8
+# Weight of a word the knowledge base has never seen, as a share of the rarest known word's.
+UNKNOWN_WEIGHT = 0.75
+# Weight of a pair of neighbouring words relative to a single word.
+PAIR_WEIGHT = 0.3
+# Share of the score from the best single example; the rest comes from the whole topic text.
+EXAMPLE_WEIGHT = 0.6
+
+
+@dataclass(frozen=True)
+class Topic:
+    id: str
+    answer: str
+    more: str
+    source: str
+    examples: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Knowledge:
+    source: str
+    disclaimer: str
+    out_of_scope: str
+    topics: dict[str, Topic]
+
+
+@dataclass(frozen=True)
+class _Index:
+    stopwords: frozenset[str]
+    synonyms: dict[str, str]
+    phrases: dict[str, str]              # several words -> the concept words they stand for
+    phrase_pattern: re.Pattern | None
+    vocabulary: frozenset[str]           # every word left alone by spelling correction
+    spellings: tuple[str, ...]           # every word a misspelling may be corrected to
+    idf: dict[str, float]
+    unknown_idf: float
+    examples: tuple[tuple[str | None, dict[str, float]], ...]   # (topic id or None, unit tf-idf vector)
+    topic_texts: dict[str, dict[str, float]]             # topic id -> unit tf-idf vector
+
+
+def _read() -> dict:
+    return yaml.safe_load(resources.files("voicecoach.data").joinpath("knowledge.yaml").read_text("utf-8"))
+
+
+@lru_cache(maxsize=1)
+def load() -> Knowledge:
+    data = _read()
+    topics = {
+        topic_id: Topic(topic_id, entry["answer"].strip(), entry["more"].strip(), entry["source"].strip(),
+                        tuple(entry["examples"]))
+        for topic_id, entry in data["topics"].items()
+    }
+    return Knowledge(data["source"].strip(), data["disclaimer"].strip(), data["out_of_scope"].strip(), topics)
+
+
+def more(topic_id: str) -> str:
+    """The longer "tell me more" answer for a topic id."""
+    return load().topics[topic_id].more
+
+
+def _stem(word: str) -> str:
+    for suffix in ("ing", "ed", "es", "s"):
+        if word.endswith(suffix) and len(word) - len(suffix) >= 4:
+            return word[: -len(suffix)]
+    return word
+
+
+def _concepts(plain: str, stopwords: frozenset[str], synonyms: dict[str, str], phrases: dict[str, str],
+              phrase_pattern: re.Pattern | None) -> list[str]:
+    """Normalised text -> concept words: phrases replaced, stopwords dropped, synonyms and stems merged."""
+    if phrase_pattern is not None:
+        plain = phrase_pattern.sub(lambda m: phrases[m.group(0)], plain)
+    words = []
+    for raw in plain.split():
+        word = synonyms.get(raw, raw)
+        if word in stopwords:
+            continue
+        word = synonyms.get(_stem(word), _stem(word))
+        if word not in stopwords:
+            words.append(word)
+    return words
+
+
+def _terms(words: list[str]) -> list[str]:
+    """Concept words and, marked with a space, each pair of neighbouring concept words."""
+    return words + [f"{a} {b}" for a, b in zip(words, words[1:])]
+
+
+def _unit(weights: dict[str, float]) -> dict[str, float]:
+    norm = math.sqrt(sum(w * w for w in weights.values())) or 1.0
+    return {term: w / norm for term, w in weights.items()}
+
+
+def _vector(terms: Iterable[str], idf: dict[str, float], unknown_idf: float) -> dict[str, float]:
+    return _unit({t: n * idf.get(t, unknown_idf) * (PAIR_WEIGHT if " " in t else 1.0)
+                  for t, n in Counter(terms).items()})
+
+
+@lru_cache(maxsize=1)
+def _index() -> _Index:
+    data = _read()
+    matching = data["matching"]
+    stopwords = frozenset(normalise(w) for w in matching["stopwords"])
+    synonyms = {normalise(k): normalise(v) for k, v in matching["synonyms"].items()}
+    phrases = {normalise(k): normalise(v) for k, v in matching["phrases"].items()}
+    phrase_pattern = (re.compile(r"\b(?:" + "|".join(re.escape(p) for p in sorted(phrases, key=len, reverse=True))
+                                 + r")\b") if phrases else None)
+    knowledge = load()
+
+    def terms(text: str) -> list[str]:
+        return _terms(_concepts(normalise(text), stopwords, synonyms, phrases, phrase_pattern))
+
+    tokenised = [(topic.id, terms(example)) for topic in knowledge.topics.values() for example in topic.examples]
+    tokenised += [(None, terms(example)) for example in data["out_of_scope_examples"]]
+    topic_terms = {topic.id: terms(" ".join(topic.examples + (topic.answer, topic.more)))
+                   for topic in knowledge.topics.values()}
+    documents = [set(words) for _, words in tokenised] + [set(words) for words in topic_terms.values()]
+    frequency = Counter(term for doc in documents for term in doc)
+    count = len(documents)
+    weights = {normalise(k): float(v) for k, v in matching.get("weights", {}).items()}
+    idf = {term: (math.log((count + 1) / (df + 1)) + 1) * weights.get(term, 1.0) for term, df in frequency.items()}
+    unknown_idf = UNKNOWN_WEIGHT * (math.log(count + 1) + 1)
+    texts = [e for t in knowledge.topics.values() for e in t.examples + (t.answer, t.more)]
+    texts += data["out_of_scope_examples"]
+    known = {w for text in texts for w in normalise(text).split()}
+    known |= stopwords | set(synonyms) | {w for p in phrases for w in p.split()}
+    return _Index(
+        stopwords, synonyms, phrases, phrase_pattern, frozenset(known), tuple(sorted(known)), idf, unknown_idf,
+        tuple((topic_id, _vector(words, idf, unknown_idf)) for topic_id, words in tokenised),
+        {topic_id: _vector(words, idf, unknown_idf) for topic_id, words in topic_terms.items()},
+    )
+
+
+@lru_cache(maxsize=4096)
+def _corrected(word: str) -> str:
+    index = _index()
+    if word in index.vocabulary or len(word) < MIN_CORRECTABLE:
+        return word
+    edits = 2 if len(word) >= TWO_EDITS_FROM else 1
+    best = process.extractOne(word, index.spellings, scorer=DamerauLevenshtein.distance, score_cutoff=edits)
+    return best[0] if best else word
+
+
+def _cosine(a: dict[str, float], b: dict[str, float]) -> float:
+    if len(b) < len(a):
+        a, b = b, a
+    return sum(w * b.get(term, 0.0) for term, w in a.items())
+
+
+def scores(text: str) -> dict[str | None, float]:
+    """Each topic's similarity to the question, 0..1; key None is the closest out-of-scope example."""
+    index = _index()
+    plain = " ".join(_corrected(word) for word in normalise(text).split())
+    terms = _terms(_concepts(plain, index.stopwords, index.synonyms, index.phrases, index.phrase_pattern))
+    best: dict[str | None, float] = {topic_id: 0.0 for topic_id in index.topic_texts}
+    best[None] = 0.0
+    if not terms:
+        return best
+    query = _vector(terms, index.idf, index.unknown_idf)
+    for topic_id, vector in index.examples:
+        best[topic_id] = max(best[topic_id], _cosine(query, vector))
+    for topic_id, vector in index.topic_texts.items():
+        best[topic_id] = EXAMPLE_WEIGHT * best[topic_id] + (1 - EXAMPLE_WEIGHT) * _cosine(query, vector)
+    return best
+
+
+def match_question(text: str) -> tuple[str | None, float]:
+    """(topic id, its similarity 0..1), or (None, how sure 0..1 that the question is out of scope)."""
+    ranked = scores(text)
+    outside = ranked.pop(None)
+    topic_id = max(ranked, key=ranked.get)
+    score = ranked[topic_id]
+    if score >= THRESHOLD and score > outside:
+        return topic_id, round(score, 3)
+    return None, round(max(outside, 1 - score), 3)
+
+
+def answer(question: str) -> dict:
+    """The answer record for one question: question, topic (id or None), answer text, confidence."""
+    topic_id, confidence = match_question(question)
+    knowledge = load()
+    text = knowledge.topics[topic_id].answer if topic_id else knowledge.out_of_scope
+    return {"question": question, "topic": topic_id, "answer": text, "confidence": confidence}
+
+
+def ask_command(questions: list[str] | None, read_stdin: bool, as_json: bool, out: IO[str] = sys.stdout,
+                stdin: IO[str] | None = None) -> int:
+    """`voicecoach ask`: answer the given questions, or one per line of stdin; 0 on success, 2 if none given."""
+    lines = (stdin or sys.stdin) if read_stdin else (questions or [])
+    asked = 0
+    for line in lines:
+        question = line.strip()
+        if not question:
+            continue
+        record = answer(question)
+        out.write((json.dumps(record, ensure_ascii=False) if as_json else record["answer"]) + "\n")
+        out.flush()
+        asked += 1
+    return 0 if asked else 2
