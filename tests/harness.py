@@ -1,0 +1,257 @@
+"""Real-sound test helpers: the private PulseAudio, recording, playing, test speech and finding sound in samples."""
+from __future__ import annotations
+
+import array
+import ctypes
+import math
+import os
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import wave
+from pathlib import Path
+
+RATE = 16000
+START_HINT = "run the tests through scripts/test, which starts the private PulseAudio"
+
+
+def require_pulse() -> None:
+    """Fail (never skip) unless the private PulseAudio of scripts/pulse.sh is up and is the one clients reach."""
+    runtime = os.environ.get("PULSE_RUNTIME_PATH", "")
+    if os.environ.get("VOICECOACH_TEST_PULSE") != "1" or not runtime:
+        raise AssertionError(f"no private PulseAudio in the environment: {START_HINT}")
+    try:
+        info = subprocess.run(["pactl", "info"], capture_output=True, text=True, timeout=5)
+    except (OSError, subprocess.TimeoutExpired) as error:
+        raise AssertionError(f"pactl info failed ({error}): {START_HINT}") from None
+    if info.returncode != 0 or runtime not in info.stdout:
+        raise AssertionError(f"the private PulseAudio does not answer ({info.stderr.strip()}): {START_HINT}")
+
+
+class Recorder:
+    """Record a Pulse source (default spk.monitor: what the program plays) as 16 kHz mono int16.
+
+    `started` is the monotonic time of sample 0, so sample i plays at started + i / RATE.
+    How: pacat delivers a chunk at the moment the null sink renders it, which is `latency_ms`
+    before that chunk's play time; the earliest (arrival - samples so far / RATE) over all chunks,
+    plus latency_ms, is sample 0's play time. Scheduling delays only make single arrivals late,
+    and the minimum ignores them. Measured error: see `python tests/harness.py calibrate`.
+
+    A null sink left idle renders two seconds ahead, so a new recording gets its first data only
+    about 2 s after it connects; sound played in that gap would be delayed, so entering waits for
+    the first data (at most `start_timeout` s) before returning.
+    """
+
+    def __init__(self, device: str = "spk.monitor", latency_ms: int = 10, start_timeout: float = 5.0):
+        self.device = device
+        self.latency_ms = latency_ms
+        self.start_timeout = start_timeout
+        self.samples = array.array("h")
+        self._raw = bytearray()
+        self._earliest = math.inf
+        self._first_data = threading.Event()
+        self._process: subprocess.Popen | None = None
+        self._reader: threading.Thread | None = None
+
+    @property
+    def started(self) -> float:
+        return self._earliest + self.latency_ms / 1000
+
+    def __enter__(self) -> "Recorder":
+        self._process = subprocess.Popen(
+            ["pacat", "--record", f"--device={self.device}", "--format=s16le", f"--rate={RATE}",
+             "--channels=1", "--raw", f"--latency-msec={self.latency_ms}"],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, bufsize=0)
+        self._reader = threading.Thread(target=self._read, name="Recorder", daemon=True)
+        self._reader.start()
+        if not self._first_data.wait(self.start_timeout) or not self._raw:
+            self._stop()
+            raise AssertionError(f"no audio from {self.device} (waited up to {self.start_timeout} s): "
+                                 f"{self._process.stderr.read().decode(errors='replace').strip()}")
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop()
+
+    def _read(self) -> None:
+        stream = self._process.stdout
+        while chunk := stream.read(4096):
+            arrived = time.monotonic()
+            self._raw += chunk
+            self._earliest = min(self._earliest, arrived - len(self._raw) // 2 / RATE)
+            self._first_data.set()
+        self._first_data.set()  # at end of stream too, so a failed start is reported at once
+
+    def _stop(self) -> None:
+        self._process.terminate()
+        self._process.wait(timeout=5)
+        self._reader.join(timeout=5)
+        usable = len(self._raw) - len(self._raw) % 2
+        self.samples = array.array("h", bytes(self._raw[:usable]))
+
+
+def play(wav_path: str | Path, device: str, wait: bool = True) -> subprocess.Popen:
+    """Play a WAV file into a Pulse sink with paplay; returns the (finished, if wait) process."""
+    process = subprocess.Popen(["paplay", f"--device={device}", str(wav_path)], stderr=subprocess.PIPE)
+    if wait:
+        _, err = process.communicate(timeout=60)
+        if process.returncode != 0:
+            raise AssertionError(f"paplay into {device} failed: {err.decode(errors='replace').strip()}")
+    return process
+
+
+def play_into_mic(wav_path: str | Path, wait: bool = True) -> subprocess.Popen:
+    """Play a WAV file so the program hears it on the default source, `mic`."""
+    return play(wav_path, "micfeed", wait)
+
+
+def _segments(samples, rate: int, threshold_db: float, min_gap_ms: float) -> list[tuple[float, float]]:
+    """(start, end) seconds of stretches whose 1 ms peak reaches threshold_db (dBFS), split by quiet >= min_gap_ms."""
+    frame = max(1, rate // 1000)
+    threshold = 32768 * 10 ** (threshold_db / 20)
+    min_gap = min_gap_ms / 1000
+    segments: list[list[float]] = []
+    for begin in range(0, len(samples), frame):
+        window = samples[begin:begin + frame]
+        if max(max(window), -min(window)) < threshold:
+            continue
+        start, end = begin / rate, min(begin + frame, len(samples)) / rate
+        if segments and start - segments[-1][1] < min_gap:
+            segments[-1][1] = end
+        else:
+            segments.append([start, end])
+    return [(start, end) for start, end in segments]
+
+
+def onsets(samples, rate: int = RATE, threshold_db: float = -40, min_gap_ms: float = 150) -> list[float]:
+    """Times (s from sample 0) where sound starts after at least min_gap_ms of quiet; 1 ms resolution."""
+    return [start for start, _ in _segments(samples, rate, threshold_db, min_gap_ms)]
+
+
+def offsets(samples, rate: int = RATE, threshold_db: float = -40, min_gap_ms: float = 150) -> list[float]:
+    """Times (s from sample 0) where sound ends and at least min_gap_ms of quiet (or the end) follows."""
+    return [end for _, end in _segments(samples, rate, threshold_db, min_gap_ms)]
+
+
+def read_wav(path: str | Path) -> array.array:
+    """The int16 samples of a 16-bit mono WAV file."""
+    with wave.open(str(path), "rb") as wav:
+        if wav.getsampwidth() != 2 or wav.getnchannels() != 1:
+            raise ValueError(f"{path}: want 16-bit mono")
+        return array.array("h", wav.readframes(wav.getnframes()))
+
+
+def make_speech_wav(text: str, path: str | Path, voice: str = "en", speed: int = 160,
+                    noise_db: float | None = None, engine: str = "espeak-ng", pad_s: float = 0.0) -> Path:
+    """Synthesise text to a 16 kHz mono 16-bit WAV, with pad_s of silence each side and an optional
+    white-noise floor at noise_db dBFS RMS (decoders return nothing on pure digital silence).
+    engine "flite" uses flite's voice (voice "en" means its default) and stretches duration to
+    approximate `speed` words per minute from its ~170 wpm default."""
+    path = Path(path)
+    with tempfile.TemporaryDirectory() as tmp:
+        raw = Path(tmp) / "raw.wav"
+        if engine == "espeak-ng":
+            command = ["espeak-ng", "-v", voice, "-s", str(speed), "-w", str(raw), text]
+        elif engine == "flite":
+            command = ["flite", "-t", text, "-o", str(raw), "--setf", f"duration_stretch={170 / speed:.3f}"]
+            if voice != "en":
+                command += ["-voice", voice]
+        else:
+            raise ValueError(f"unknown engine {engine!r}")
+        subprocess.run(command, check=True, capture_output=True)
+        sox = ["sox", str(raw), "-r", str(RATE), "-c", "1", "-b", "16", str(path)]
+        if pad_s:
+            sox += ["pad", str(pad_s), str(pad_s)]
+        subprocess.run(sox, check=True, capture_output=True)
+    if noise_db is not None:
+        samples = read_wav(path)
+        sigma = 32768 * 10 ** (noise_db / 20)
+        noisy = random.Random(len(samples))
+        for i, value in enumerate(samples):
+            samples[i] = max(-32768, min(32767, value + round(noisy.gauss(0, sigma))))
+        with wave.open(str(path), "wb") as wav:
+            wav.setnchannels(1)
+            wav.setsampwidth(2)
+            wav.setframerate(RATE)
+            wav.writeframes(samples.tobytes())
+    return path
+
+
+def _reference_clicks(play_at: list[float], device: str = "spk") -> list[float]:
+    """Write 10 ms clicks into a continuous libpulse-simple stream; return each click's play time, taken
+    from the stream's own latency report (independent of Recorder's method)."""
+    pulse = ctypes.CDLL("libpulse-simple.so.0")
+
+    class SampleSpec(ctypes.Structure):
+        _fields_ = [("format", ctypes.c_int), ("rate", ctypes.c_uint32), ("channels", ctypes.c_uint8)]
+
+    class BufferAttr(ctypes.Structure):
+        _fields_ = [(name, ctypes.c_uint32) for name in ("maxlength", "tlength", "prebuf", "minreq", "fragsize")]
+
+    handle, error_p = ctypes.c_void_p, ctypes.POINTER(ctypes.c_int)
+    pulse.pa_simple_new.restype = handle
+    pulse.pa_simple_new.argtypes = [ctypes.c_char_p, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_char_p,
+                                    ctypes.POINTER(SampleSpec), ctypes.c_void_p, ctypes.POINTER(BufferAttr), error_p]
+    pulse.pa_simple_write.argtypes = [handle, ctypes.c_void_p, ctypes.c_size_t, error_p]
+    pulse.pa_simple_get_latency.restype = ctypes.c_uint64
+    pulse.pa_simple_get_latency.argtypes = [handle, error_p]
+    pulse.pa_simple_drain.argtypes = [handle, error_p]
+    pulse.pa_simple_free.argtypes = [handle]
+    block = 160  # samples: 10 ms
+    unset = 0xFFFFFFFF
+    error = ctypes.c_int()
+    stream = pulse.pa_simple_new(None, b"voicecoach-calibrate", 1, device.encode(), b"clicks",
+                                 ctypes.byref(SampleSpec(3, RATE, 1)), None,
+                                 ctypes.byref(BufferAttr(unset, block * 2 * 10, unset, unset, unset)), ctypes.byref(error))
+    if not stream:
+        raise AssertionError(f"libpulse-simple could not open {device}: error {error.value}")
+    silence = bytes(block * 2)
+    click = array.array("h", (round(20000 * math.sin(2 * math.pi * 1000 * i / RATE)) for i in range(block))).tobytes()
+    played, pending = [], list(play_at)
+    try:
+        while pending:
+            next_sample_plays = time.monotonic() + pulse.pa_simple_get_latency(stream, ctypes.byref(error)) / 1e6
+            if next_sample_plays >= pending[0]:
+                pending.pop(0)
+                played.append(next_sample_plays)
+                pulse.pa_simple_write(stream, click, len(click), ctypes.byref(error))
+            else:
+                pulse.pa_simple_write(stream, silence, len(silence), ctypes.byref(error))
+        for _ in range(20):
+            pulse.pa_simple_write(stream, silence, len(silence), ctypes.byref(error))
+        pulse.pa_simple_drain(stream, ctypes.byref(error))
+    finally:
+        pulse.pa_simple_free(stream)
+    return played
+
+
+def calibrate(runs: int = 10, clicks: int = 12) -> list[float]:
+    """Recorder.started error in ms, one per click: (started + recorded onset) - reference play time."""
+    errors = []
+    for _ in range(runs):
+        with Recorder() as recorder:
+            first = time.monotonic() + 0.2
+            played = _reference_clicks([first + 0.25 * k for k in range(clicks)])
+            time.sleep(0.1)  # let the tail of the last click arrive
+        found = onsets(recorder.samples, min_gap_ms=100)
+        for when in played:
+            nearest = min(found, key=lambda onset: abs(recorder.started + onset - when))
+            errors.append((recorder.started + nearest - when) * 1000)
+    return errors
+
+
+if __name__ == "__main__":
+    if sys.argv[1:] != ["calibrate"]:
+        sys.exit("usage: python tests/harness.py calibrate   (under scripts/pulse.sh's pulse_start)")
+    require_pulse()
+    runs = 10
+    errors = calibrate(runs=runs)
+    ordered = sorted(errors)
+    p95 = ordered[min(len(ordered) - 1, math.ceil(0.95 * len(ordered)) - 1)]
+    print(f"Recorder.started error over {runs} recordings, {len(errors)} clicks: "
+          f"median {statistics.median(errors):+.1f} ms, min {ordered[0]:+.1f}, p95 {p95:+.1f}, max {ordered[-1]:+.1f}; "
+          f"p95 of |error| {sorted(abs(e) for e in errors)[math.ceil(0.95 * len(errors)) - 1]:.1f} ms")
