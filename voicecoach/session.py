@@ -234,7 +234,7 @@ def _set_mode(state: State, mode: str, out: list[Action]) -> State:
 
 def _say(state: State, out: list[Action], text: str, kind: str = "instruction", then: str | None = None,
          due: int | None = None) -> State:
-    said = Say(text, state.last_id + 1, kind, due)
+    said = Say(text[:1].upper() + text[1:], state.last_id + 1, kind, due)
     out.append(said)
     state = replace(state, last_id=said.id)
     if then is not None:
