@@ -182,11 +182,35 @@ def test_an_unknown_question_gets_the_polite_out_of_scope_answer():
     assert d.said("answer")[-1][1] == "I can answer questions about calf cramps."
 
 
-def test_not_understood_gives_an_earcon_and_a_hint():
+def test_not_understood_gives_a_gentle_earcon_and_a_hint_only_after_two_misses():
     d = Drive(CALF).start()
     actions = d.intent(None)
-    assert isinstance(actions[0], core.Cue) and actions[0].name == "not_understood"
-    assert "help" in actions[1].text
+    assert [type(a) for a in actions] == [core.Cue] and actions[0].name == "not_understood"
+    actions = d.intent(None)
+    assert actions[0].name == "not_understood" and "help" in actions[1].text
+    assert [type(a) for a in d.intent(None)] == [core.Cue]
+    d.intent("where")
+    assert [type(a) for a in d.intent(None)] == [core.Cue]   # a command in between starts the count again
+
+
+def test_pain_wins_over_everything_and_waits_for_the_user():
+    for setup in ([], ["pause"], ["ask"]):
+        d = Drive(CALF, speech_ms=800).start()
+        d.ctx = core.Context(**{**d.ctx.__dict__, "safety": "Sharp pain is a reason to stop."})
+        d.run_until_hold()
+        d.run_until(d.now + 2000)
+        for name in setup:
+            d.intent(name, "heat-or-ice" if name == "ask" else None)
+        remaining = core.remaining_ms(d.state, d.now)
+        actions = d.intent("pain")
+        assert isinstance(actions[0], core.Hush)
+        assert d.state.mode == "paused"
+        assert "Ease off the stretch now" in d.said()[-1][1] and "Sharp pain" in d.said()[-1][1]
+        d.run_until(d.now + 60_000)
+        assert d.state.mode == "paused" and core.remaining_ms(d.state, d.now) == remaining
+        d.intent("resume")
+        d.run_until(d.now + 60_000)
+        assert d.records("hold_end")[0][1]["held"] == 10.0
 
 
 def test_speech_settings_are_handed_to_the_speaker():

@@ -80,6 +80,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     knowledge = load_knowledge()
     ctx = core.Context(lines(), routine.name, answers={t.id: t.answer for t in knowledge.topics.values()},
                        out_of_scope=knowledge.out_of_scope, disclaimer=knowledge.disclaimer,
+                       safety=knowledge.topics["see-professional"].answer,
                        count_lead_ms=round(getattr(speaker, "lead_time", 0) * 1000))
     events = EventLog(args.events)
     runner = Runner(plan=plan, ctx=ctx, speaker=speaker, clock=clock, inbox=inbox, events=events, store=store,

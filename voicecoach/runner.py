@@ -54,7 +54,8 @@ class Runner:
         self.t0 = self.clock.now()
         self.speaker.prepare([s.text for s in self.plan if s.kind == "say"] + [str(n) for n in range(1, 61)])
         self._log("session_start", {"routine": self.routine_ref, "name": self.ctx.routine_name,
-                                    "steps": len(self.plan), "from_step": self.start_index})
+                                    "steps": len(self.plan), "from_step": self.start_index,
+                                    "clock_t0": round(self.t0, 4)})
         if self.store is not None:
             self.session_id = self.store.begin(self.routine_ref, self.ctx.routine_name, len(self.plan),
                                                self.resumed_from)

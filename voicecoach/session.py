@@ -9,7 +9,8 @@ from voicecoach.routine import Routine
 
 SKIP_LATE_MS = 500      # a count this late is dropped rather than said out of time
 BACK_RESTARTS_AFTER_MS = 3000  # "back" this far into a hold restarts it instead of going to the step before
-SAY_ESTIMATE_MS = 4000  # rough length of a spoken step, for "how long left in the routine"
+SAY_ESTIMATE_MS = 4000
+MISSES_BEFORE_HINT = 2  # a gentle earcon for a miss; a spoken hint only after this many in a row  # rough length of a spoken step, for "how long left in the routine"
 
 
 # ---- the plan: a routine flattened into the steps a session walks through ----
@@ -157,6 +158,7 @@ class Context:
     answers: Mapping[str, str] = field(default_factory=dict)   # topic id -> spoken answer
     out_of_scope: str = ""
     disclaimer: str = ""
+    safety: str = ""             # said when the user says it hurts
     count_lead_ms: int = 0
 
 
@@ -175,6 +177,7 @@ class State:
     cues_explained: frozenset = frozenset()
     disclaimer_given: bool = False
     completed: bool = False
+    misses: int = 0              # inputs not understood in a row
 
     @property
     def step(self) -> PlanStep:
@@ -354,11 +357,16 @@ def _freeze(state: State, now: int) -> State:
 def _intent(state: State, event: Intent, now: int, ctx: Context) -> tuple[State, list[Action]]:
     out: list[Action] = []
     name = event.name
+    if name == "pain":
+        return _pain(replace(state, misses=0), now, ctx, out)
     if state.mode in ("ready", "ending"):
         return state, out
     if name is None:
-        state = _cue(state, out, "not_understood")
-        return _say(state, out, ctx.lines["not_understood"], kind="info"), out
+        state = _cue(replace(state, misses=state.misses + 1), out, "not_understood")
+        if state.misses < MISSES_BEFORE_HINT:
+            return state, out
+        return _say(replace(state, misses=0), out, ctx.lines["not_understood"], kind="info"), out
+    state = replace(state, misses=0)
     if name == "stop":
         out.append(Hush())
         return _finish(state, False, ctx, out)
@@ -401,6 +409,16 @@ def _intent(state: State, event: Intent, now: int, ctx: Context) -> tuple[State,
     if name == "ask":
         return _answer(state, event.topic, now, ctx, out)
     return state, out
+
+
+def _pain(state: State, now: int, ctx: Context, out: list[Action]) -> tuple[State, list[Action]]:
+    """Pain outranks everything: silence, freeze the hold, say to ease off, and wait for the user."""
+    out.append(Hush())
+    text = _fill(ctx.lines["pain"], safety=ctx.safety)
+    if state.mode == "ending":
+        return _say(state, out, text, then="end"), out
+    state = _set_mode(_freeze(replace(state, waiting_for=None, then=None), now), "paused", out)
+    return _say(state, out, text, kind="safety"), out
 
 
 def _answer(state: State, topic: str | None, now: int, ctx: Context, out: list[Action]) -> tuple[State, list[Action]]:
