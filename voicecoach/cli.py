@@ -99,8 +99,33 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def make_speaker(args: argparse.Namespace, clock, notify):
     from voicecoach.adapters.silent_speaker import SilentSpeaker
-    wpm = float(os.environ.get("VOICECOACH_READING_WPM", "180"))
-    return SilentSpeaker(clock, notify, wpm)
+    from voicecoach.speech import SpeechUnavailable
+    settings = load_user_settings(args)
+    if args.no_speech or settings.speaker == "print":
+        return SilentSpeaker(clock, notify, settings.reading_wpm)
+    try:
+        if settings.speaker == "speechd":
+            from voicecoach.speech.speechd_speaker import SpeechdSpeaker
+            return SpeechdSpeaker(settings, clock, notify, remember=save_user_settings)
+        from voicecoach.speech.pyttsx3_speaker import Pyttsx3Speaker
+        return Pyttsx3Speaker(settings, clock, notify, remember=save_user_settings)
+    except SpeechUnavailable as error:
+        print_line(f"{error} {lines()['speech_fallback']}")
+        return SilentSpeaker(clock, notify, settings.reading_wpm)
+
+
+def load_user_settings(args: argparse.Namespace):
+    from voicecoach.config import SettingsError, load_settings
+    flags = {name: getattr(args, name, None) for name in ("voice", "rate", "volume", "speaker")}
+    try:
+        return load_settings(flags)[0]
+    except SettingsError as error:
+        raise UsageError(str(error)) from None
+
+
+def save_user_settings(settings) -> None:
+    from voicecoach.config import save_settings
+    save_settings(settings)
 
 
 def make_listener(args: argparse.Namespace, clock, notify):
@@ -161,6 +186,29 @@ def cmd_history(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_voices(args: argparse.Namespace) -> int:
+    from voicecoach.speech.voices import list_voices
+    for voice_id, name, languages in list_voices():
+        print_line(f"{voice_id}  {name}" + (f"  ({', '.join(languages)})" if languages else ""))
+    return 0
+
+
+def cmd_say(args: argparse.Namespace) -> int:
+    from voicecoach.speech.voices import say_once
+    return 0 if say_once(" ".join(args.text), load_user_settings(args)) else 1
+
+
+def cmd_config(args: argparse.Namespace) -> int:
+    import dataclasses
+    from voicecoach.config import config_path
+    settings = load_user_settings(args)
+    path = config_path()
+    print_line(f"Settings file: {path}" + ("" if path.exists() else " (not written yet; these are the defaults)"))
+    for name, value in dataclasses.asdict(settings).items():
+        print_line(f"{name}: {'default' if value is None else value}")
+    return 0
+
+
 def cmd_ask(args: argparse.Namespace) -> int:
     from voicecoach.knowledge import ask_command
     read_stdin = args.question == ["-"]
@@ -187,6 +235,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--events", type=Path, metavar="FILE",
                      help="append one JSON object per line for each event, as it happens")
     run.add_argument("--resume", action="store_true", help="continue the last unfinished session where it stopped")
+    add_speech_options(run)
     run.set_defaults(handler=cmd_run)
 
     listing = commands.add_parser("list", help="list bundled and your own routines",
@@ -209,7 +258,31 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_argument("question", nargs="+", help="the question, or - for standard input")
     ask.add_argument("--json", action="store_true", help="print one JSON object per question")
     ask.set_defaults(handler=cmd_ask)
+
+    voices = commands.add_parser("voices", help="list the voices you can pick with --voice",
+                                 description="List the installed voices: id, name and languages.")
+    voices.set_defaults(handler=cmd_voices)
+
+    say = commands.add_parser("say", help="speak a line, to check your set-up",
+                              description="Speak a line with your settings, to check that sound works.")
+    say.add_argument("text", nargs="+")
+    add_speech_options(say)
+    say.set_defaults(handler=cmd_say)
+
+    config = commands.add_parser("config", help="show your settings and where they are kept",
+                                 description="Show the settings in force (file, VOICECOACH_* variables and"
+                                 " defaults) and the settings file's path.")
+    config.set_defaults(handler=cmd_config)
     return parser
+
+
+def add_speech_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--speaker", choices=("pyttsx3", "speechd", "print"),
+                        help="how to speak: pyttsx3 (default), speechd (Speech Dispatcher, as screen readers"
+                        " use), or print")
+    parser.add_argument("--voice", help="a voice id or name from 'voicecoach voices'")
+    parser.add_argument("--rate", type=int, help="speech rate in words a minute (default 175)")
+    parser.add_argument("--volume", type=float, help="volume from 0 to 1 (default 0.9)")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -126,6 +126,8 @@ class Runner:
     def _notified(self, name: str, fields: dict) -> None:
         fields = dict(fields)
         t = self.since_start(fields.pop("t", self.clock.now()))
+        if fields.get("due") is not None:
+            fields["due"] = round(self.since_start(fields["due"]), 3)
         self._log(name, fields, t)
         if name in ("output_lost", "input_lost") and name not in self._lost:
             self._lost.add(name)

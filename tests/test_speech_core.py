@@ -1,0 +1,225 @@
+"""Speech output without a sound device: player scheduling, hush, skipping, rendering cache, earcons, adjust."""
+from __future__ import annotations
+
+import threading
+from array import array
+
+import pytest
+
+from voicecoach.config import Settings
+from voicecoach.speech import earcons
+from voicecoach.speech.clips import RATE, Clip, trim
+from voicecoach.speech.player import CHUNK, LATE_LIMIT, Item, Player
+from voicecoach.speech.pyttsx3_speaker import Pyttsx3Speaker
+from voicecoach.speech.render import AHEAD, URGENT, Renderer
+
+
+def tone(n: int, value: int = 1000) -> Clip:
+    return Clip(array("h", [value] * n))
+
+
+def drain(player: Player) -> list[tuple[str, dict]]:
+    out = []
+    while not player.events.empty():
+        out.append(player.events.get())
+    return out
+
+
+def play(player: Player, seconds: float, t0: float = 0.0) -> tuple[array, float]:
+    """Run the player for `seconds` of output starting at clock time t0; returns samples and the end time."""
+    samples, t = array("h"), t0
+    for _ in range(int(seconds * RATE / CHUNK) + 1):
+        samples.frombytes(player.fill(CHUNK, t))
+        t += CHUNK / RATE
+    return samples, t
+
+
+def test_items_play_in_order_back_to_back_with_start_and_end_events():
+    clips = {"a": tone(1000, 1000), "b": tone(700, 2000), "c": tone(300, 3000)}
+    player = Player(lambda item: clips[item.text])
+    for number, text in enumerate("abc", 1):
+        player.add(Item(number, text, "instruction"))
+    samples, _ = play(player, 0.2)
+    assert list(samples[:2000]) == [1000] * 1000 + [2000] * 700 + [3000] * 300
+    assert not any(samples[2000:])
+    events = drain(player)
+    assert [(name, fields["id"]) for name, fields in events] == [
+        ("speech_start", 1), ("speech_end", 1), ("speech_start", 2), ("speech_end", 2),
+        ("speech_start", 3), ("speech_end", 3)]
+    assert events[2][1]["t"] == pytest.approx(1000 / RATE)
+    assert events[5][1]["interrupted"] is False
+
+
+def test_a_count_starts_on_the_sample_of_its_due_time():
+    player = Player(lambda item: tone(100))
+    due = 0.1234
+    player.add(Item(1, "1", "count", due=due))
+    samples, _ = play(player, 0.3)
+    first = next(i for i, s in enumerate(samples) if s)
+    assert first == round(due * RATE)
+    start = drain(player)[0][1]
+    assert start["t"] == pytest.approx(due, abs=1 / RATE) and start["due"] == due
+
+
+def test_a_count_that_cannot_start_in_time_is_skipped_and_the_next_plays():
+    clips = {"long": tone(RATE), "5": tone(100, 500), "6": tone(100, 600)}
+    player = Player(lambda item: clips[item.text])
+    player.add(Item(1, "long", "instruction"))                 # plays 0 .. 1.0 s
+    player.add(Item(2, "5", "count", due=0.5))                 # would start at 1.0 > 0.5 + LATE_LIMIT
+    player.add(Item(3, "6", "count", due=1.0 - LATE_LIMIT / 2))  # late but within the limit
+    samples, _ = play(player, 1.5)
+    events = drain(player)
+    assert ("speech_skipped", 2) in [(name, fields["id"]) for name, fields in events]
+    assert 500 not in samples and 600 in samples
+    started = [fields for name, fields in events if name == "speech_start" and fields["id"] == 3][0]
+    assert started["t"] == pytest.approx(1.0, abs=CHUNK / RATE)
+
+
+def test_an_unrendered_instruction_holds_its_place_in_the_queue():
+    ready = {"b": tone(100, 2000)}
+    player = Player(lambda item: ready.get(item.text))
+    player.add(Item(1, "a", "instruction"))
+    player.add(Item(2, "b", "instruction"))
+    samples, t = play(player, 0.1)
+    assert not any(samples) and drain(player) == []
+    ready["a"] = tone(100, 1000)
+    samples, _ = play(player, 0.1, t)
+    assert [fields["id"] for name, fields in drain(player) if name == "speech_start"] == [1, 2]
+
+
+def test_hush_cuts_at_the_next_chunk_drops_the_queue_and_reports_interrupted():
+    player = Player(lambda item: tone(RATE * 5))
+    player.add(Item(1, "long", "instruction"))
+    player.add(Item(2, "next", "instruction"))
+    samples, t = play(player, 0.5)
+    player.hush(now=t)
+    after, _ = play(player, 0.5, t)
+    assert any(samples) and not any(after)
+    events = drain(player)
+    assert events[-1] == ("speech_end", {"id": 1, "text": "long", "kind": "instruction", "t": t, "interrupted": True})
+    assert not player.busy()
+
+
+def test_gain_scales_samples():
+    player = Player(lambda item: tone(100, 1000))
+    player.gain = 0.5
+    player.add(Item(1, "a", "instruction"))
+    samples, _ = play(player, 0.05)
+    assert samples[0] == 500
+
+
+def test_trim_removes_leading_silence_and_most_trailing_silence():
+    samples = array("h", [0] * 5000 + [3000] * 100 + [0] * 20000)
+    trimmed = trim(samples)
+    assert trimmed[round(0.002 * RATE)] == 3000
+    assert len(trimmed) == round(0.002 * RATE) + 100 + round(0.2 * RATE)
+
+
+def test_earcons_exist_are_short_and_distinct():
+    clips = {name: earcons.earcon(name).samples for name in ("hold_start", "hold_end", "understood", "not_understood")}
+    for name, samples in clips.items():
+        assert 0.1 <= len(samples) / RATE <= 0.5, name
+        assert max(samples) > 5000, name
+    assert len({bytes(s) for s in clips.values()}) == 4
+
+
+class FakeSynth:
+    def __init__(self, log: list, gate: threading.Event | None = None):
+        self.log, self.gate = log, gate
+
+    def __call__(self, text, voice, rate):
+        if self.gate is not None:
+            self.gate.wait(5)
+        self.log.append((text, rate))
+        return Clip(array("h", [len(text)] * 10))
+
+
+def test_renderer_caches_on_disk_so_a_second_start_does_not_synthesise(tmp_path):
+    log: list = []
+    first = Renderer(lambda: FakeSynth(log), folder=tmp_path)
+    assert first.wait(("hello", None, 175), 5).samples[0] == 5
+    first.close()
+    second = Renderer(lambda: FakeSynth(log), folder=tmp_path)
+    assert second.wait(("hello", None, 175), 5).samples[0] == 5
+    assert second.wait(("hello", None, 195), 5) is not None
+    second.close()
+    assert log == [("hello", 175), ("hello", 195)]
+
+
+def test_on_demand_rendering_jumps_ahead_of_prepared_texts(tmp_path):
+    log: list = []
+    gate = threading.Event()
+    renderer = Renderer(lambda: FakeSynth(log, gate), folder=tmp_path)
+    renderer.request([("p1", None, 175)], AHEAD)   # the worker takes this one and waits at the gate
+    renderer.request([(f"p{i}", None, 175) for i in range(2, 6)], AHEAD)
+    renderer.request([("now", None, 175)], URGENT)
+    gate.set()
+    renderer.wait(("p5", None, 175), 5)
+    renderer.close()
+    assert log.index(("now", 175)) <= 1
+
+
+class SilentOutput:
+    """Stands in for PyAudioOutput; alive until told otherwise."""
+
+    def __init__(self, player, clock):
+        self.player, self.is_alive = player, True
+
+    def alive(self, now, patience):
+        return self.is_alive
+
+    def close(self):
+        pass
+
+
+class Clock:
+    def now(self):
+        return 0.0
+
+
+def make_speaker(tmp_path, notify, remember=None):
+    renderer = Renderer(lambda: FakeSynth([]), folder=tmp_path)
+    return Pyttsx3Speaker(Settings(rate=175, volume=0.9), Clock(), notify, remember=remember,
+                          renderer=renderer, output_factory=SilentOutput)
+
+
+def test_adjust_changes_rate_and_volume_within_bounds_says_so_and_remembers(tmp_path):
+    remembered = []
+    speaker = make_speaker(tmp_path, lambda name, fields: None, remembered.append)
+    try:
+        assert speaker.adjust("slower") == "Rate 155 words a minute."
+        assert speaker.adjust("louder") == "Volume 100 percent."
+        assert speaker.adjust("louder") == "Volume 100 percent. That is the limit."
+        assert speaker.adjust("sideways") is None
+        assert remembered[-1].rate == 155 and remembered[-1].volume == 1.0
+        for _ in range(30):
+            speaker.adjust("faster")
+        assert speaker.settings.rate == 400
+    finally:
+        speaker.close()
+
+
+def test_a_lost_device_is_reported_once_and_later_speech_reports_at_once(tmp_path):
+    events = []
+    done = threading.Event()
+
+    def notify(name, fields):
+        events.append((name, fields.get("id")))
+        if name == "speech_end" and fields.get("id") == 3:
+            done.set()
+
+    speaker = make_speaker(tmp_path, notify)
+    try:
+        speaker.say("queued", utterance_id=1)
+        speaker._output.is_alive = False
+        speaker.say("also queued", utterance_id=2)
+        while not any(name == "output_lost" for name, _ in events):
+            threading.Event().wait(0.02)
+        speaker.say("after", utterance_id=3)
+        assert done.wait(5)
+    finally:
+        speaker.close()
+    assert [name for name, _ in events].count("output_lost") == 1
+    assert ("speech_start", 3) in events and ("speech_end", 3) in events
+    for number in (1, 2):
+        assert ("speech_end", number) in events

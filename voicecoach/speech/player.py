@@ -1,0 +1,205 @@
+"""One continuously running output stream that plays queued clips in order, on time, and stops within a chunk."""
+from __future__ import annotations
+
+import contextlib
+import os
+import queue
+import threading
+from array import array
+from collections import deque
+from dataclasses import dataclass
+from typing import Callable
+
+from voicecoach.ports import Clock
+from voicecoach.speech import SpeechUnavailable
+from voicecoach.speech.clips import RATE, Clip
+
+CHUNK = 512          # frames per callback: 23 ms at 22,050 Hz, the granularity of hush() and scheduling;
+                     # 256 (11.6 ms) gave ALSA underruns (audible gaps) on a loaded 2-core machine
+LATE_LIMIT = 0.25    # a count that cannot start by due + this is skipped
+
+
+@dataclass
+class Item:
+    id: int
+    text: str
+    kind: str
+    due: float | None = None
+    key: tuple | None = None     # render cache key, for speech
+    clip: Clip | None = None     # fixed clip, for earcons
+
+
+class Player:
+    """The scheduling core, driven by fill(); events go to .events as (name, fields) with t in clock seconds."""
+
+    def __init__(self, lookup: Callable[[Item], Clip | None]):
+        self._lookup = lookup
+        self._lock = threading.Lock()
+        self._queue: deque[Item] = deque()
+        self._current: tuple[Item, array] | None = None
+        self._position = 0
+        self._starts_at = 0
+        self._next_t: float | None = None   # clock time at which the next unfilled sample will sound
+        self.gain = 1.0
+        self.events: queue.Queue = queue.Queue()
+
+    def add(self, item: Item) -> None:
+        with self._lock:
+            self._queue.append(item)
+
+    def busy(self) -> bool:
+        with self._lock:
+            return self._current is not None or bool(self._queue)
+
+    def hush(self, now: float) -> None:
+        """Stop the current clip at the next chunk boundary and drop the queue."""
+        with self._lock:
+            self._queue.clear()
+            if self._current is not None:
+                item = self._current[0]
+                self._current = None
+                end = max(now, self._next_t or now)
+                self._emit("speech_end", item, end, interrupted=True)
+
+    def drain_silently(self, now: float) -> None:
+        """The device is gone: report everything as played now, so nobody waits on sound that cannot come."""
+        with self._lock:
+            if self._current is not None:
+                self._emit("speech_end", self._current[0], now, interrupted=True)
+                self._current = None
+            while self._queue:
+                item = self._queue.popleft()
+                self._emit("speech_start", item, now)
+                self._emit("speech_end", item, now, interrupted=False)
+
+    def fill(self, frames: int, t0: float) -> bytes:
+        """Produce the next `frames` samples; t0 is the clock time at which the first of them will sound."""
+        out = array("h", bytes(2 * frames))
+        with self._lock:
+            self._next_t = t0 + frames / RATE
+            i = 0
+            while i < frames:
+                if self._current is None and not self._start_next(out, frames, t0, i):
+                    break
+                if self._current is None:   # a skipped count; look at the next item
+                    continue
+                item, samples = self._current
+                start = max(i, self._starts_at)
+                self._starts_at = 0
+                n = min(frames - start, len(samples) - self._position)
+                self._copy(samples, self._position, out, start, n)
+                self._position += n
+                i = start + n
+                if self._position >= len(samples):
+                    self._emit("speech_end", item, t0 + i / RATE, interrupted=False)
+                    self._current = None
+        return out.tobytes()
+
+    def _start_next(self, out, frames: int, t0: float, i: int) -> bool:
+        """Begin the head item if it can start in this chunk; False means output silence for now."""
+        if not self._queue:
+            return False
+        item = self._queue[0]
+        clip = item.clip or self._lookup(item)
+        start = i
+        if item.due is not None:
+            wanted = round((item.due - t0) * RATE)
+            if wanted >= frames:
+                return False
+            if wanted > i:
+                start = wanted
+            elif t0 + i / RATE > item.due + LATE_LIMIT:
+                self._queue.popleft()
+                self._emit("speech_skipped", item, t0 + i / RATE)
+                return True
+        if clip is None:
+            return False    # still rendering; keep order and wait
+        self._queue.popleft()
+        self._current = (item, clip.samples)
+        self._position = 0
+        self._starts_at = start
+        self._emit("speech_start", item, t0 + start / RATE)
+        return True
+
+    def _copy(self, samples: array, position: int, out: array, start: int, n: int) -> None:
+        gain = self.gain
+        if gain == 1.0:
+            out[start:start + n] = samples[position:position + n]
+        else:
+            out[start:start + n] = array("h", (int(s * gain) for s in samples[position:position + n]))
+
+    def _emit(self, name: str, item: Item, t: float, **fields) -> None:
+        event = {"id": item.id, "text": item.text, "kind": item.kind, "t": t, **fields}
+        if item.due is not None:
+            event["due"] = item.due
+        self.events.put((name, event))
+
+
+@contextlib.contextmanager
+def quiet_stderr():
+    """PortAudio prints dozens of ALSA/JACK probe lines on fd 2 on machines without a sound card."""
+    try:
+        saved = os.dup(2)
+    except OSError:
+        yield
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 2)
+    try:
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
+
+
+class PyAudioOutput:
+    """A PyAudio callback stream feeding Player.fill, with the DAC time of each chunk mapped to the clock."""
+
+    def __init__(self, player: Player, clock: Clock):
+        self._player, self._clock = player, clock
+        self.last_callback: float | None = None
+        self.failed: str | None = None
+        with quiet_stderr():
+            import pyaudio
+            self._pyaudio_module = pyaudio
+            self._audio = pyaudio.PyAudio()
+            try:
+                self._stream = self._audio.open(rate=RATE, channels=1, format=pyaudio.paInt16, output=True,
+                                                frames_per_buffer=CHUNK, stream_callback=self._callback)
+            except (OSError, ValueError) as error:
+                self._audio.terminate()
+                raise SpeechUnavailable(f"No audio output device could be opened ({error}).") from None
+        self.started = clock.now()
+
+    def _callback(self, _data, frames, time_info, status):
+        now = self._clock.now()
+        self.last_callback = now
+        ahead = time_info.get("output_buffer_dac_time", 0) - time_info.get("current_time", 0)
+        if not 0 <= ahead < 1:
+            ahead = self._stream.get_output_latency()
+        try:
+            data = self._player.fill(frames, now + ahead)
+        except Exception as error:  # never let an exception kill the audio thread silently
+            self.failed = f"speech playback failed: {error}"
+            return (bytes(2 * frames), self._pyaudio_module.paAbort)
+        return (data, self._pyaudio_module.paContinue)
+
+    def alive(self, now: float, patience: float) -> bool:
+        if self.failed:
+            return False
+        try:
+            if not self._stream.is_active():
+                return False
+        except OSError:
+            return False
+        last = self.last_callback if self.last_callback is not None else self.started
+        return now - last < patience
+
+    def close(self) -> None:
+        with contextlib.suppress(Exception):
+            self._stream.stop_stream()
+        with contextlib.suppress(Exception):
+            self._stream.close()
+        with contextlib.suppress(Exception):
+            self._audio.terminate()

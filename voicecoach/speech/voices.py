@@ -1,0 +1,58 @@
+"""Helpers for the CLI: list the installed voices and speak one line."""
+from __future__ import annotations
+
+import threading
+import time
+
+from voicecoach.config import Settings, SettingsError
+
+
+class _Monotonic:
+    def now(self) -> float:
+        return time.monotonic()
+
+
+def list_voices() -> list[tuple[str, str, list[str]]]:
+    """(id, name, languages) for every voice pyttsx3 offers; pass an id as --voice."""
+    import pyttsx3
+    engine = pyttsx3.init()
+    return [(voice.id, voice.name, [str(language) for language in (voice.languages or [])])
+            for voice in engine.getProperty("voices")]
+
+
+def check_voice(voice: str) -> str:
+    """The id of the installed voice with this id or name; SettingsError if none (pyttsx3 would fail later)."""
+    wanted = voice.lower()
+    for voice_id, name, _ in list_voices():
+        if wanted in (voice_id.lower(), name.lower()):
+            return voice_id
+    raise SettingsError(f"The voice {voice!r} is not installed; 'voicecoach voices' lists the voices you can use.")
+
+
+def say_once(text: str, settings: Settings, timeout: float = 120.0) -> bool:
+    """Speak one line through the chosen speaker and wait for it to finish; True if it played to the end."""
+    if settings.speaker == "print":
+        print(text)
+        return True
+    finished = threading.Event()
+    result = {}
+
+    def notify(name: str, fields: dict) -> None:
+        if name == "speech_end":
+            result["interrupted"] = fields.get("interrupted", False)
+            finished.set()
+        elif name == "output_lost":
+            result["interrupted"] = True
+            finished.set()
+
+    if settings.speaker == "speechd":
+        from voicecoach.speech.speechd_speaker import SpeechdSpeaker as speaker_class
+    else:
+        from voicecoach.speech.pyttsx3_speaker import Pyttsx3Speaker as speaker_class
+    speaker = speaker_class(settings, _Monotonic(), notify)
+    try:
+        speaker.say(text, utterance_id=1)
+        finished.wait(timeout)
+    finally:
+        speaker.close()
+    return finished.is_set() and not result.get("interrupted", True)
