@@ -130,3 +130,29 @@ def test_ask_json_answers_one_question_per_line(capsys, monkeypatch):
     answers = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert [a["topic"] for a in answers] == ["heat-or-ice", None]
     assert set(answers[0]) == {"question", "topic", "answer", "confidence"}
+
+
+def test_no_sound_device_is_one_line_and_the_session_carries_on_in_text(tmp_path):
+    routine = tmp_path / "short.yaml"
+    routine.write_text(SHORT)
+    env = {**os.environ, "PULSE_SERVER": f"unix:{tmp_path}/no-such-server"}
+    result = subprocess.run([sys.executable, "-m", "voicecoach", "run", str(routine), "--text"], input="",
+                            capture_output=True, text=True, timeout=60, env=env)
+    assert result.returncode == 0, result.stderr
+    first, *rest = result.stdout.splitlines()
+    assert first.endswith("Carrying on in text only.")
+    assert rest[-1] == "Well done. That is the end of Short."
+    assert "Traceback" not in result.stderr
+
+
+def test_config_shows_the_settings_and_their_file(capsys, monkeypatch):
+    monkeypatch.setenv("VOICECOACH_RATE", "150")
+    assert main(["config"]) == 0
+    out = capsys.readouterr().out
+    assert "config.yaml" in out and "rate: 150" in out
+
+
+def test_a_bad_setting_is_a_usage_error(capsys, monkeypatch):
+    monkeypatch.setenv("VOICECOACH_RATE", "fast")
+    assert main(["config"]) == 2
+    assert "VOICECOACH_RATE" in capsys.readouterr().err

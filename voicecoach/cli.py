@@ -303,6 +303,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 0
+    except BrokenPipeError:  # the reader of our output went away (e.g. "| head"); nothing more to say
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
     except Exception as error:  # a bug, not the user's mistake: one line, details on request
         if os.environ.get("VOICECOACH_DEBUG"):
             traceback.print_exc()
