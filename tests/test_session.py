@@ -185,6 +185,10 @@ def test_an_unknown_question_gets_the_polite_out_of_scope_answer():
 def test_not_understood_gives_a_gentle_earcon_and_a_hint_only_after_two_misses():
     d = Drive(CALF).start()
     actions = d.intent(None)
+    assert actions[0].name == "not_understood"
+    assert actions[1].text == "That tone means I did not catch what you said."   # only the first time
+    d.intent("where")
+    actions = d.intent(None)
     assert [type(a) for a in actions] == [core.Cue] and actions[0].name == "not_understood"
     actions = d.intent(None)
     assert actions[0].name == "not_understood" and "help" in actions[1].text

@@ -363,6 +363,9 @@ def _intent(state: State, event: Intent, now: int, ctx: Context) -> tuple[State,
         return state, out
     if name is None:
         state = _cue(replace(state, misses=state.misses + 1), out, "not_understood")
+        if "not_understood" not in state.cues_explained:
+            state = replace(state, cues_explained=state.cues_explained | {"not_understood"})
+            return _say(state, out, ctx.lines["not_understood_first"], kind="info"), out
         if state.misses < MISSES_BEFORE_HINT:
             return state, out
         return _say(replace(state, misses=0), out, ctx.lines["not_understood"], kind="info"), out
