@@ -129,9 +129,20 @@ def save_user_settings(settings) -> None:
 
 
 def make_listener(args: argparse.Namespace, clock, notify):
+    """Typed lines always; with --text nothing else, otherwise the microphone too (typed input is the fallback)."""
     from voicecoach.adapters.typed_input import TypedInput
     from voicecoach.knowledge import match_question
-    return TypedInput(sys.stdin, match_question)
+    typed = TypedInput(sys.stdin, match_question)
+    if args.text:
+        return typed
+    from voicecoach.adapters.combined import CombinedListener
+    from voicecoach.listening.mic import MicListener
+    from voicecoach.listening.optional import RecognizerUnavailable, make_recognizer
+    try:
+        recognizer = make_recognizer(args.recognizer, args.model)
+    except RecognizerUnavailable as error:
+        raise UsageError(str(error)) from None
+    return CombinedListener(MicListener(clock, device=args.input_device, recognizer=recognizer, notify=notify), typed)
 
 
 def load_knowledge():
@@ -209,6 +220,26 @@ def cmd_config(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_hear(args: argparse.Namespace) -> int:
+    from voicecoach.listening.commands import hear
+    from voicecoach.listening.optional import RecognizerUnavailable, make_recognizer
+    try:
+        recognizer = make_recognizer(args.recognizer, args.model)
+    except RecognizerUnavailable as error:
+        raise UsageError(str(error)) from None
+    return hear(args.files, args.json, recognizer)
+
+
+def cmd_devices(args: argparse.Namespace) -> int:
+    from voicecoach.listening.commands import devices
+    return devices()
+
+
+def cmd_mic_test(args: argparse.Namespace) -> int:
+    from voicecoach.listening.commands import mic_test
+    return mic_test(args.seconds, args.input_device)
+
+
 def cmd_ask(args: argparse.Namespace) -> int:
     from voicecoach.knowledge import ask_command
     read_stdin = args.question == ["-"]
@@ -236,6 +267,7 @@ def build_parser() -> argparse.ArgumentParser:
                      help="append one JSON object per line for each event, as it happens")
     run.add_argument("--resume", action="store_true", help="continue the last unfinished session where it stopped")
     add_speech_options(run)
+    add_listening_options(run)
     run.set_defaults(handler=cmd_run)
 
     listing = commands.add_parser("list", help="list bundled and your own routines",
@@ -269,11 +301,40 @@ def build_parser() -> argparse.ArgumentParser:
     add_speech_options(say)
     say.set_defaults(handler=cmd_say)
 
+    hear = commands.add_parser("hear", help="recognise commands and questions in recorded WAV files",
+                               description="Recognise each 16 kHz mono WAV file; one result per file.")
+    hear.add_argument("files", nargs="+", metavar="FILE.wav")
+    hear.add_argument("--json", action="store_true",
+                      help='one JSON object per line: file, text, intent, topic, confidence, decode_ms')
+    hear.add_argument("--recognizer", default="pocketsphinx", choices=("pocketsphinx", "vosk", "whisper", "google"))
+    hear.add_argument("--model", metavar="PATH", help="model directory or file for vosk or whisper")
+    hear.set_defaults(handler=cmd_hear)
+
+    devices = commands.add_parser("devices", help="list audio inputs and outputs",
+                                  description="List audio inputs and outputs with the index to pass as"
+                                  " --input-device.")
+    devices.set_defaults(handler=cmd_devices)
+
+    mic_test = commands.add_parser("mic-test", help="listen for ten seconds and say what was heard",
+                                   description="Listen, then say what was heard and how loud the room is.")
+    mic_test.add_argument("--seconds", type=float, default=10, help="how long to listen (default 10)")
+    add_listening_options(mic_test, recognizer=False)
+    mic_test.set_defaults(handler=cmd_mic_test)
+
     config = commands.add_parser("config", help="show your settings and where they are kept",
                                  description="Show the settings in force (file, VOICECOACH_* variables and"
                                  " defaults) and the settings file's path.")
     config.set_defaults(handler=cmd_config)
     return parser
+
+
+def add_listening_options(parser: argparse.ArgumentParser, recognizer: bool = True) -> None:
+    parser.add_argument("--input-device", metavar="DEVICE",
+                        help="microphone by index or part of its name (see 'voicecoach devices'); default: the system's")
+    if recognizer:
+        parser.add_argument("--recognizer", default="pocketsphinx", choices=("pocketsphinx", "vosk", "whisper", "google"),
+                            help="pocketsphinx (default, offline); vosk or whisper with --model; google (online)")
+        parser.add_argument("--model", metavar="PATH", help="model directory or file for vosk or whisper")
 
 
 def add_speech_options(parser: argparse.ArgumentParser) -> None:

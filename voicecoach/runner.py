@@ -119,8 +119,11 @@ class Runner:
                   "confidence": round(heard.confidence, 3)}
         if heard.audio_end is not None:
             fields["audio_end"] = round(self.since_start(heard.audio_end), 3)
-            self.print_line(self.ctx.lines["heard"].format(text=heard.text))
+            if heard.intent is not None:
+                self.print_line(self.ctx.lines["heard"].format(text=heard.text))
         self._log("heard", {**fields, **heard.extra})
+        if heard.intent is None and heard.audio_end is not None:
+            return  # speech that is not a command (a cough, chatter, the coach's echo) is only logged
         self._feed(core.Intent(heard.intent, heard.topic))
 
     def _notified(self, name: str, fields: dict) -> None:

@@ -1,0 +1,1 @@
+"""Offline listening: grammar, recogniser, endpointing, the microphone Listener and optional recognisers."""

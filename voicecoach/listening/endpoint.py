@@ -1,0 +1,60 @@
+"""Cuts a stream of 30 ms frames into utterances with pocketsphinx's Endpointer; times are stream seconds."""
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass
+
+import pocketsphinx
+
+FRAME_BYTES = 960  # 30 ms of 16-bit mono at 16 kHz: the only frame size the Endpointer accepts
+SAMPLE_RATE = 16000
+FRAME_SECONDS = FRAME_BYTES / 2 / SAMPLE_RATE
+
+
+@dataclass(frozen=True)
+class Utterance:
+    pcm: bytes     # the speech with some room sound either side, as the decoder wants it
+    start: float   # seconds since the stream began
+    end: float     # when the speech stopped, seconds since the stream began
+
+
+class Segmenter:
+    """feed(frame) -> a finished Utterance or None. Pure: no clock, no device."""
+
+    def __init__(self, window: float = 0.3, ratio: float = 0.9, vad_mode: int = 2,
+                 margin: float = 0.3, max_seconds: float = 8.0):
+        self.endpointer = pocketsphinx.Endpointer(window=window, ratio=ratio, vad_mode=vad_mode,
+                                                  sample_rate=SAMPLE_RATE)
+        assert self.endpointer.frame_bytes == FRAME_BYTES
+        self.margin_frames = round(margin / FRAME_SECONDS)
+        self.history: deque[bytes] = deque(maxlen=round((max_seconds + window + margin) / FRAME_SECONDS))
+        self.fed = 0
+        self.start_frame: int | None = None
+
+    def feed(self, frame: bytes) -> Utterance | None:
+        if len(frame) != FRAME_BYTES:
+            raise ValueError(f"frames must be exactly {FRAME_BYTES} bytes")
+        was_in_speech = self.endpointer.in_speech
+        self.endpointer.process(frame)
+        self.history.append(frame)
+        self.fed += 1
+        if self.endpointer.in_speech and not was_in_speech:
+            self.start_frame = round(self.endpointer.speech_start / FRAME_SECONDS)
+        if self.start_frame is not None and self.fed - self.start_frame > self.history.maxlen - self.margin_frames:
+            self.start_frame = self.fed - self.history.maxlen + self.margin_frames  # over-long speech: keep the tail
+        if was_in_speech and not self.endpointer.in_speech:
+            return self._cut(self.endpointer.speech_end)
+        return None
+
+    def _cut(self, end: float) -> Utterance:
+        first = max(self.fed - len(self.history), self.start_frame - self.margin_frames)
+        frames = list(self.history)[first - (self.fed - len(self.history)):]
+        start = self.start_frame * FRAME_SECONDS
+        self.start_frame = None
+        return Utterance(b"".join(frames), start, end)
+
+    def finish(self) -> Utterance | None:
+        """The stream ended: speech still open is returned as it stands."""
+        if self.start_frame is None:
+            return None
+        return self._cut(self.fed * FRAME_SECONDS)

@@ -1,0 +1,73 @@
+"""The JSGF command grammar, compiled from intents.yaml: every phrase, one optional politeness word either side."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+from typing import Iterable
+
+import yaml
+
+from voicecoach.intents import normalise, vocabulary
+
+
+# JSGF prior of the number path (commands weigh 1); the dev split was tuned with this value. Even so the
+# number path still wins some short commands ("next one" -> "two one").
+NUMBER_WEIGHT = 0.0001
+
+
+def _data(name: str) -> dict:
+    return yaml.safe_load(resources.files("voicecoach.data").joinpath(name).read_text("utf-8")) or {}
+
+
+@dataclass(frozen=True)
+class ListeningWords:
+    prefixes: tuple[str, ...]
+    suffixes: tuple[str, ...]
+    numbers: tuple[str, ...]
+
+
+@lru_cache(maxsize=1)
+def listening_words() -> ListeningWords:
+    data = _data("listening.yaml")
+    prefixes, suffixes = tuple(map(normalise, data["prefixes"])), tuple(map(normalise, data["suffixes"]))
+    return ListeningWords(prefixes, suffixes, tuple(map(normalise, data.get("numbers", []))))
+
+
+@lru_cache(maxsize=1)
+def extra_pronunciations() -> dict[str, str]:
+    return {normalise(word): phones for word, phones in _data("pronunciations.yaml").items()}
+
+
+def _alternatives(phrases: Iterable[str]) -> str:
+    return " | ".join(sorted(set(phrases)))
+
+
+def compile_jsgf(questions: Iterable[str] = ()) -> str:
+    """JSGF text: [prefix] phrase [suffix] for every command phrase, whole question sentences, and a
+    path of one or two number words for counting along (a path through it is no command)."""
+    words = listening_words()
+    lines = [
+        "#JSGF V1.0;",
+        "grammar voicecoach;",
+        f"<prefix> = {_alternatives(words.prefixes)};",
+        f"<suffix> = {_alternatives(words.suffixes)};",
+        f"<command> = {_alternatives(vocabulary().phrases)};",
+    ]
+    branches = ["/1/ ([<prefix>] <command> [<suffix>])"]
+    questions = sorted({normalise(q) for q in questions} - {""})
+    if questions:
+        lines.append(f"<question> = {_alternatives(questions)};")
+        branches.append("/1/ ([<prefix>] <question> [<suffix>])")
+    if words.numbers:
+        lines.append(f"<number> = {_alternatives(words.numbers)};")
+        branches.append(f"/{NUMBER_WEIGHT}/ (<number> [<number>])")
+    top = " | ".join(branches)
+    lines.append(f"public <utterance> = {top};")
+    return "\n".join(lines) + "\n"
+
+
+def grammar_words(questions: Iterable[str] = ()) -> set[str]:
+    words = listening_words()
+    texts = [*vocabulary().phrases, *words.prefixes, *words.suffixes, *words.numbers, *(normalise(q) for q in questions)]
+    return {word for text in texts for word in text.split()}

@@ -1,0 +1,148 @@
+"""The real Listener: microphone via SpeechRecognition/PyAudio, endpointing, offline recognition, own-voice filter."""
+from __future__ import annotations
+
+import contextlib
+import os
+import queue
+import threading
+from typing import Callable
+
+from voicecoach.intents import normalise
+from voicecoach.listening.endpoint import FRAME_BYTES, FRAME_SECONDS, SAMPLE_RATE, Segmenter
+from voicecoach.ports import Clock, Heard, Notify
+
+# Recognised words that the coach said within this many seconds before the user's speech began are its echo.
+ECHO_SECONDS = 1.5
+
+
+@contextlib.contextmanager
+def quiet_stderr():
+    """PortAudio prints dozens of ALSA/JACK lines on machines without a sound card; hide them."""
+    saved = os.dup(2)
+    with open(os.devnull, "w") as devnull:
+        os.dup2(devnull.fileno(), 2)
+    try:
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
+def find_input_device(wanted: str | int | None) -> int | None:
+    """An input device index from an index or a (part of a) name; None means the system default."""
+    if wanted is None or wanted == "":
+        return None
+    if isinstance(wanted, int) or str(wanted).isdigit():
+        return int(wanted)
+    import speech_recognition as sr
+    with quiet_stderr():
+        names = sr.Microphone.list_microphone_names()
+    for index, name in enumerate(names):
+        if str(wanted).lower() in (name or "").lower():
+            return index
+    raise ValueError(f"no input device matches {wanted!r}; `voicecoach devices` lists them")
+
+
+class EchoFilter:
+    """Remembers what the coach said recently; recognised text made only of those words is the coach's echo."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.speaking: str | None = None
+        self.recent: list[tuple[float, set[str]]] = []  # (time the coach stopped, its words)
+
+    def coach_speaking(self, text: str | None, now: float) -> None:
+        with self.lock:
+            if self.speaking is not None:
+                self.recent.append((now, set(normalise(self.speaking).split())))
+            self.speaking = text
+            self.recent = [(t, words) for t, words in self.recent if now - t < 60]
+
+    def is_echo(self, heard_text: str, speech_start: float) -> bool:
+        words = set(normalise(heard_text).split())
+        if not words:
+            return False
+        with self.lock:
+            candidates = [] if self.speaking is None else [set(normalise(self.speaking).split())]
+            candidates += [w for t, w in self.recent if t >= speech_start - ECHO_SECONDS]
+        return any(words <= coach_words for coach_words in candidates)
+
+
+class MicListener:
+    """Listener port: start(post) begins capture and recognition threads; stop() releases the microphone."""
+
+    def __init__(self, clock: Clock, *, device: str | int | None = None, recognizer=None,
+                 notify: Notify | None = None, microphone_factory: Callable | None = None):
+        self.clock = clock
+        self.device = device
+        self.notify = notify or (lambda event, fields: None)
+        self._recognizer = recognizer
+        self.microphone_factory = microphone_factory or self._speech_recognition_microphone
+        self.echo = EchoFilter()
+        self.frames: queue.Queue[bytes | None] = queue.Queue(maxsize=2000)
+        self.stopping = threading.Event()
+        self.threads: list[threading.Thread] = []
+        self.lost_reported = False
+        self.stream_anchor: float | None = None  # clock seconds at the start of the first captured frame
+
+    @staticmethod
+    def _speech_recognition_microphone(device_index):
+        import speech_recognition as sr
+        return sr.Microphone(device_index=device_index, sample_rate=SAMPLE_RATE, chunk_size=FRAME_BYTES // 2)
+
+    def start(self, post: Callable[[Heard], None]) -> None:
+        if self._recognizer is None:
+            from voicecoach.listening.recognizer import Recognizer
+            self._recognizer = Recognizer.with_knowledge()
+        self.threads = [threading.Thread(target=self._capture, name="mic-capture", daemon=True),
+                        threading.Thread(target=self._recognise, args=(post,), name="mic-recognise", daemon=True)]
+        for thread in self.threads:
+            thread.start()
+
+    def coach_speaking(self, text: str | None) -> None:
+        self.echo.coach_speaking(text, self.clock.now())
+
+    def stop(self) -> None:
+        self.stopping.set()
+        for thread in self.threads:
+            thread.join(timeout=2)
+
+    def _lost(self, error: BaseException | str) -> None:
+        if not self.lost_reported:
+            self.lost_reported = True
+            self.notify("input_lost", {"message": f"microphone unavailable: {error}"})
+
+    def _capture(self) -> None:
+        try:
+            with quiet_stderr():
+                microphone = self.microphone_factory(find_input_device(self.device))
+                source = microphone.__enter__()
+            try:
+                while not self.stopping.is_set():
+                    frame = source.stream.read(FRAME_BYTES // 2)
+                    if self.stream_anchor is None:
+                        self.stream_anchor = self.clock.now() - FRAME_SECONDS
+                    if len(frame) == FRAME_BYTES:
+                        self.frames.put(frame, timeout=1)
+            finally:
+                with contextlib.suppress(Exception):
+                    microphone.__exit__(None, None, None)
+        except Exception as error:  # any device failure: report once, keep the program alive
+            self._lost(error)
+        finally:
+            self.frames.put(None)
+
+    def _recognise(self, post: Callable[[Heard], None]) -> None:
+        segmenter = Segmenter()
+        while True:
+            frame = self.frames.get()
+            if frame is None:
+                return
+            utterance = segmenter.feed(frame)
+            if utterance is None:
+                continue
+            audio_end = self.stream_anchor + utterance.end
+            heard = self._recognizer.recognize(utterance.pcm, audio_end=audio_end)
+            if heard.intent is not None and self.echo.is_echo(heard.text, self.stream_anchor + utterance.start):
+                heard = Heard(heard.text, None, None, heard.confidence, audio_end, {**heard.extra, "echo": True})
+            post(heard)

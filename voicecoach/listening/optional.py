@@ -1,0 +1,99 @@
+"""Optional free-text recognisers (Vosk, faster-whisper, Google web); their text goes through intents.parse."""
+from __future__ import annotations
+
+import json
+import time
+from typing import Callable
+
+from voicecoach.intents import parse
+from voicecoach.ports import Heard
+
+SAMPLE_RATE = 16000
+
+
+class RecognizerUnavailable(RuntimeError):
+    """The package or model an optional recogniser needs is missing; the message says what to do."""
+
+
+def _heard(text: str, started: float, name: str, questions, audio_end: float | None) -> Heard:
+    heard = parse(text, questions=questions)
+    extra = {"decode_ms": round((time.perf_counter() - started) * 1000, 1), "recogniser": name}
+    return Heard(heard.text, heard.intent, heard.topic, heard.confidence, audio_end, extra)
+
+
+class VoskRecognizer:
+    def __init__(self, model_dir: str, questions: Callable | None = None):
+        try:
+            import vosk
+        except ImportError:
+            raise RecognizerUnavailable("Vosk is not installed: run `pip install vosk`.") from None
+        try:
+            self.model = vosk.Model(model_dir)
+        except Exception:
+            raise RecognizerUnavailable(f"No Vosk model in {model_dir!r}: download one from "
+                                        "https://alphacephei.com/vosk/models and pass its folder.") from None
+        self.vosk, self.questions = vosk, questions
+
+    def recognize(self, pcm: bytes, audio_end: float | None = None) -> Heard:
+        started = time.perf_counter()
+        recognizer = self.vosk.KaldiRecognizer(self.model, SAMPLE_RATE)
+        recognizer.AcceptWaveform(pcm)
+        return _heard(json.loads(recognizer.FinalResult()).get("text", ""), started, "vosk", self.questions,
+                      audio_end)
+
+
+class WhisperRecognizer:
+    def __init__(self, model_path: str, questions: Callable | None = None):
+        try:
+            from faster_whisper import WhisperModel
+        except ImportError:
+            raise RecognizerUnavailable("faster-whisper is not installed: run `pip install faster-whisper`.") from None
+        try:
+            self.model = WhisperModel(model_path, device="cpu", compute_type="int8", local_files_only=True)
+        except Exception:
+            raise RecognizerUnavailable(f"No faster-whisper model at {model_path!r}: pass a local model folder "
+                                        "(for example a converted tiny.en).") from None
+        self.questions = questions
+
+    def recognize(self, pcm: bytes, audio_end: float | None = None) -> Heard:
+        import array
+        started = time.perf_counter()
+        samples = [s / 32768 for s in array.array("h", pcm)]
+        segments, _ = self.model.transcribe(samples, language="en", beam_size=1)
+        text = " ".join(segment.text for segment in segments)
+        return _heard(text, started, "whisper", self.questions, audio_end)
+
+
+class GoogleRecognizer:
+    """Online: audio leaves the machine. Off unless the user asks for it."""
+
+    def __init__(self, questions: Callable | None = None):
+        import speech_recognition as sr
+        self.sr, self.recognizer, self.questions = sr, sr.Recognizer(), questions
+
+    def recognize(self, pcm: bytes, audio_end: float | None = None) -> Heard:
+        started = time.perf_counter()
+        try:
+            text = self.recognizer.recognize_google(self.sr.AudioData(pcm, SAMPLE_RATE, 2))
+        except self.sr.UnknownValueError:
+            text = ""
+        except self.sr.RequestError as error:
+            raise RecognizerUnavailable(f"Google's web recogniser could not be reached: {error}.") from None
+        return _heard(text, started, "google", self.questions, audio_end)
+
+
+def make_recognizer(name: str = "pocketsphinx", model: str | None = None):
+    """The recogniser named by --recognizer: pocketsphinx (default, offline), vosk, whisper or google."""
+    from voicecoach import knowledge
+    if name == "pocketsphinx":
+        from voicecoach.listening.recognizer import Recognizer
+        return Recognizer.with_knowledge()
+    if name in ("vosk", "whisper") and not model:
+        raise RecognizerUnavailable(f"The {name} recogniser needs a model: pass its path with --model.")
+    if name == "vosk":
+        return VoskRecognizer(model, knowledge.match_question)
+    if name == "whisper":
+        return WhisperRecognizer(model, knowledge.match_question)
+    if name == "google":
+        return GoogleRecognizer(knowledge.match_question)
+    raise RecognizerUnavailable(f"Unknown recogniser {name!r}: choose pocketsphinx, vosk, whisper or google.")
