@@ -16,7 +16,7 @@ sys.path.insert(0, str(ROOT))
 
 import numpy as np  # noqa: E402
 
-from tests.test_speech_audio import PrivatePulse, Recorder, correlate  # noqa: E402
+from tests.harness import Recorder, correlate, require_pulse  # noqa: E402
 from voicecoach.config import Settings  # noqa: E402
 from voicecoach.speech.clips import RATE  # noqa: E402
 from voicecoach.speech.render import Renderer  # noqa: E402
@@ -47,19 +47,17 @@ def one_run(folder: Path, index: int, renderer: Renderer) -> tuple[list[float], 
     routine.write_text(ROUTINE)
     env = {**os.environ, "XDG_DATA_HOME": str(folder / "data"), "XDG_CACHE_HOME": str(folder / "cache"),
            "XDG_CONFIG_HOME": str(folder / "config")}
-    recorder = Recorder()
-    try:
+    with Recorder(rate=RATE) as recorder:
         subprocess.run([sys.executable, "-m", "voicecoach", "run", str(routine),
                         "--events", str(log)], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, env=env,
                        check=True, timeout=300)
         time.sleep(0.3)
-    finally:
-        recorder.stop()
     events = [json.loads(line) for line in log.read_text().splitlines()]
     t0 = next(e["clock_t0"] for e in events if e["event"] == "session_start")
-    recording = recorder.samples
+    recording = np.asarray(recorder.samples, dtype=np.float64)
     heard_errors, event_errors, missing, skipped = [], [], 0, 0
-    starts = {e["text"]: e for e in events if e["event"] == "speech_start" and e.get("kind") == "count"}
+    # each count's speech_start event, by its due time (both in seconds since t0, to the millisecond)
+    started = {round(e["due"], 3): e["t"] for e in events if e["event"] == "speech_start" and e.get("kind") == "count"}
     counts = [e for e in events if e["event"] == "count"]
     for count in counts:
         due = t0 + count["due"]
@@ -72,34 +70,27 @@ def one_run(folder: Path, index: int, renderer: Renderer) -> tuple[list[float], 
             missing += 1
             skipped += count["skipped"]
             continue
-        heard_errors.append(recorder.time_of(low + best) - due)
-        # The same count's speech_start event (events are in seconds since t0)
-        for e in events:
-            if e["event"] == "speech_start" and e.get("kind") == "count" and abs(e.get("due", -1) - due) < 1e-3:
-                event_errors.append(t0 + e["t"] - due)
+        heard_errors.append(recorder.started + (low + best) / RATE - due)
+        if round(count["due"], 3) in started:
+            event_errors.append(started[round(count["due"], 3)] - count["due"])
     return heard_errors, event_errors, missing, len(counts)
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=2)
-    parser.add_argument("--no-keepalive", action="store_true",
-                        help="no silent low-latency client on spk (see PrivatePulse); changes the monitor's timing")
     args = parser.parse_args()
-    pulse = PrivatePulse(keepalive=not args.no_keepalive)
+    require_pulse()
     heard, from_events, missing, total = [], [], 0, 0
-    try:
-        with tempfile.TemporaryDirectory() as tmp:
-            renderer = Renderer(folder=Path(tmp) / "cache" / "voicecoach" / "speech")
-            for index in range(args.runs):
-                h, e, m, n = one_run(Path(tmp), index, renderer)
-                heard += h
-                from_events += e
-                missing += m
-                total += n
-            renderer.close()
-    finally:
-        pulse.stop()
+    with tempfile.TemporaryDirectory() as tmp:
+        renderer = Renderer(folder=Path(tmp) / "cache" / "voicecoach" / "speech")
+        for index in range(args.runs):
+            h, e, m, n = one_run(Path(tmp), index, renderer)
+            heard += h
+            from_events += e
+            missing += m
+            total += n
+        renderer.close()
     ms = [abs(x) * 1000 for x in heard]
     print(f"runs: {args.runs}; counts due: {total}; heard on spk.monitor: {len(heard)}; missing: {missing}")
     if ms:

@@ -11,9 +11,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import numpy as np  # noqa: E402
-
-from tests.test_speech_audio import LOUD, Events, MonotonicClock, PrivatePulse, Recorder  # noqa: E402
+from tests.harness import Events, Recorder, offsets, onsets, require_pulse  # noqa: E402
+from voicecoach.adapters.clock import MonotonicClock  # noqa: E402
 from voicecoach.config import Settings  # noqa: E402
 from voicecoach.speech.clips import RATE  # noqa: E402
 from voicecoach.speech.pyttsx3_speaker import Pyttsx3Speaker  # noqa: E402
@@ -32,7 +31,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=25)
     args = parser.parse_args()
-    pulse = PrivatePulse()
+    require_pulse()
     events = Events()
     speaker = Pyttsx3Speaker(Settings(), MonotonicClock(), events, renderer=Renderer(folder=Path(tempfile.mkdtemp())))
     latencies, missed = [], 0
@@ -41,26 +40,21 @@ def main() -> int:
         speaker.say("Ready.", utterance_id=0)
         events.wait_for(lambda items: any(n == "speech_end" for n, _ in items), 10)
         for run in range(1, args.runs + 1):
-            recorder = Recorder()
-            try:
+            with Recorder(rate=RATE) as recorder:
                 speaker.say(SENTENCE, utterance_id=run)
                 events.wait_for(lambda items: any(n == "speech_start" and f["id"] == run for n, f in items), 10)
                 time.sleep(random.uniform(0.4, 2.0))
                 requested = time.monotonic()
                 speaker.hush()
                 time.sleep(0.5)
-            finally:
-                recorder.stop()
             recording = recorder.samples
             at_request = int((requested - recorder.started) * RATE)
-            if np.abs(recording[max(0, at_request - RATE // 5): at_request]).max(initial=0) <= LOUD:
+            if not onsets(recording[max(0, at_request - RATE // 5): at_request], RATE):
                 missed += 1   # a pause between words at the moment of the request: nothing to silence
                 continue
-            loud = np.nonzero(np.abs(recording) > LOUD)[0]
-            latencies.append(recorder.time_of(int(loud[-1])) - requested)
+            latencies.append(recorder.started + offsets(recording, RATE)[-1] - requested)
     finally:
         speaker.close()
-        pulse.stop()
     ms = [x * 1000 for x in latencies]
     print(f"stop latency (hush() to last sound on spk.monitor), {len(ms)} runs"
           f" ({missed} skipped: silence at the request)")

@@ -1,4 +1,4 @@
-"""Real-sound test helpers: the private PulseAudio, recording, playing, test speech and finding sound in samples."""
+"""Real-sound test and benchmark helpers: the private PulseAudio, recording, playing, test speech, finding sound."""
 from __future__ import annotations
 
 import array
@@ -15,8 +15,10 @@ import time
 import wave
 from pathlib import Path
 
+import numpy as np
+
 RATE = 16000
-START_HINT = "run the tests through scripts/test, which starts the private PulseAudio"
+START_HINT = "run tests through scripts/test and benchmarks through scripts/bench; they start the private PulseAudio"
 
 
 def require_pulse() -> None:
@@ -33,21 +35,25 @@ def require_pulse() -> None:
 
 
 class Recorder:
-    """Record a Pulse source (default spk.monitor: what the program plays) as 16 kHz mono int16.
+    """Record a Pulse source (default spk.monitor: what the program plays) as mono int16 at `rate`.
 
-    `started` is the monotonic time of sample 0, so sample i plays at started + i / RATE.
-    How: pacat delivers a chunk at the moment the null sink renders it, which is `latency_ms`
-    before that chunk's play time; the earliest (arrival - samples so far / RATE) over all chunks,
-    plus latency_ms, is sample 0's play time. Scheduling delays only make single arrivals late,
-    and the minimum ignores them. Measured error: see `python tests/harness.py calibrate`.
+    `started` is the monotonic time of sample 0, so sample i plays at started + i / rate.
+    How: pacat delivers a chunk at the moment the null sink renders it, which is the sink's latency
+    before that chunk's play time; the earliest (arrival - samples so far / rate) over all chunks,
+    plus that latency, is sample 0's play time. Scheduling delays only make single arrivals late,
+    and the minimum ignores them. The sink's latency is the lowest any of its streams asks, which is
+    our `latency_ms` as long as no stream asks less (scripts/pulse.sh's keep-alive leaves it at 10 ms).
+    Measured error: see `python tests/harness.py calibrate`.
 
-    A null sink left idle renders two seconds ahead, so a new recording gets its first data only
-    about 2 s after it connects; sound played in that gap would be delayed, so entering waits for
-    the first data (at most `start_timeout` s) before returning.
+    A null sink left idle renders two seconds ahead, so without scripts/pulse.sh's keep-alive a new
+    recording gets its first data only up to 2 s after it connects; sound played in that gap would be
+    delayed, so entering waits for the first data (at most `start_timeout` s) before returning.
     """
 
-    def __init__(self, device: str = "spk.monitor", latency_ms: int = 10, start_timeout: float = 5.0):
+    def __init__(self, device: str = "spk.monitor", rate: int = RATE, latency_ms: int = 10,
+                 start_timeout: float = 5.0):
         self.device = device
+        self.rate = rate
         self.latency_ms = latency_ms
         self.start_timeout = start_timeout
         self.samples = array.array("h")
@@ -63,7 +69,7 @@ class Recorder:
 
     def __enter__(self) -> "Recorder":
         self._process = subprocess.Popen(
-            ["pacat", "--record", f"--device={self.device}", "--format=s16le", f"--rate={RATE}",
+            ["pacat", "--record", f"--device={self.device}", "--format=s16le", f"--rate={self.rate}",
              "--channels=1", "--raw", f"--latency-msec={self.latency_ms}"],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, bufsize=0)
         self._reader = threading.Thread(target=self._read, name="Recorder", daemon=True)
@@ -82,7 +88,7 @@ class Recorder:
         while chunk := stream.read(4096):
             arrived = time.monotonic()
             self._raw += chunk
-            self._earliest = min(self._earliest, arrived - len(self._raw) // 2 / RATE)
+            self._earliest = min(self._earliest, arrived - len(self._raw) // 2 / self.rate)
             self._first_data.set()
         self._first_data.set()  # at end of stream too, so a failed start is reported at once
 
@@ -179,6 +185,47 @@ def make_speech_wav(text: str, path: str | Path, voice: str = "en", speed: int =
             wav.setframerate(RATE)
             wav.writeframes(samples.tobytes())
     return path
+
+
+def correlate(recording, clip) -> np.ndarray:
+    """Normalised cross-correlation of clip against every offset of recording (1.0 = identical up to gain)."""
+    recording, clip = np.asarray(recording, dtype=np.float64), np.asarray(clip, dtype=np.float64)
+    size = 1 << (len(recording) + len(clip) - 1).bit_length()
+    raw = np.fft.irfft(np.fft.rfft(recording, size) * np.conj(np.fft.rfft(clip, size)), size)
+    raw = raw[: len(recording) - len(clip) + 1]
+    energy = np.concatenate([[0.0], np.cumsum(recording ** 2)])
+    window = energy[len(clip):] - energy[: len(recording) - len(clip) + 1]
+    return raw / (np.sqrt(np.maximum(window, 1e-9)) * np.sqrt(np.sum(clip ** 2)))
+
+
+def find_clip(recording, clip) -> tuple[int, float, float]:
+    """Where clip plays in recording: (sample offset of the best match, its score, the best score
+    elsewhere, i.e. a possible repeat)."""
+    scores = correlate(recording, clip)
+    best = int(np.argmax(scores))
+    elsewhere = scores.copy()
+    elsewhere[max(0, best - len(clip)): best + len(clip)] = 0
+    return best, float(scores[best]), float(elsewhere.max(initial=0.0))
+
+
+class Events:
+    """A speaker's event sink that keeps (name, fields) and lets a test wait for the ones it needs."""
+
+    def __init__(self):
+        self.items: list[tuple[str, dict]] = []
+        self.changed = threading.Condition()
+
+    def __call__(self, name: str, fields: dict) -> None:
+        with self.changed:
+            self.items.append((name, dict(fields)))
+            self.changed.notify_all()
+
+    def wait_for(self, predicate, timeout: float) -> bool:
+        with self.changed:
+            return self.changed.wait_for(lambda: predicate(self.items), timeout)
+
+    def named(self, name: str) -> list[dict]:
+        return [fields for n, fields in self.items if n == name]
 
 
 def _reference_clicks(play_at: list[float], device: str = "spk") -> list[float]:

@@ -1,11 +1,12 @@
 """Tests of the real-sound harness: private PulseAudio devices, Recorder, playback, test speech, onset finding."""
 import array
 import math
+import random
 import time
 
 import pytest
 
-import harness
+from tests import harness
 
 
 def tone(seconds: float, db: float = -10, hz: float = 440) -> list[int]:
@@ -30,6 +31,17 @@ def test_a_noise_floor_below_the_threshold_is_not_sound():
     samples = array.array("h", [round(x * 0.001) for x in tone(1.0, db=0)])  # -60 dBFS
     assert harness.onsets(samples, threshold_db=-40) == []
     assert harness.onsets(samples, threshold_db=-70) == [0.0]
+
+
+def test_find_clip_gives_where_a_clip_plays_and_how_strongly_it_plays_again():
+    noisy = random.Random(7)
+    clip = [round(noisy.gauss(0, 3000)) for _ in range(harness.RATE // 10)]
+    softer = [s // 2 for s in clip]
+    once = quiet(0.3) + softer + quiet(0.5)
+    offset, score, elsewhere = harness.find_clip(array.array("h", once), clip)
+    assert offset == round(0.3 * harness.RATE) and score == pytest.approx(1, abs=0.01) and elsewhere < 0.3
+    _, _, again = harness.find_clip(array.array("h", once + clip + quiet(0.2)), clip)
+    assert again == pytest.approx(1, abs=0.01)
 
 
 @pytest.mark.parametrize("engine", ["espeak-ng", "flite"])

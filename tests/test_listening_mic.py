@@ -5,13 +5,9 @@ import queue
 import time
 
 from tests.harness import make_speech_wav, play_into_mic, require_pulse
+from voicecoach.adapters.clock import MonotonicClock
 from voicecoach.listening.mic import MicListener
 from voicecoach.listening.recognizer import Recognizer
-
-
-class MonotonicClock:
-    def now(self) -> float:
-        return time.monotonic()
 
 
 def test_a_command_played_into_the_microphone_is_heard_with_its_end_time(tmp_path):

@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import time
 
-import numpy as np
 import pytest
 
-from tests.test_speech_audio import LOUD, Events, MonotonicClock, PrivatePulse, Recorder
+from tests.harness import Events, Recorder, onsets
+from voicecoach.adapters.clock import MonotonicClock
 from voicecoach.config import Settings
 from voicecoach.speech import SpeechUnavailable
 from voicecoach.speech import speechd_speaker
@@ -14,36 +14,28 @@ from voicecoach.speech.clips import RATE
 from voicecoach.speech.speechd_speaker import SpeechdSpeaker, ssip_rate
 
 
-@pytest.fixture(scope="module")
-def pulse():
-    daemon = PrivatePulse()
-    yield daemon
-    daemon.stop()
-
-
 @pytest.mark.filterwarnings("ignore::pytest.PytestUnhandledThreadExceptionWarning")  # python3-speechd exits its
 # reader thread with SystemExit on close(); the default threading hook ignores that outside pytest
 def test_speechd_speaks_in_order_reports_begin_end_and_can_be_hushed(pulse):
     events = Events()
     speaker = SpeechdSpeaker(Settings(), MonotonicClock(), events)
-    recorder = Recorder()
     try:
-        speaker.say("First line.", utterance_id=1)
-        speaker.say("Second line.", utterance_id=2)
-        speaker.cue("hold_start", utterance_id=3)
-        assert events.wait_for(lambda items: sum(n == "speech_end" for n, _ in items) >= 3, 30)
-        due = time.monotonic() + 0.5
-        speaker.say("7", utterance_id=4, kind="count", due=due)
-        assert events.wait_for(lambda items: sum(n == "speech_end" for n, _ in items) >= 4, 10)
-        speaker.say("This long sentence is cut off in the middle, well before it could come to its natural end.",
-                    utterance_id=5)
-        assert events.wait_for(lambda items: any(n == "speech_start" and f["id"] == 5 for n, f in items), 15)
-        time.sleep(1.0)
-        speaker.hush()
-        assert events.wait_for(lambda items: any(n == "speech_end" and f["id"] == 5 for n, f in items), 5)
-        time.sleep(0.5)
+        with Recorder(rate=RATE) as recorder:
+            speaker.say("First line.", utterance_id=1)
+            speaker.say("Second line.", utterance_id=2)
+            speaker.cue("hold_start", utterance_id=3)
+            assert events.wait_for(lambda items: sum(n == "speech_end" for n, _ in items) >= 3, 30)
+            due = time.monotonic() + 0.5
+            speaker.say("7", utterance_id=4, kind="count", due=due)
+            assert events.wait_for(lambda items: sum(n == "speech_end" for n, _ in items) >= 4, 10)
+            speaker.say("This long sentence is cut off in the middle, well before it could come to its natural end.",
+                        utterance_id=5)
+            assert events.wait_for(lambda items: any(n == "speech_start" and f["id"] == 5 for n, f in items), 15)
+            time.sleep(1.0)
+            speaker.hush()
+            assert events.wait_for(lambda items: any(n == "speech_end" and f["id"] == 5 for n, f in items), 5)
+            time.sleep(0.5)
     finally:
-        recorder.stop()
         speaker.close()
     order = [(name, fields["id"]) for name, fields in events.items]
     assert order == [("speech_start", 1), ("speech_end", 1), ("speech_start", 2), ("speech_end", 2),
@@ -51,10 +43,9 @@ def test_speechd_speaks_in_order_reports_begin_end_and_can_be_hushed(pulse):
                      ("speech_start", 5), ("speech_end", 5)]
     assert [f["interrupted"] for f in events.named("speech_end")] == [False, False, False, False, True]
     assert events.named("speech_start")[3]["t"] >= due   # sent to Speech Dispatcher at its due time
-    recording = recorder.samples
     first = events.named("speech_start")[0]
-    around = recording[int((first["t"] - recorder.started) * RATE):][: RATE]
-    assert np.abs(around).max() > LOUD, "no sound was recorded while Speech Dispatcher said it was speaking"
+    around = recorder.samples[int((first["t"] - recorder.started) * RATE):][: RATE]
+    assert onsets(around, RATE), "no sound was recorded while Speech Dispatcher said it was speaking"
 
 
 def test_speechd_rate_mapping_is_bounded():

@@ -1,0 +1,82 @@
+"""Spoken command latency in a real session: the user's speech end (audio_end) to the action's first event."""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from tests.harness import make_speech_wav, play_into_mic, require_pulse  # noqa: E402
+
+ROUTINE = """name: Latency
+exercises:
+  - name: Long hold
+    steps:
+      - hold: 600
+        count: none
+"""
+# Alternate pause and resume: each must change the state, so every command has a visible action.
+COMMANDS = [("pause", "wait a second", "en-us", 150), ("resume", "please continue", "en-gb", 150),
+            ("pause", "pause", "en-us", 140), ("resume", "resume", "en-us", 140)]
+
+
+def percentile(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--commands", type=int, default=20)
+    args = parser.parse_args()
+    require_pulse()
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        wavs = [make_speech_wav(text, folder / f"{n}.wav", voice=voice, speed=speed, noise_db=-60, pad_s=0.4)
+                for n, (_, text, voice, speed) in enumerate(COMMANDS)]
+        (folder / "latency.yaml").write_text(ROUTINE)
+        log = folder / "events.jsonl"
+        env = {**os.environ, "XDG_DATA_HOME": str(folder / "data"), "XDG_CONFIG_HOME": str(folder / "config")}
+        process = subprocess.Popen([sys.executable, "-m", "voicecoach", "run", str(folder / "latency.yaml"),
+                                    "--events", str(log)], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                   stderr=subprocess.DEVNULL, env=env)
+        try:
+            while "hold_start" not in (log.read_text() if log.exists() else ""):
+                time.sleep(0.1)
+            for n in range(args.commands):
+                play_into_mic(wavs[n % len(wavs)])
+                time.sleep(3)
+        finally:
+            process.terminate()
+            process.wait(timeout=10)
+        events = [json.loads(line) for line in log.read_text().splitlines()]
+    latencies, decode, missed = [], [], 0
+    for index, event in enumerate(events):
+        if event["event"] != "heard" or not event.get("intent"):
+            continue
+        decode.append(event.get("decode_ms", 0))
+        action = next((e for e in events[index + 1:] if e["event"] in ("state", "speech_start")), None)
+        if action is None:
+            missed += 1
+        else:
+            latencies.append((action["t"] - event["audio_end"]) * 1000)
+    heard = len(latencies) + missed
+    print(f"machine: {platform.node()} {platform.machine()}, {os.cpu_count()} cores; commands played: {args.commands}, "
+          f"acted on: {len(latencies)}, heard without action: {missed}")
+    if latencies:
+        print(f"audio_end -> action ms: median {statistics.median(latencies):.0f}, "
+              f"p95 {percentile(latencies, 95):.0f}, max {max(latencies):.0f} (target p95 <= 400)")
+        print(f"decode ms: median {statistics.median(decode):.0f}, p95 {percentile(decode, 95):.0f} "
+              f"(target p50 <= 40); recognised {heard}/{args.commands}")
+
+
+if __name__ == "__main__":
+    main()
