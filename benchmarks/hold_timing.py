@@ -10,6 +10,7 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from stats import percentile  # noqa: E402  (benchmarks/ is on sys.path when run as a script)
 
 ROUTINE = """name: Timing benchmark
 exercises:
@@ -24,11 +25,6 @@ exercises:
       - hold: 10
         count: fives
 """
-
-
-def percentile(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
 def one_run(folder: Path, index: int) -> list[dict]:

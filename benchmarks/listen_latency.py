@@ -15,6 +15,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from tests.harness import make_speech_wav, play_into_mic, require_pulse  # noqa: E402
+from stats import percentile  # noqa: E402  (benchmarks/ is on sys.path when run as a script)
 
 ROUTINE = """name: Latency
 exercises:
@@ -26,11 +27,6 @@ exercises:
 # Alternate pause and resume: each must change the state, so every command has a visible action.
 COMMANDS = [("pause", "wait a second", "en-us", 150), ("resume", "please continue", "en-gb", 150),
             ("pause", "pause", "en-us", 140), ("resume", "resume", "en-us", 140)]
-
-
-def percentile(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
 def main() -> None:

@@ -20,6 +20,7 @@ from tests.harness import Recorder, correlate, require_pulse  # noqa: E402
 from voicecoach.config import Settings  # noqa: E402
 from voicecoach.speech.clips import RATE  # noqa: E402
 from voicecoach.speech.render import Renderer  # noqa: E402
+from stats import percentile  # noqa: E402  (benchmarks/ is on sys.path when run as a script)
 
 ROUTINE = """name: Count benchmark
 exercises:
@@ -35,11 +36,6 @@ exercises:
         count: each
 """
 MATCH = 0.8
-
-
-def percentile(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
 def one_run(folder: Path, index: int, renderer: Renderer) -> tuple[list[float], list[float], int, int]:

@@ -11,15 +11,11 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from voicecoach.speech.render import Pyttsx3Synth, Renderer  # noqa: E402
+from stats import percentile  # noqa: E402  (benchmarks/ is on sys.path when run as a script)
 
 LINES = ["Find something steady to lean on, like a wall or the back of a sturdy chair.",
          "Rest your hands on it to keep your balance.", "Take a step forward with your left foot.",
          "The back of your lower leg should now feel a gentle pull.", "Stay there while I count."]
-
-
-def percentile(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
 def timed(call) -> float:

@@ -17,14 +17,10 @@ from voicecoach.config import Settings  # noqa: E402
 from voicecoach.speech.clips import RATE  # noqa: E402
 from voicecoach.speech.pyttsx3_speaker import Pyttsx3Speaker  # noqa: E402
 from voicecoach.speech.render import Renderer  # noqa: E402
+from stats import percentile  # noqa: E402  (benchmarks/ is on sys.path when run as a script)
 
 SENTENCE = ("Slowly lower your right ear towards your right shoulder, keep both shoulders down and relaxed, "
             "and breathe out as you feel the stretch along the left side of your neck.")
-
-
-def percentile(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
 def main() -> int:

@@ -267,7 +267,8 @@ def build_parser() -> argparse.ArgumentParser:
                      help="append one JSON object per line for each event, as it happens")
     run.add_argument("--resume", action="store_true", help="continue the last unfinished session where it stopped")
     add_speech_options(run)
-    add_listening_options(run)
+    add_input_device_option(run)
+    add_recognizer_options(run)
     run.set_defaults(handler=cmd_run)
 
     listing = commands.add_parser("list", help="list bundled and your own routines",
@@ -306,8 +307,7 @@ def build_parser() -> argparse.ArgumentParser:
     hear.add_argument("files", nargs="+", metavar="FILE.wav")
     hear.add_argument("--json", action="store_true",
                       help='one JSON object per line: file, text, intent, topic, confidence, decode_ms')
-    hear.add_argument("--recognizer", default="pocketsphinx", choices=("pocketsphinx", "vosk", "whisper", "google"))
-    hear.add_argument("--model", metavar="PATH", help="model directory or file for vosk or whisper")
+    add_recognizer_options(hear)
     hear.set_defaults(handler=cmd_hear)
 
     devices = commands.add_parser("devices", help="list audio inputs and outputs",
@@ -318,7 +318,7 @@ def build_parser() -> argparse.ArgumentParser:
     mic_test = commands.add_parser("mic-test", help="listen for ten seconds and say what was heard",
                                    description="Listen, then say what was heard and how loud the room is.")
     mic_test.add_argument("--seconds", type=float, default=10, help="how long to listen (default 10)")
-    add_listening_options(mic_test, recognizer=False)
+    add_input_device_option(mic_test)
     mic_test.set_defaults(handler=cmd_mic_test)
 
     config = commands.add_parser("config", help="show your settings and where they are kept",
@@ -328,13 +328,15 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def add_listening_options(parser: argparse.ArgumentParser, recognizer: bool = True) -> None:
+def add_input_device_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--input-device", metavar="DEVICE",
                         help="microphone by index or part of its name (see 'voicecoach devices'); default: the system's")
-    if recognizer:
-        parser.add_argument("--recognizer", default="pocketsphinx", choices=("pocketsphinx", "vosk", "whisper", "google"),
-                            help="pocketsphinx (default, offline); vosk or whisper with --model; google (online)")
-        parser.add_argument("--model", metavar="PATH", help="model directory or file for vosk or whisper")
+
+
+def add_recognizer_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--recognizer", default="pocketsphinx", choices=("pocketsphinx", "vosk", "whisper", "google"),
+                        help="pocketsphinx (default, offline); vosk or whisper with --model; google (online)")
+    parser.add_argument("--model", metavar="PATH", help="model directory or file for vosk or whisper")
 
 
 def add_speech_options(parser: argparse.ArgumentParser) -> None:

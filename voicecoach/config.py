@@ -40,35 +40,27 @@ def _check(kind: str, value):
         raise ValueError("must be a name")
     if kind == "rate":
         low, high = RATE_RANGE
-        try:
-            number = int(str(value).strip())
-        except ValueError:
-            number = None
-        if isinstance(value, bool) or number is None or not low <= number <= high:
-            raise ValueError(f"must be a whole number of words a minute from {low} to {high}")
-        return number
+        return _number(value, int, low, high, f"must be a whole number of words a minute from {low} to {high}")
     if kind == "volume":
         low, high = VOLUME_RANGE
-        try:
-            number = float(str(value).strip())
-        except ValueError:
-            number = None
-        if isinstance(value, bool) or number is None or not low <= number <= high:
-            raise ValueError(f"must be a number from {low:g} to {high:g}")
-        return number
+        return _number(value, float, low, high, f"must be a number from {low:g} to {high:g}")
     if kind == "reading":
-        try:
-            number = int(str(value).strip())
-        except ValueError:
-            number = None
-        if isinstance(value, bool) or number is None or not 0 <= number <= 600:
-            raise ValueError("must be a whole number of words a minute from 0 (no pacing) to 600")
-        return number
+        return _number(value, int, 0, 600, "must be a whole number of words a minute from 0 (no pacing) to 600")
     if kind == "speaker":
         if str(value) not in SPEAKERS:
             raise ValueError(f"must be one of {', '.join(SPEAKERS)}")
         return str(value)
     raise AssertionError(kind)
+
+
+def _number(value, kind: type, low: float, high: float, expected: str):
+    try:
+        number = kind(str(value).strip())
+    except ValueError:
+        number = None
+    if isinstance(value, bool) or number is None or not low <= number <= high:
+        raise ValueError(expected)
+    return number
 
 
 def _fields() -> dict[str, str]:
