@@ -247,3 +247,14 @@ def test_stale_speech_done_after_a_hush_is_ignored():
     state = d.state
     d.feed(core.SpeechDone(first_id))
     assert d.state == state
+
+
+def test_tell_me_more_gives_the_longer_answer_for_the_last_topic():
+    d = Drive(CALF).start()
+    d.ctx = core.Context(**{**d.ctx.__dict__, "more": {"heat-or-ice": "Heat relaxes the muscle; ice tightens it."}})
+    d.intent("more")
+    assert d.said()[-1][1] == "Ask me a question first, for example: should I use heat or ice?"
+    d.intent("ask", "heat-or-ice")
+    d.intent("more")
+    assert d.said()[-2][1] == "Heat relaxes the muscle; ice tightens it."
+    assert d.said()[-1][1] == "Back to the stretch."

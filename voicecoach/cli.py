@@ -79,6 +79,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     listener = make_listener(args, clock, notify)
     knowledge = load_knowledge()
     ctx = core.Context(lines(), routine.name, answers={t.id: t.answer for t in knowledge.topics.values()},
+                       more={t.id: t.more for t in knowledge.topics.values()},
                        out_of_scope=knowledge.out_of_scope, disclaimer=knowledge.disclaimer,
                        safety=knowledge.topics["see-professional"].answer,
                        count_lead_ms=round(getattr(speaker, "lead_time", 0) * 1000))

@@ -13,7 +13,7 @@ from rapidfuzz import fuzz, process
 from voicecoach.ports import Heard
 
 INTENTS = ("next", "back", "repeat", "pause", "resume", "stop", "slower", "faster",
-           "louder", "quieter", "time_left", "where", "help", "pain", "ask")
+           "louder", "quieter", "time_left", "where", "help", "pain", "more", "ask")
 
 # Below this similarity (0..100) a typed line is not taken as a command.
 FUZZY_CUTOFF = 86

@@ -156,6 +156,7 @@ class Context:
     lines: Mapping[str, str]
     routine_name: str = ""
     answers: Mapping[str, str] = field(default_factory=dict)   # topic id -> spoken answer
+    more: Mapping[str, str] = field(default_factory=dict)      # topic id -> the longer answer
     out_of_scope: str = ""
     disclaimer: str = ""
     safety: str = ""             # said when the user says it hurts
@@ -178,6 +179,7 @@ class State:
     disclaimer_given: bool = False
     completed: bool = False
     misses: int = 0              # inputs not understood in a row
+    last_topic: str | None = None  # for "tell me more"
 
     @property
     def step(self) -> PlanStep:
@@ -411,6 +413,8 @@ def _intent(state: State, event: Intent, now: int, ctx: Context) -> tuple[State,
         return state, out
     if name == "ask":
         return _answer(state, event.topic, now, ctx, out)
+    if name == "more":
+        return _answer(state, state.last_topic, now, ctx, out, longer=True)
     return state, out
 
 
@@ -424,8 +428,12 @@ def _pain(state: State, now: int, ctx: Context, out: list[Action]) -> tuple[Stat
     return _say(state, out, text, kind="safety"), out
 
 
-def _answer(state: State, topic: str | None, now: int, ctx: Context, out: list[Action]) -> tuple[State, list[Action]]:
-    text = ctx.answers.get(topic, ctx.out_of_scope) if topic else ctx.out_of_scope
+def _answer(state: State, topic: str | None, now: int, ctx: Context, out: list[Action],
+            longer: bool = False) -> tuple[State, list[Action]]:
+    if longer and topic is None:
+        return _say(state, out, ctx.lines["nothing_more"], kind="info"), out
+    text = (ctx.more if longer else ctx.answers).get(topic, ctx.out_of_scope) if topic else ctx.out_of_scope
+    state = replace(state, last_topic=topic or state.last_topic)
     if topic and not state.disclaimer_given and ctx.disclaimer:
         text = f"{ctx.disclaimer} {text}"
         state = replace(state, disclaimer_given=True)
