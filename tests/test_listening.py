@@ -8,12 +8,12 @@ import subprocess
 import pytest
 
 from tests.harness import make_speech_wav, read_wav
-from voicecoach.intents import vocabulary
+from voicecoach.intents import parse, vocabulary
 from voicecoach.listening.commands import hear
 from voicecoach.listening.endpoint import FRAME_BYTES, Segmenter
-from voicecoach.listening.grammar import compile_jsgf, grammar_words, listening_words
+from voicecoach.listening.grammar import compile_jsgf, grammar_words, listening_words, spoken_phrases
 from voicecoach.listening.mic import EchoFilter
-from voicecoach.listening.recognizer import Recognizer
+from voicecoach.listening.recognizer import Recognizer, voiced_frames
 
 
 @pytest.fixture(scope="module")
@@ -26,12 +26,20 @@ def speech(tmp_path, text, voice="en-us", engine="espeak-ng", speed=160):
     return make_speech_wav(text, path, voice=voice, speed=speed, engine=engine, noise_db=-66, pad_s=0.4)
 
 
-def test_grammar_holds_every_phrase_and_politeness_word():
+def test_grammar_holds_every_spoken_phrase_and_politeness_word():
     rules = dict(line.rstrip(";").split(" = ", 1) for line in compile_jsgf().splitlines() if " = " in line)
     commands = set(rules["<command>"].split(" | "))
-    assert commands == set(vocabulary().phrases)
+    assert commands == set(vocabulary().phrases) - listening_words().not_spoken
     assert set(rules["<prefix>"].split(" | ")) == set(listening_words().prefixes)
     assert set(rules["<suffix>"].split(" | ")) == set(listening_words().suffixes)
+
+
+def test_typed_only_phrases_are_out_of_the_grammar_but_still_parse():
+    not_spoken = listening_words().not_spoken
+    assert {"exit", "done"} <= not_spoken
+    assert not_spoken.isdisjoint(spoken_phrases())
+    assert all(parse(phrase).intent == vocabulary().phrases[phrase] for phrase in not_spoken)
+    assert set(spoken_phrases().values()) == set(vocabulary().phrases.values())  # every intent can be spoken
 
 
 def test_every_grammar_word_is_pronounceable(recognizer):
@@ -44,7 +52,8 @@ def test_questions_become_sentences_of_the_grammar():
     assert "<question> = should i use heat or ice;" in text
 
 
-# Known miss, kept out on purpose and reported: a lone "next" in espeak's voices comes back as "exit".
+# Known misses, kept out on purpose and reported: lone one-word commands in en+m3 ("next", "stop") come back
+# as "back"/"back up"; a lone "next" in en-us is heard as the number path.
 @pytest.mark.parametrize("voice,engine", [("en-us", "espeak-ng"), ("en+m3", "espeak-ng")])
 @pytest.mark.parametrize("text,intent", [("move on", "next"), ("slow down", "slower"),
                                          ("how much longer", "time_left")])
@@ -67,6 +76,16 @@ def test_a_noise_burst_is_not_a_command(recognizer, tmp_path):
                     "sinc", "300-2500", "fade", "q", "0.01", "0.3", "0.2", "gain", "-n", "-6", "pad", "0.4", "0.4",
                     "synth", "0", "pinknoise", "mix"], check=True, capture_output=True)
     assert recognizer.recognize(path.read_bytes()[44:]).intent is None
+
+
+def test_speech_is_voiced_and_a_noise_burst_is_not(tmp_path):
+    burst = tmp_path / "burst.wav"
+    subprocess.run(["sox", "-R", "-n", "-r", "16000", "-c", "1", "-b", "16", str(burst), "synth", "0.35", "whitenoise",
+                    "sinc", "300-2500", "fade", "q", "0.01", "0.35", "0.25", "gain", "-n", "-6", "pad", "0.4", "0.4"],
+                   check=True, capture_output=True)
+    assert voiced_frames(speech(tmp_path, "pause").read_bytes()[44:]) >= 10
+    assert voiced_frames(burst.read_bytes()[44:]) < 2
+    assert voiced_frames(bytes(3200)) == 0
 
 
 def test_segmenter_finds_one_utterance_with_its_end(tmp_path):

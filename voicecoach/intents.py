@@ -44,20 +44,23 @@ def vocabulary() -> Vocabulary:
     return Vocabulary(phrases, fillers)
 
 
-def strip_fillers(text: str, fillers: tuple[str, ...]) -> str:
-    words = f" {text} "
+def without_fillers(text: str, fillers: tuple[str, ...]) -> list[str]:
+    """The text, then the text with politeness words peeled off its ends one at a time."""
+    found = [text]
     changed = True
-    while changed:
+    while changed and text:
         changed = False
         for filler in fillers:
-            for pattern in (f" {filler} ",):
-                if words.startswith(pattern) or words.endswith(pattern):
-                    if words.startswith(pattern):
-                        words = " " + words[len(pattern):]
-                    if words.endswith(pattern):
-                        words = words[: -len(pattern)] + " "
-                    changed = True
-    return " ".join(words.split())
+            if text == filler:
+                continue
+            if text.startswith(filler + " "):
+                text, changed = text[len(filler) + 1:], True
+            elif text.endswith(" " + filler):
+                text, changed = text[: -len(filler) - 1], True
+            if changed:
+                found.append(text)
+                break
+    return found
 
 
 def command_of(text: str) -> tuple[str | None, float]:
@@ -66,11 +69,12 @@ def command_of(text: str) -> tuple[str | None, float]:
     plain = normalise(text)
     if plain.replace(" ", "_") in INTENTS and plain != "ask":
         return plain.replace(" ", "_"), 1.0
-    core = strip_fillers(plain, vocab.fillers)
-    for candidate in (plain, core):
+    candidates = without_fillers(plain, vocab.fillers)
+    for candidate in candidates:
         if candidate in vocab.phrases:
             return vocab.phrases[candidate], 1.0
-    if not core:
+    core = candidates[-1]
+    if not core or core in vocab.fillers:
         return None, 0.0
     best = process.extractOne(core, vocab.phrases.keys(), scorer=fuzz.ratio, score_cutoff=FUZZY_CUTOFF)
     if best is None:

@@ -1,4 +1,4 @@
-"""The JSGF command grammar, compiled from intents.yaml: every phrase, one optional politeness word either side."""
+"""The JSGF command grammar, compiled from intents.yaml: every spoken phrase, one optional politeness word either side."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -25,13 +25,24 @@ class ListeningWords:
     prefixes: tuple[str, ...]
     suffixes: tuple[str, ...]
     numbers: tuple[str, ...]
+    not_spoken: frozenset[str]
 
 
 @lru_cache(maxsize=1)
 def listening_words() -> ListeningWords:
     data = _data("listening.yaml")
     prefixes, suffixes = tuple(map(normalise, data["prefixes"])), tuple(map(normalise, data["suffixes"]))
-    return ListeningWords(prefixes, suffixes, tuple(map(normalise, data.get("numbers", []))))
+    not_spoken = frozenset(map(normalise, data.get("not_spoken", [])))
+    unknown = not_spoken - set(vocabulary().phrases)
+    if unknown:
+        raise ValueError(f"listening.yaml: not_spoken names no phrase of intents.yaml: {sorted(unknown)}")
+    return ListeningWords(prefixes, suffixes, tuple(map(normalise, data.get("numbers", []))), not_spoken)
+
+
+def spoken_phrases() -> dict[str, str]:
+    """The command phrases of the spoken grammar (phrase -> intent): intents.yaml minus the typed-only ones."""
+    not_spoken = listening_words().not_spoken
+    return {phrase: intent for phrase, intent in vocabulary().phrases.items() if phrase not in not_spoken}
 
 
 @lru_cache(maxsize=1)
@@ -52,7 +63,7 @@ def compile_jsgf(questions: Iterable[str] = ()) -> str:
         "grammar voicecoach;",
         f"<prefix> = {_alternatives(words.prefixes)};",
         f"<suffix> = {_alternatives(words.suffixes)};",
-        f"<command> = {_alternatives(vocabulary().phrases)};",
+        f"<command> = {_alternatives(spoken_phrases())};",
     ]
     branches = ["/1/ ([<prefix>] <command> [<suffix>])"]
     questions = sorted({normalise(q) for q in questions} - {""})
@@ -69,5 +80,5 @@ def compile_jsgf(questions: Iterable[str] = ()) -> str:
 
 def grammar_words(questions: Iterable[str] = ()) -> set[str]:
     words = listening_words()
-    texts = [*vocabulary().phrases, *words.prefixes, *words.suffixes, *words.numbers, *(normalise(q) for q in questions)]
+    texts = [*spoken_phrases(), *words.prefixes, *words.suffixes, *words.numbers, *(normalise(q) for q in questions)]
     return {word for text in texts for word in text.split()}
