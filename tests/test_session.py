@@ -258,3 +258,16 @@ def test_tell_me_more_gives_the_longer_answer_for_the_last_topic():
     d.intent("more")
     assert d.said()[-2][1] == "Heat relaxes the muscle; ice tightens it."
     assert d.said()[-1][1] == "Back to the stretch."
+
+
+def test_spoken_commands_are_acknowledged_with_a_tone_explained_once():
+    d = Drive(CALF).start()
+    d.run_until_hold()
+    actions = d.feed(core.Intent("pause", spoken=True))
+    assert isinstance(actions[0], core.Hush)
+    assert isinstance(actions[1], core.Cue) and actions[1].name == "understood"
+    assert actions[2].text == "That tone means I heard you."
+    assert d.said()[-1][1] == "Paused. Say resume when you are ready."
+    actions = d.feed(core.Intent("time_left", spoken=True))
+    assert isinstance(actions[0], core.Cue) and [type(a) for a in actions] == [core.Cue, core.Say]
+    assert not any(isinstance(a, core.Cue) and a.name == "understood" for a in d.intent("where"))

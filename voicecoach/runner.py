@@ -124,7 +124,7 @@ class Runner:
         self._log("heard", {**fields, **heard.extra})
         if heard.intent is None and heard.audio_end is not None:
             return  # speech that is not a command (a cough, chatter, the coach's echo) is only logged
-        self._feed(core.Intent(heard.intent, heard.topic))
+        self._feed(core.Intent(heard.intent, heard.topic, spoken=heard.audio_end is not None))
 
     def _notified(self, name: str, fields: dict) -> None:
         fields = dict(fields)

@@ -103,6 +103,7 @@ class SpeechDone:
 class Intent:
     name: str | None          # None: heard something that is not a command
     topic: str | None = None
+    spoken: bool = False      # from the microphone: acknowledged with the "understood" tone
 
 
 Event = Union[Start, Tick, SpeechDone, Intent]
@@ -209,7 +210,22 @@ def step(state: State, event: Event, now: int, ctx: Context) -> tuple[State, lis
         return _tick(state, now, ctx)
     if isinstance(event, SpeechDone):
         return _speech_done(state, event.id, now, ctx)
-    return _intent(state, event, now, ctx)
+    before = state.mode
+    state, actions = _intent(state, event, now, ctx)
+    if event.spoken and event.name not in (None, "pain") and before not in ("ready", "ending"):
+        return _acknowledge(state, actions, ctx)
+    return state, actions
+
+
+def _acknowledge(state: State, actions: list[Action], ctx: Context) -> tuple[State, list[Action]]:
+    """Put the "understood" tone (explained the first time) before the reply, after any silencing."""
+    at = 1 if actions and isinstance(actions[0], Hush) else 0
+    added: list[Action] = []
+    state = _cue(state, added, "understood")
+    if "understood" not in state.cues_explained:
+        state = _say(replace(state, cues_explained=state.cues_explained | {"understood"}), added,
+                     ctx.lines["understood_first"], kind="info")
+    return state, actions[:at] + added + actions[at:]
 
 
 def next_deadline(state: State, ctx: Context) -> int | None:
