@@ -156,3 +156,13 @@ def test_a_bad_setting_is_a_usage_error(capsys, monkeypatch):
     monkeypatch.setenv("VOICECOACH_RATE", "fast")
     assert main(["config"]) == 2
     assert "VOICECOACH_RATE" in capsys.readouterr().err
+
+
+def test_say_and_voices_make_real_sound_and_list_voices(tmp_path, pulse):
+    from tests.harness import Recorder, onsets
+    voices = voicecoach("voices")
+    assert voices.returncode == 0 and len(voices.stdout.splitlines()) > 10
+    with Recorder() as recorder:
+        result = voicecoach("say", "Checking that sound works.")
+    assert result.returncode == 0, result.stderr
+    assert onsets(recorder.samples), "nothing was heard on spk.monitor"
