@@ -240,11 +240,13 @@ def next_deadline(state: State, ctx: Context) -> int | None:
     return end
 
 
+def elapsed_ms(state: State, now: int) -> int:
+    """Time on the running timer, not counting time spent frozen."""
+    return (state.frozen_at if state.frozen_at is not None else now) - state.started_at if state.timing else 0
+
+
 def remaining_ms(state: State, now: int) -> int:
-    if not state.timing:
-        return state.step.seconds * 1000
-    at = state.frozen_at if state.frozen_at is not None else now
-    return max(0, state.started_at + state.step.seconds * 1000 - at)
+    return max(0, state.step.seconds * 1000 - elapsed_ms(state, now))
 
 
 def _set_mode(state: State, mode: str, out: list[Action]) -> State:
@@ -408,13 +410,13 @@ def _intent(state: State, event: Intent, now: int, ctx: Context) -> tuple[State,
     if name in ("next", "back"):
         out.append(Hush())
         state = _set_mode(state, "running", out)
-        if state.timing and state.step.kind == "hold":
-            held = ((state.frozen_at if state.frozen_at is not None else now) - state.started_at) / 1000
-            out.append(Record("hold_end", {"held": held, "seconds": state.step.seconds, "early": True}))
+        in_hold = state.timing and state.step.kind == "hold"
+        if in_hold:
+            out.append(Record("hold_end", {"held": elapsed_ms(state, now) / 1000, "seconds": state.step.seconds,
+                                           "early": True}))
         if name == "next":
             return _advance(state, now, ctx, out)
-        restart = state.timing and state.step.kind == "hold" and (
-            (state.frozen_at if state.frozen_at is not None else now) - state.started_at >= BACK_RESTARTS_AFTER_MS)
+        restart = in_hold and elapsed_ms(state, now) >= BACK_RESTARTS_AFTER_MS
         return _enter(state, state.index if restart else max(0, state.index - 1), now, ctx, out)
     if name == "repeat":
         return _say(state, out, _current_instruction(state, ctx), kind="info"), out
