@@ -54,7 +54,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     from voicecoach.runner import Runner
 
     store = open_store()
-    routine_ref, start_index, resumed_from = args.routine, 0, None
+    given = Path(args.routine)
+    routine_ref = str(given.resolve()) if given.is_file() else args.routine  # resumable from any folder
+    start_index, resumed_from = 0, None
     unfinished = store.unfinished()
     if args.resume:
         if unfinished is None:
@@ -67,7 +69,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         print_line(lines()["resume_changed"].format(name=routine.name))
         start_index = 0
     elif unfinished is not None and not args.resume:
-        print_line(lines()["resume_hint"].format(name=unfinished.routine_name, started=unfinished.started[:16]))
+        print_line(lines()["resume_hint"].format(name=unfinished.routine_name, started=unfinished.started[:16].replace("T", " ")))
 
     clock = MonotonicClock()
     inbox = QueueInbox(clock)
