@@ -271,3 +271,63 @@ def test_spoken_commands_are_acknowledged_with_a_tone_explained_once():
     actions = d.feed(core.Intent("time_left", spoken=True))
     assert isinstance(actions[0], core.Cue) and [type(a) for a in actions] == [core.Cue, core.Say]
     assert not any(isinstance(a, core.Cue) and a.name == "understood" for a in d.intent("where"))
+
+
+def test_add_ten_seconds_extends_the_hold_and_its_counts():
+    d = Drive(CALF).start()
+    d.run_until_hold()
+    start = d.records("hold_start")[0][0]
+    d.run_until(start + 4000)
+    d.intent("add_ten_seconds")
+    assert d.said()[-1][1] == "10 seconds more. 16 seconds left."
+    d.run_until(start + 30_000)
+    assert [c["n"] for _, c in d.records("count")][:20] == list(range(1, 21))
+    assert d.records("hold_end")[0] == (start + 20_000, {"held": 20.0, "seconds": 20})
+    d.run_until_hold(2)
+    assert d.state.added == 0            # the next hold has its own length again
+
+
+def test_adding_time_outside_a_hold_says_when_it_works():
+    d = Drive(CALF).start()
+    d.intent("add_thirty_seconds")
+    assert d.said()[-1][1] == "Extra time can be added during a hold."
+
+
+def test_counting_style_can_be_changed_mid_hold():
+    d = Drive(CALF).start()
+    d.run_until_hold()
+    start = d.records("hold_start")[0][0]
+    d.run_until(start + 2500)
+    d.intent("count_fives")
+    assert d.said()[-1][1] == "Counting in fives."
+    d.run_until(start + 10_000)
+    assert [c["text"] for _, c in d.records("count")] == ["1", "2", "5", "3", "2", "1"]
+    d.intent("count_none")
+    d.run_until_hold(2)
+    start = d.records("hold_start")[1][0]
+    d.run_until(start + 10_000)
+    assert len(d.records("count")) == 6 and d.records("hold_end")[1][1]["held"] == 10.0
+
+
+def test_other_side_jumps_to_the_next_side_and_not_past_the_last():
+    d = Drive(CALF).start()
+    d.run_until_hold()
+    d.intent("other_side")
+    assert d.records("hold_end")[0][1]["early"] is True
+    assert d.said()[-1][1] == "Step forward with your right leg."
+    d.intent("other_side")
+    assert d.said()[-1][1] == "This exercise has no other side to go to."
+
+
+def test_help_says_what_matters_now_and_more_help_the_rest():
+    d = Drive(CALF).start()
+    d.intent("help")
+    assert d.said()[-1][1].startswith("You can say next, back, repeat, or pause.")
+    d.run_until_hold()
+    d.intent("help")
+    assert "add ten seconds" in d.said()[-1][1]
+    d.intent("pause")
+    d.intent("help")
+    assert d.said()[-1][1].startswith("Say resume to carry on")
+    d.intent("more_help")
+    assert "other side" in d.said()[-1][1] and "it hurts" in d.said()[-1][1]

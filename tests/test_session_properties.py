@@ -6,7 +6,8 @@ from tests.fakes import Drive, exercise, hold, rest, routine, say
 
 ROUTINE = routine(exercise("A", say("Left {side}."), hold(4), rest(2), sides=("left", "right")),
                   exercise("B", hold(6, "fives"), tip="A tip."))
-INTENTS = ["next", "back", "repeat", "pause", "resume", "time_left", "where", "help", "slower", "ask", "pain", None]
+INTENTS = ["next", "back", "repeat", "pause", "resume", "time_left", "where", "help", "slower", "ask", "pain",
+           "more", "more_help", "add_ten_seconds", "other_side", "count_fives", "count_none", None]
 
 
 @settings(max_examples=300, deadline=None)

@@ -13,7 +13,8 @@ from rapidfuzz import fuzz, process
 from voicecoach.ports import Heard
 
 INTENTS = ("next", "back", "repeat", "pause", "resume", "stop", "slower", "faster",
-           "louder", "quieter", "time_left", "where", "help", "pain", "more", "ask")
+           "louder", "quieter", "time_left", "where", "help", "more_help", "pain", "more", "add_ten_seconds",
+           "add_thirty_seconds", "other_side", "count_each", "count_fives", "count_none", "ask")
 
 # Below this similarity (0..100) a typed line is not taken as a command.
 FUZZY_CUTOFF = 86

@@ -10,6 +10,8 @@ from voicecoach.routine import Routine
 SKIP_LATE_MS = 500      # a count this late is dropped rather than said out of time
 BACK_RESTARTS_AFTER_MS = 3000  # "back" this far into a hold restarts it instead of going to the step before
 SAY_ESTIMATE_MS = 4000
+ADDED_SECONDS = {"add_ten_seconds": 10, "add_thirty_seconds": 30}
+COUNT_STYLE_INTENTS = {"count_each": "each", "count_fives": "fives", "count_none": "none"}
 MISSES_BEFORE_HINT = 2  # a gentle earcon for a miss; a spoken hint only after this many in a row  # rough length of a spoken step, for "how long left in the routine"
 
 
@@ -181,6 +183,8 @@ class State:
     completed: bool = False
     misses: int = 0              # inputs not understood in a row
     last_topic: str | None = None  # for "tell me more"
+    added: int = 0               # seconds the user added to the current hold
+    count_style: str | None = None  # the user's choice of counting, over the routine's
 
     @property
     def step(self) -> PlanStep:
@@ -228,13 +232,22 @@ def _acknowledge(state: State, actions: list[Action], ctx: Context) -> tuple[Sta
     return state, actions[:at] + added + actions[at:]
 
 
+def timer_seconds(state: State) -> int:
+    return state.step.seconds + state.added
+
+
+def schedule_of(state: State) -> tuple[tuple[int, str], ...]:
+    if state.step.kind != "hold":
+        return ()
+    return count_schedule(timer_seconds(state), state.count_style or state.step.count)
+
+
 def next_deadline(state: State, ctx: Context) -> int | None:
     """When the session next needs a Tick (ms), or None if it is waiting on speech or the user."""
     if state.mode == "ended" or not state.timing or state.frozen_at is not None:
         return None
-    current = state.step
-    end = state.started_at + current.seconds * 1000
-    schedule = count_schedule(current.seconds, current.count) if current.kind == "hold" else ()
+    end = state.started_at + timer_seconds(state) * 1000
+    schedule = schedule_of(state)
     if state.next_count < len(schedule):
         return min(end, state.started_at + schedule[state.next_count][0] * 1000 - ctx.count_lead_ms)
     return end
@@ -246,7 +259,7 @@ def elapsed_ms(state: State, now: int) -> int:
 
 
 def remaining_ms(state: State, now: int) -> int:
-    return max(0, state.step.seconds * 1000 - elapsed_ms(state, now))
+    return max(0, timer_seconds(state) * 1000 - elapsed_ms(state, now))
 
 
 def _set_mode(state: State, mode: str, out: list[Action]) -> State:
@@ -271,7 +284,8 @@ def _cue(state: State, out: list[Action], name: str) -> State:
 
 
 def _enter(state: State, index: int, now: int, ctx: Context, out: list[Action]) -> tuple[State, list[Action]]:
-    state = replace(state, index=index, timing=False, frozen_at=None, next_count=0, waiting_for=None, then=None)
+    state = replace(state, index=index, timing=False, frozen_at=None, next_count=0, waiting_for=None, then=None,
+                    added=0)
     current = state.step
     out.append(Record("step", {"index": index, "exercise": current.exercise + 1, "side": current.side,
                                "kind": current.kind}))
@@ -310,9 +324,8 @@ def _tick(state: State, now: int, ctx: Context) -> tuple[State, list[Action]]:
     out: list[Action] = []
     if not state.timing or state.frozen_at is not None or state.mode != "running":
         return state, out
-    current = state.step
-    end = state.started_at + current.seconds * 1000
-    schedule = count_schedule(current.seconds, current.count) if current.kind == "hold" else ()
+    end = state.started_at + timer_seconds(state) * 1000
+    schedule = schedule_of(state)
     index = state.next_count
     while index < len(schedule) and state.started_at + schedule[index][0] * 1000 - ctx.count_lead_ms <= now:
         second, words = schedule[index]
@@ -332,7 +345,7 @@ def _end_timer(state: State, now: int, ctx: Context, out: list[Action]) -> tuple
     current = state.step
     if current.kind == "hold":
         held = (now - state.started_at) / 1000
-        out.append(Record("hold_end", {"held": held, "seconds": current.seconds}))
+        out.append(Record("hold_end", {"held": held, "seconds": timer_seconds(state)}))
         state = _cue(state, out, "hold_end")
         first = "hold_end" not in state.cues_explained
         state = replace(state, cues_explained=state.cues_explained | {"hold_end"}, timing=False)
@@ -407,12 +420,18 @@ def _intent(state: State, event: Intent, now: int, ctx: Context) -> tuple[State,
             seconds = spoken_seconds(math.ceil(remaining_ms(state, now) / 1000), ctx.lines)
             return _say(state, out, _fill(ctx.lines["resuming_timer"], seconds=seconds), then="unfreeze"), out
         return _say(state, out, ctx.lines["resuming"], then="unfreeze"), out
+    if name in ADDED_SECONDS:
+        return _add_time(state, ADDED_SECONDS[name], now, ctx, out)
+    if name in COUNT_STYLE_INTENTS:
+        return _count_style(state, COUNT_STYLE_INTENTS[name], now, ctx, out)
+    if name == "other_side":
+        return _other_side(state, now, ctx, out)
     if name in ("next", "back"):
         out.append(Hush())
         state = _set_mode(state, "running", out)
         in_hold = state.timing and state.step.kind == "hold"
         if in_hold:
-            out.append(Record("hold_end", {"held": elapsed_ms(state, now) / 1000, "seconds": state.step.seconds,
+            out.append(Record("hold_end", {"held": elapsed_ms(state, now) / 1000, "seconds": timer_seconds(state),
                                            "early": True}))
         if name == "next":
             return _advance(state, now, ctx, out)
@@ -425,6 +444,8 @@ def _intent(state: State, event: Intent, now: int, ctx: Context) -> tuple[State,
     if name == "where":
         return _say(state, out, _where(state, now, ctx), kind="info"), out
     if name == "help":
+        return _say(state, out, _help(state, ctx), kind="info"), out
+    if name == "more_help":
         return _say(state, out, ctx.lines["help"], kind="info"), out
     if name in ("slower", "faster", "louder", "quieter"):
         out.append(Adjust(name))
@@ -434,6 +455,46 @@ def _intent(state: State, event: Intent, now: int, ctx: Context) -> tuple[State,
     if name == "more":
         return _answer(state, state.last_topic, now, ctx, out, longer=True)
     return state, out
+
+
+def _help(state: State, ctx: Context) -> str:
+    """The few commands that matter right now; "more help" gives the rest."""
+    if state.mode == "paused":
+        return ctx.lines["help_paused"]
+    if state.timing and state.step.kind == "hold":
+        return ctx.lines["help_hold"]
+    return ctx.lines["help_step"]
+
+
+def _add_time(state: State, seconds: int, now: int, ctx: Context, out: list[Action]) -> tuple[State, list[Action]]:
+    if not (state.timing and state.step.kind == "hold"):
+        return _say(state, out, ctx.lines["add_time_no_hold"], kind="info"), out
+    state = replace(state, added=state.added + seconds)
+    left = spoken_seconds(math.ceil(remaining_ms(state, now) / 1000), ctx.lines)
+    return _say(state, out, _fill(ctx.lines["time_added"], added=spoken_seconds(seconds, ctx.lines), left=left),
+                kind="info"), out
+
+
+def _count_style(state: State, style: str, now: int, ctx: Context, out: list[Action]) -> tuple[State, list[Action]]:
+    state = replace(state, count_style=style)
+    if state.timing and state.step.kind == "hold":  # counts already due under the new style are not said late
+        passed = sum(1 for second, _ in schedule_of(state) if second * 1000 <= elapsed_ms(state, now))
+        state = replace(state, next_count=passed)
+    return _say(state, out, ctx.lines[f"counting_{style}"], kind="info"), out
+
+
+def _other_side(state: State, now: int, ctx: Context, out: list[Action]) -> tuple[State, list[Action]]:
+    current = state.step
+    target = next((i for i in range(state.index + 1, len(state.plan))
+                   if state.plan[i].exercise == current.exercise and state.plan[i].side
+                   and state.plan[i].side != current.side), None)
+    if not current.side or target is None:
+        return _say(state, out, ctx.lines["no_other_side"], kind="info"), out
+    out.append(Hush())
+    if state.timing and state.step.kind == "hold":
+        out.append(Record("hold_end", {"held": elapsed_ms(state, now) / 1000, "seconds": timer_seconds(state),
+                                       "early": True}))
+    return _enter(_set_mode(state, "running", out), target, now, ctx, out)
 
 
 def _pain(state: State, now: int, ctx: Context, out: list[Action]) -> tuple[State, list[Action]]:
