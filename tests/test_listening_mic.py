@@ -45,4 +45,4 @@ def test_no_microphone_is_reported_once_and_nothing_crashes():
     listener.start(lambda heard: None)
     listener.stop()
     assert [e for e, _ in events] == ["input_lost"]
-    assert "no such device" in events[0][1]["message"]
+    assert "no such device" in events[0][1]["error"]

@@ -134,7 +134,7 @@ class Runner:
         self._log(name, fields, t)
         if name in ("output_lost", "input_lost") and name not in self._lost:
             self._lost.add(name)
-            self.print_line(fields.get("message", name))
+            self.print_line(fields.get("message") or self.ctx.lines[name].format(error=fields.get("error", "")))
         if self.listener is not None and name in ("speech_start", "speech_end"):
             self.listener.coach_speaking(fields["text"] if name == "speech_start" else None)
         if name == "speech_end":

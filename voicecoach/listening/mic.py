@@ -110,13 +110,15 @@ class MicListener:
     def _lost(self, error: BaseException | str) -> None:
         if not self.lost_reported:
             self.lost_reported = True
-            self.notify("input_lost", {"message": f"microphone unavailable: {error}"})
+            self.notify("input_lost", {"error": str(error)})
 
     def _capture(self) -> None:
         try:
             with quiet_stderr():
                 microphone = self.microphone_factory(find_input_device(self.device))
                 source = microphone.__enter__()
+            if getattr(source, "stream", True) is None:  # SpeechRecognition hides a failed open this way
+                raise OSError("no input device could be opened")
             try:
                 while not self.stopping.is_set():
                     frame = source.stream.read(FRAME_BYTES // 2)
