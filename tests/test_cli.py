@@ -166,3 +166,12 @@ def test_say_and_voices_make_real_sound_and_list_voices(tmp_path, pulse):
         result = voicecoach("say", "Checking that sound works.")
     assert result.returncode == 0, result.stderr
     assert onsets(recorder.samples), "nothing was heard on spk.monitor"
+
+
+def test_ask_say_speaks_the_answer_aloud(pulse):
+    from tests.harness import Recorder, onsets
+    with Recorder() as recorder:
+        result = voicecoach("ask", "--say", "should I use heat or ice")
+    assert result.returncode == 0, result.stderr
+    assert "heat" in result.stdout.lower()
+    assert onsets(recorder.samples), "the answer was not heard on spk.monitor"

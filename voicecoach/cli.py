@@ -246,7 +246,12 @@ def cmd_mic_test(args: argparse.Namespace) -> int:
 def cmd_ask(args: argparse.Namespace) -> int:
     from voicecoach.knowledge import ask_command
     read_stdin = args.question == ["-"]
-    return ask_command(None if read_stdin else args.question, read_stdin, args.json, sys.stdout)
+    speak = None
+    settings = load_user_settings(args) if args.say else None
+    if settings is not None and settings.speaker != "print":  # printing it again would only repeat it
+        from voicecoach.speech.voices import say_once
+        speak = lambda text: say_once(text, settings)  # noqa: E731
+    return ask_command(None if read_stdin else args.question, read_stdin, args.json, sys.stdout, speak=speak)
 
 
 # ---- parsing ----
@@ -293,6 +298,8 @@ def build_parser() -> argparse.ArgumentParser:
                               " not medical advice). Use - to read one question per line from standard input.")
     ask.add_argument("question", nargs="+", help="the question, or - for standard input")
     ask.add_argument("--json", action="store_true", help="print one JSON object per question")
+    ask.add_argument("--say", action="store_true", help="also speak each answer aloud")
+    add_speech_options(ask)
     ask.set_defaults(handler=cmd_ask)
 
     voices = commands.add_parser("voices", help="list the voices you can pick with --voice",

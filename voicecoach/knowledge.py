@@ -208,8 +208,9 @@ def answer(question: str) -> dict:
 
 
 def ask_command(questions: list[str] | None, read_stdin: bool, as_json: bool, out: IO[str] = sys.stdout,
-                stdin: IO[str] | None = None) -> int:
-    """`voicecoach ask`: answer the given questions, or one per line of stdin; 0 on success, 2 if none given."""
+                stdin: IO[str] | None = None, speak=None) -> int:
+    """`voicecoach ask`: answer the given questions, or one per line of stdin; 0 on success, 2 if none given.
+    `speak`, if given, is called with each answer's text after it is printed."""
     lines = (stdin or sys.stdin) if read_stdin else (questions or [])
     asked = 0
     for line in lines:
@@ -219,5 +220,7 @@ def ask_command(questions: list[str] | None, read_stdin: bool, as_json: bool, ou
         record = answer(question)
         out.write((json.dumps(record, ensure_ascii=False) if as_json else record["answer"]) + "\n")
         out.flush()
+        if speak is not None:
+            speak(record["answer"])
         asked += 1
     return 0 if asked else 2
