@@ -79,7 +79,8 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     speaker = make_speaker(args, clock, notify)
     listener = make_listener(args, clock, notify)
-    knowledge = load_knowledge()
+    from voicecoach import knowledge as knowledge_base
+    knowledge = knowledge_base.load()
     ctx = core.Context(lines(), routine.name, answers={t.id: t.answer for t in knowledge.topics.values()},
                        more={t.id: t.more for t in knowledge.topics.values()},
                        out_of_scope=knowledge.out_of_scope, disclaimer=knowledge.disclaimer,
@@ -146,11 +147,6 @@ def make_listener(args: argparse.Namespace, clock, notify):
     except RecognizerUnavailable as error:
         raise UsageError(str(error)) from None
     return CombinedListener(MicListener(clock, device=args.input_device, recognizer=recognizer, notify=notify), typed)
-
-
-def load_knowledge():
-    from voicecoach import knowledge
-    return knowledge.load()
 
 
 # ---- other subcommands ----

@@ -37,11 +37,8 @@ class Runner:
         self._extra_ids = 0
         self._lost: set[str] = set()
 
-    # adapters call these, from any thread
-    def notify(self, name: str, fields: dict) -> None:
-        self.inbox.put(("notify", name, fields))
-
     def post(self, heard: Heard) -> None:
+        """Listeners call this from their own threads."""
         self.inbox.put(("heard", heard))
 
     def now_ms(self) -> int:

@@ -9,7 +9,8 @@ import wave
 from typing import IO
 
 from voicecoach.listening.endpoint import FRAME_BYTES, SAMPLE_RATE, Segmenter
-from voicecoach.listening.mic import find_input_device, quiet_stderr
+from voicecoach.adapters.quiet import quiet_stderr
+from voicecoach.listening.mic import find_input_device
 
 
 def read_wav(path: str) -> bytes:

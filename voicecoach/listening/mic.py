@@ -2,30 +2,17 @@
 from __future__ import annotations
 
 import contextlib
-import os
 import queue
 import threading
 from typing import Callable
 
+from voicecoach.adapters.quiet import quiet_stderr
 from voicecoach.intents import normalise
 from voicecoach.listening.endpoint import FRAME_BYTES, FRAME_SECONDS, SAMPLE_RATE, Segmenter
 from voicecoach.ports import Clock, Heard, Notify
 
 # Recognised words that the coach said within this many seconds before the user's speech began are its echo.
 ECHO_SECONDS = 1.5
-
-
-@contextlib.contextmanager
-def quiet_stderr():
-    """PortAudio prints dozens of ALSA/JACK lines on machines without a sound card; hide them."""
-    saved = os.dup(2)
-    with open(os.devnull, "w") as devnull:
-        os.dup2(devnull.fileno(), 2)
-    try:
-        yield
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
 
 
 def find_input_device(wanted: str | int | None) -> int | None:

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import contextlib
-import os
 import queue
 import threading
 from array import array
@@ -10,6 +9,7 @@ from collections import deque
 from dataclasses import dataclass
 from typing import Callable
 
+from voicecoach.adapters.quiet import quiet_stderr
 from voicecoach.ports import Clock
 from voicecoach.speech import SpeechUnavailable
 from voicecoach.speech.clips import RATE, Clip
@@ -133,24 +133,6 @@ class Player:
         if item.due is not None:
             event["due"] = item.due
         self.events.put((name, event))
-
-
-@contextlib.contextmanager
-def quiet_stderr():
-    """PortAudio prints dozens of ALSA/JACK probe lines on fd 2 on machines without a sound card."""
-    try:
-        saved = os.dup(2)
-    except OSError:
-        yield
-        return
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, 2)
-    try:
-        yield
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
-        os.close(devnull)
 
 
 class PyAudioOutput:
