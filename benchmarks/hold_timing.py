@@ -31,7 +31,7 @@ def one_run(folder: Path, index: int) -> list[dict]:
     routine, events = folder / "timing.yaml", folder / f"events{index}.jsonl"
     routine.write_text(ROUTINE)
     env = {**os.environ, "VOICECOACH_READING_WPM": "0", "XDG_DATA_HOME": str(folder / "data")}
-    subprocess.run([sys.executable, "-m", "voicecoach", "run", str(routine), "--no-speech", "--text",
+    subprocess.run([sys.executable, "-m", "voicecoach", "run", "--start-wait", "0", str(routine), "--no-speech", "--text",
                     "--events", str(events)], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, env=env,
                    check=True)
     return [json.loads(line) for line in events.read_text().splitlines()]

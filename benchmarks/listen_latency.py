@@ -41,7 +41,7 @@ def main() -> None:
         (folder / "latency.yaml").write_text(ROUTINE)
         log = folder / "events.jsonl"
         env = {**os.environ, "XDG_DATA_HOME": str(folder / "data"), "XDG_CONFIG_HOME": str(folder / "config")}
-        process = subprocess.Popen([sys.executable, "-m", "voicecoach", "run", str(folder / "latency.yaml"),
+        process = subprocess.Popen([sys.executable, "-m", "voicecoach", "run", "--start-wait", "0", str(folder / "latency.yaml"),
                                     "--events", str(log)], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                    stderr=subprocess.DEVNULL, env=env)
         try:

@@ -44,7 +44,7 @@ def one_run(folder: Path, index: int, renderer: Renderer) -> tuple[list[float], 
     env = {**os.environ, "XDG_DATA_HOME": str(folder / "data"), "XDG_CACHE_HOME": str(folder / "cache"),
            "XDG_CONFIG_HOME": str(folder / "config")}
     with Recorder(rate=RATE) as recorder:
-        subprocess.run([sys.executable, "-m", "voicecoach", "run", str(routine),
+        subprocess.run([sys.executable, "-m", "voicecoach", "run", "--start-wait", "0", str(routine),
                         "--events", str(log)], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, env=env,
                        check=True, timeout=300)
         time.sleep(0.3)

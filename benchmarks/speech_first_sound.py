@@ -23,7 +23,7 @@ def first_sound(folder: Path, routine: str) -> float | None:
     with Recorder(rate=RATE) as recorder:
         time.sleep(0.2)
         started = time.monotonic()
-        process = subprocess.Popen([sys.executable, "-m", "voicecoach", "run", routine],
+        process = subprocess.Popen([sys.executable, "-m", "voicecoach", "run", "--start-wait", "0", routine],
                                    stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, env=env)
         time.sleep(4)
         process.terminate()

@@ -1,6 +1,8 @@
 """Test doubles: a fake clock and a driver that runs the session state machine in simulated milliseconds."""
 from __future__ import annotations
 
+from dataclasses import replace
+
 from voicecoach import session as core
 from voicecoach.cli import lines
 from voicecoach.routine import Exercise, Routine, Step
@@ -22,8 +24,8 @@ def exercise(name: str, *steps: Step, sides: tuple[str, ...] = (), tip: str = ""
     return Exercise(name=name, steps=tuple(steps), sides=sides, tip=tip)
 
 
-def say(text: str) -> Step:
-    return Step("say", text=text)
+def say(text: str, detail: bool = False) -> Step:
+    return Step("say", text=text, detail=detail)
 
 
 def hold(seconds: int, count: str = "each") -> Step:
@@ -37,12 +39,14 @@ def rest(seconds: int) -> Step:
 class Drive:
     """Runs a session with a simulated speaker whose every utterance lasts `speech_ms`."""
 
-    def __init__(self, r: Routine, speech_ms: int = 0, lead_ms: int = 0, start_index: int = 0):
-        self.ctx = core.Context(lines(), r.name, answers={"heat-or-ice": "Use heat on a spasm."},
-                                out_of_scope="I can answer questions about calf cramps.",
-                                disclaimer="This is general information, not medical advice.",
-                                count_lead_ms=lead_ms)
-        self.state = core.start_state(core.build_plan(r, lines()), start_index)
+    def __init__(self, r: Routine, speech_ms: int = 0, lead_ms: int = 0, start_index: int = 0,
+                 verbosity: str = "normal", **context):
+        self.ctx = replace(core.Context(lines(), r.name, answers={"heat-or-ice": "Use heat on a spasm."},
+                                        more={"heat-or-ice": "Heat relaxes the muscle; cold makes it clench."},
+                                        out_of_scope="I can answer questions about calf cramps.",
+                                        disclaimer="This is general information, not medical advice.",
+                                        count_lead_ms=lead_ms), **context)
+        self.state = core.start_state(core.build_plan(r, lines()), start_index, verbosity)
         self.now = 0
         self.speech_ms = speech_ms
         self.actions: list[tuple[int, object]] = []

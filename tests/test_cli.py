@@ -27,6 +27,7 @@ def private_dirs(tmp_path, monkeypatch):
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     monkeypatch.setenv("VOICECOACH_READING_WPM", "0")
+    monkeypatch.setenv("VOICECOACH_START_WAIT", "0")
 
 
 def voicecoach(*args: str, stdin: str = "", timeout: float = 60) -> subprocess.CompletedProcess:
@@ -97,13 +98,13 @@ def test_typed_stop_ends_with_exit_zero(tmp_path):
     assert "stopped" in voicecoach("history").stdout
 
 
-def test_ctrl_c_then_resume_continues_from_the_step_it_stopped_at(tmp_path):
+def interrupt_on_the_right_side(tmp_path) -> tuple[Path, str, str]:
     routine, events = tmp_path / "short.yaml", tmp_path / "events.jsonl"
     routine.write_text(SHORT.replace("hold: 2", "hold: 4"))
     process = subprocess.Popen([sys.executable, "-m", "voicecoach", "run", str(routine), "--text", "--no-speech",
                                 "--events", str(events)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                stderr=subprocess.PIPE, text=True, env=os.environ.copy())
-    process.stdin.write("next\nnext\nnext\n")   # on to the right side
+    process.stdin.write("next\nnext\nnext\n")
     process.stdin.flush()
     deadline = time.monotonic() + 30
     while "right" not in (events.read_text() if events.exists() else "") and time.monotonic() < deadline:
@@ -111,6 +112,11 @@ def test_ctrl_c_then_resume_continues_from_the_step_it_stopped_at(tmp_path):
     process.send_signal(signal.SIGINT)
     out, err = process.communicate(timeout=30)
     assert process.returncode == 0, err
+    return events, out, err
+
+
+def test_ctrl_c_then_resume_continues_from_the_step_it_stopped_at(tmp_path):
+    events, out, err = interrupt_on_the_right_side(tmp_path)
     assert "voicecoach run --resume" in out and "Traceback" not in err
     assert "unfinished" in voicecoach("history").stdout
 
@@ -121,6 +127,41 @@ def test_ctrl_c_then_resume_continues_from_the_step_it_stopped_at(tmp_path):
     starts = [e for e in events_of(events) if e["event"] == "session_start"]
     assert starts[1]["from_step"] > 0
     assert "unfinished" not in voicecoach("history").stdout
+
+
+def test_the_next_start_offers_to_continue_and_continue_does(tmp_path, monkeypatch):
+    events = interrupt_on_the_right_side(tmp_path)[0]
+    monkeypatch.setenv("VOICECOACH_START_WAIT", "30")
+    resumed = voicecoach("run", "--text", "--no-speech", "--events", str(events), stdin="continue\n")
+    assert resumed.returncode == 0, resumed.stderr
+    lines_out = resumed.stdout.splitlines()
+    assert lines_out[0].startswith("Last time, Short stopped at exercise 1 of 1.")
+    assert lines_out[1].startswith("Continuing Short where you left off")
+    assert "Step forward with your left leg." not in resumed.stdout
+    begin = [e for e in events_of(events) if e["event"] == "begin"]
+    assert begin[-1]["choice"] == "resume" and begin[-1]["by"] == "user"
+    assert "unfinished" not in voicecoach("history").stdout
+
+
+def test_start_over_at_the_offer_runs_the_routine_from_the_beginning(tmp_path, monkeypatch):
+    interrupt_on_the_right_side(tmp_path)
+    monkeypatch.setenv("VOICECOACH_START_WAIT", "30")
+    again = voicecoach("run", "--text", "--no-speech", stdin="start over\n")
+    assert again.returncode == 0, again.stderr
+    assert "Step forward with your left leg." in again.stdout and "Well done." in again.stdout
+
+
+def test_the_opening_waits_for_start(tmp_path, monkeypatch):
+    routine, events = tmp_path / "short.yaml", tmp_path / "events.jsonl"
+    routine.write_text(SHORT)
+    monkeypatch.setenv("VOICECOACH_START_WAIT", "60")
+    result = voicecoach("run", str(routine), "--text", "--no-speech", "--brief", "--events", str(events),
+                        stdin="start\n")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[0] == ("Short. It takes less than a minute. Say help at any time."
+                                             " Say start when you are ready, or I will begin in 60 seconds.")
+    assert [e["by"] for e in events_of(events) if e["event"] == "begin"] == ["user"]
+    assert events_of(events)[-1]["t"] < 30
 
 
 def test_ask_json_answers_one_question_per_line(capsys, monkeypatch):

@@ -10,7 +10,7 @@ from voicecoach.config import Settings, SettingsError, load_settings, save_setti
 @pytest.fixture(autouse=True)
 def config_dir(tmp_path, monkeypatch):
     monkeypatch.setattr(config.platformdirs, "user_config_dir", lambda app: str(tmp_path / app))
-    for name in ("VOICE", "RATE", "VOLUME", "SPEAKER"):
+    for name in ("VOICE", "RATE", "VOLUME", "SPEAKER", "START_WAIT", "VERBOSITY"):
         monkeypatch.delenv(f"VOICECOACH_{name}", raising=False)
     return tmp_path / "voicecoach"
 
@@ -76,3 +76,22 @@ def test_saved_settings_load_back(config_dir):
     assert load_settings({})[0] == Settings(voice="en-us", rate=155, volume=0.7, speaker="pyttsx3")
     save_settings(Settings())
     assert load_settings({})[0] == Settings()
+
+
+def test_remember_writes_a_change_over_the_file_but_not_this_run_s_flags(config_dir, monkeypatch):
+    write(config_dir, "rate: 150\n")
+    monkeypatch.setenv("VOICECOACH_VOLUME", "0.3")
+    config.remember({"verbosity": "brief"})
+    monkeypatch.delenv("VOICECOACH_VOLUME")
+    settings = load_settings({})[0]
+    assert (settings.rate, settings.volume, settings.verbosity) == (150, 0.9, "brief")
+
+
+def test_start_wait_verbosity_and_counting_are_checked(config_dir):
+    write(config_dir, "start_wait: 5\nverbosity: detailed\ncounting: fives\n")
+    assert load_settings({})[0].start_wait == 5
+    with pytest.raises(SettingsError, match=r"^--start-wait must be a whole number of seconds"):
+        load_settings({"start_wait": -1})
+    write(config_dir, "verbosity: chatty\n")
+    with pytest.raises(SettingsError, match="verbosity must be one of brief, normal, detailed"):
+        load_settings({})

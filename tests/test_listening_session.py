@@ -32,7 +32,7 @@ class Session:
         routine = folder / "spoken.yaml"
         routine.write_text(ROUTINE)
         env = {**os.environ, "XDG_DATA_HOME": str(folder / "data"), "XDG_CONFIG_HOME": str(folder / "config")}
-        self.process = subprocess.Popen([sys.executable, "-m", "voicecoach", "run", str(routine),
+        self.process = subprocess.Popen([sys.executable, "-m", "voicecoach", "run", "--start-wait", "0", str(routine),
                                          "--events", str(self.events_path)], stdin=subprocess.DEVNULL,
                                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
 

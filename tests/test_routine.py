@@ -533,3 +533,18 @@ def test_unknown_name_without_a_close_match():
 def test_bundled_routine_path_refuses_unknown_ids():
     with pytest.raises(RoutineError, match="no routine called"):
         bundled_routine_path("../intents")
+
+
+def test_detail_marks_a_say_step_for_the_detailed_verbosity():
+    routine = load(routine_with_steps("- say: Breathe slowly.\n  detail: true\n- hold: 30\n"))
+    assert routine.exercises[0].steps[0].detail and not routine.exercises[0].steps[1].detail
+
+
+def test_detail_on_a_hold_step():
+    assert error(routine_with_steps("- hold: 30\n  detail: true\n")) == \
+        'calf.yaml:7:9: "detail" only goes with a say step; remove it from this hold step'
+
+
+def test_detail_must_be_true_or_false():
+    assert error(routine_with_steps("- say: Breathe.\n  detail: often\n")) == \
+        'calf.yaml:7:17: detail must be true or false, got "often"'

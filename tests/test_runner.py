@@ -20,9 +20,9 @@ def run(tmp_path, script, start_index=0):
     store = SqliteStore(tmp_path / "history.db")
     printed: list[str] = []
     ctx = core.Context(lines(), ROUTINE.name)
-    runner = Runner(plan=core.build_plan(ROUTINE, lines()), ctx=ctx, speaker=speaker, clock=clock, inbox=inbox,
-                    events=EventLog(tmp_path / "events.jsonl"), store=store, print_line=printed.append,
-                    routine_ref="test", start_index=start_index)
+    runner = Runner(state=core.start_state(core.build_plan(ROUTINE, lines()), start_index), ctx=ctx,
+                    speaker=speaker, clock=clock, inbox=inbox, events=EventLog(tmp_path / "events.jsonl"),
+                    store=store, print_line=printed.append, routine_ref="test")
     outcome = runner.run()
     runner.events.close()
     events = [json.loads(line) for line in (tmp_path / "events.jsonl").read_text().splitlines()]
@@ -80,8 +80,9 @@ def test_ctrl_c_leaves_the_session_resumable_from_its_step(tmp_path):
     inbox = ScriptedInbox(clock, [(3.0, ("heard", Heard("next", "next")))])
     speaker = SilentSpeaker(clock, lambda name, fields: inbox.put(("notify", name, fields)))
     plan = core.build_plan(ROUTINE, lines())
-    runner = Runner(plan=plan, ctx=core.Context(lines(), ROUTINE.name), speaker=speaker, clock=clock, inbox=inbox,
-                    events=EventLog(None), store=store, print_line=lambda _: None, routine_ref="test")
+    runner = Runner(state=core.start_state(plan), ctx=core.Context(lines(), ROUTINE.name), speaker=speaker,
+                    clock=clock, inbox=inbox, events=EventLog(None), store=store, print_line=lambda _: None,
+                    routine_ref="test")
     original = runner._heard
     runner._heard = lambda heard: (original(heard), boom())
     outcome = runner.run()

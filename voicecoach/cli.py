@@ -53,22 +53,24 @@ def cmd_run(args: argparse.Namespace) -> int:
     from voicecoach.routine import resolve_routine
     from voicecoach.runner import Runner
 
+    settings = load_user_settings(args)
     store = open_store()
-    given = Path(args.routine)
-    routine_ref = str(given.resolve()) if given.is_file() else args.routine  # resumable from any folder
-    start_index, resumed_from = 0, None
+    given = Path(args.routine or DEFAULT_ROUTINE)
+    routine_ref = str(given.resolve()) if given.is_file() else str(given)  # resumable from any folder
+    start_index, resumed_from, offer = 0, None, False
     unfinished = store.unfinished()
-    if args.resume:
-        if unfinished is None:
-            print_line(lines()["nothing_to_resume"])
-        else:
-            routine_ref, start_index, resumed_from = unfinished.routine, unfinished.steps_done, unfinished.id
+    if args.resume and unfinished is None:
+        print_line(lines()["nothing_to_resume"])
+    elif unfinished is not None and (args.resume or args.routine in (None, unfinished.routine)):
+        # asked for, or offered by voice at the opening when no other routine was named
+        routine_ref, start_index, resumed_from = unfinished.routine, unfinished.steps_done, unfinished.id
+        offer = not args.resume and settings.start_wait > 0 and start_index > 0
     routine = resolve_routine(routine_ref, user_routines_dir())
     plan = core.build_plan(routine, lines())
     if resumed_from is not None and unfinished.steps_total != len(plan):
         print_line(lines()["resume_changed"].format(name=routine.name))
-        start_index = 0
-    elif unfinished is not None and not args.resume:
+        start_index, offer = 0, False
+    elif unfinished is not None and resumed_from is None:
         print_line(lines()["resume_hint"].format(name=unfinished.routine_name, started=unfinished.started[:16].replace("T", " ")))
 
     clock = MonotonicClock()
@@ -85,11 +87,14 @@ def cmd_run(args: argparse.Namespace) -> int:
                        more={t.id: t.more for t in knowledge.topics.values()},
                        out_of_scope=knowledge.out_of_scope, disclaimer=knowledge.disclaimer,
                        safety=knowledge.topics["see-professional"].answer,
-                       count_lead_ms=round(getattr(speaker, "lead_time", 0) * 1000))
+                       count_lead_ms=round(getattr(speaker, "lead_time", 0) * 1000),
+                       start_wait_ms=settings.start_wait * 1000, offer_resume_at=start_index if offer else 0)
     events = EventLog(args.events)
-    runner = Runner(plan=plan, ctx=ctx, speaker=speaker, clock=clock, inbox=inbox, events=events, store=store,
-                    print_line=print_line, routine_ref=routine_ref, start_index=start_index,
-                    resumed_from=resumed_from, listener=listener)
+    state = core.start_state(plan, start_index, settings.verbosity,
+                             None if settings.counting == "routine" else settings.counting)
+    runner = Runner(state=state, ctx=ctx, speaker=speaker, clock=clock, inbox=inbox, events=events, store=store,
+                    print_line=print_line, routine_ref=routine_ref, resumed_from=resumed_from, listener=listener,
+                    remember=remember_settings)
     try:
         outcome = runner.run()
     finally:
@@ -105,6 +110,10 @@ def make_speaker(args: argparse.Namespace, clock, notify):
     from voicecoach.adapters.silent_speaker import SilentSpeaker
     from voicecoach.speech import SpeechUnavailable
     settings = load_user_settings(args)
+
+    def save_user_settings(changed) -> None:
+        remember_settings({"rate": changed.rate, "volume": changed.volume})
+
     if args.no_speech or settings.speaker == "print":
         return SilentSpeaker(clock, notify, settings.reading_wpm)
     try:
@@ -120,16 +129,17 @@ def make_speaker(args: argparse.Namespace, clock, notify):
 
 def load_user_settings(args: argparse.Namespace):
     from voicecoach.config import SettingsError, load_settings
-    flags = {name: getattr(args, name, None) for name in ("voice", "rate", "volume", "speaker")}
+    flags = {name: getattr(args, name, None) for name in ("voice", "rate", "volume", "speaker", "verbosity",
+                                                           "start_wait")}
     try:
         return load_settings(flags)[0]
     except SettingsError as error:
         raise UsageError(str(error)) from None
 
 
-def save_user_settings(settings) -> None:
-    from voicecoach.config import save_settings
-    save_settings(settings)
+def remember_settings(changes: dict) -> None:
+    from voicecoach.config import remember
+    remember(changes)
 
 
 def make_listener(args: argparse.Namespace, clock, notify):
@@ -261,7 +271,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = commands.add_parser("run", help="coach a routine, start to finish",
                               description="Coach a routine aloud, counting holds and taking commands.")
-    run.add_argument("routine", nargs="?", default=DEFAULT_ROUTINE,
+    run.add_argument("routine", nargs="?",
                      help=f"a bundled routine id (see 'voicecoach list') or a YAML file; default {DEFAULT_ROUTINE}")
     run.add_argument("--text", action="store_true",
                      help="read typed commands and questions from standard input, one per line")
@@ -269,7 +279,15 @@ def build_parser() -> argparse.ArgumentParser:
                      help="print only, for screen-reader users; nothing is spoken")
     run.add_argument("--events", type=Path, metavar="FILE",
                      help="append one JSON object per line for each event, as it happens")
-    run.add_argument("--resume", action="store_true", help="continue the last unfinished session where it stopped")
+    run.add_argument("--resume", action="store_true", help="continue the last unfinished session where it stopped"
+                     " (without it, the coach offers to by voice when no routine is named)")
+    verbosity = run.add_mutually_exclusive_group()
+    verbosity.add_argument("--brief", dest="verbosity", action="store_const", const="brief",
+                           help="say less: no routine description, tips or extra detail")
+    verbosity.add_argument("--detailed", dest="verbosity", action="store_const", const="detailed",
+                           help="say more: every detail line the routine has")
+    run.add_argument("--start-wait", type=int, metavar="SECONDS",
+                     help="after the opening, wait this long for 'start' before beginning (0: at once; default 10)")
     add_speech_options(run)
     add_input_device_option(run)
     add_recognizer_options(run)

@@ -10,6 +10,8 @@ import platformdirs
 import yaml
 
 SPEAKERS = ("pyttsx3", "speechd", "print")
+VERBOSITIES = ("brief", "normal", "detailed")
+COUNTING = ("routine", "each", "fives", "none")
 RATE_RANGE = (80, 400)
 VOLUME_RANGE = (0.0, 1.0)
 
@@ -22,6 +24,9 @@ class Settings:
     volume: float = field(default=0.9, metadata={"check": "volume"})
     speaker: str = field(default="pyttsx3", metadata={"check": "speaker"})
     reading_wpm: int = field(default=180, metadata={"check": "reading"})  # --no-speech pacing; 0: none
+    start_wait: int = field(default=10, metadata={"check": "wait"})  # seconds to wait for "start"; 0: none
+    verbosity: str = field(default="normal", metadata={"check": "verbosity"})
+    counting: str = field(default="routine", metadata={"check": "counting"})  # routine: as each hold says
 
 
 class SettingsError(ValueError):
@@ -46,10 +51,13 @@ def _check(kind: str, value):
         return _number(value, float, low, high, f"must be a number from {low:g} to {high:g}")
     if kind == "reading":
         return _number(value, int, 0, 600, "must be a whole number of words a minute from 0 (no pacing) to 600")
-    if kind == "speaker":
-        if str(value) not in SPEAKERS:
-            raise ValueError(f"must be one of {', '.join(SPEAKERS)}")
-        return str(value)
+    if kind == "wait":
+        return _number(value, int, 0, 600, "must be a whole number of seconds from 0 (begin at once) to 600")
+    for name, allowed in (("speaker", SPEAKERS), ("verbosity", VERBOSITIES), ("counting", COUNTING)):
+        if kind == name:
+            if str(value) not in allowed:
+                raise ValueError(f"must be one of {', '.join(allowed)}")
+            return str(value)
     raise AssertionError(kind)
 
 
@@ -114,7 +122,7 @@ def _from_flags(flags: dict) -> dict:
             try:
                 values[name] = _check(fields[name], value)
             except ValueError as error:
-                raise SettingsError(f"--{name} {error}, not {value!r}.") from None
+                raise SettingsError(f"--{name.replace('_', '-')} {error}, not {value!r}.") from None
     return values
 
 
@@ -123,6 +131,12 @@ def load_settings(flags: dict, environ=None) -> tuple[Settings, Path]:
     path = config_path()
     merged = {**_from_file(path), **_from_env(os.environ if environ is None else environ), **_from_flags(flags)}
     return Settings(**merged), path
+
+
+def remember(changes: dict, path: Path | None = None) -> Path:
+    """Write changed settings over the file's own, leaving out flags and environment given for this run."""
+    path = path or config_path()
+    return save_settings(Settings(**{**_from_file(path), **changes}), path)
 
 
 def save_settings(settings: Settings, path: Path | None = None) -> Path:

@@ -20,6 +20,7 @@ class Step:
     text: str = ""            # for say
     seconds: int = 0          # for hold and rest
     count: str = "each"       # for hold: each | fives | none
+    detail: bool = False      # for say: only said when the user asks for more detail
 
 
 @dataclass(frozen=True)
@@ -60,7 +61,7 @@ BUNDLED_DIR = Path(__file__).parent / "data" / "routines"
 ROUTINE_KEYS = ("name", "about", "source", "exercises")
 EXERCISE_KEYS = ("name", "sides", "steps", "tip")
 STEP_KINDS = ("say", "hold", "rest")
-STEP_KEYS = STEP_KINDS + ("count",)
+STEP_KEYS = STEP_KINDS + ("count", "detail")
 
 _TAG = "tag:yaml.org,2002:"
 _STR, _NULL, _INT, _FLOAT = (_TAG + t for t in ("str", "null", "int", "float"))
@@ -92,7 +93,8 @@ def load_routine_text(text: str | bytes, file: str, routine_id: str) -> Routine:
                say line is replaced by the side (plain string replacement; no other {placeholder})
         steps: list (required, at least one); each is a mapping with exactly one of
                say: text | hold: whole seconds 1..600 | rest: whole seconds 1..600,
-               and `count: each | fives | none` (default each) allowed on hold steps only
+               and `count: each | fives | none` (default each) allowed on hold steps only,
+               and `detail: true` on say steps said only at the detailed verbosity
         tip: text (optional), said once after the exercise; it cannot use {side}
     Texts are collapsed to single spaces and must be 1..500 characters; a plain scalar such as
     `yes` or `1984` in a text field is taken as written. Seconds are decimal integers only.
@@ -377,14 +379,23 @@ def _step(node: yaml.Node, has_sides: bool) -> Step:
     kind = kinds[0]
     if "count" in fields and kind != "hold":
         raise _Problem(fields["count"][0], f'"count" only goes with a hold step; remove it from this {kind} step')
+    if "detail" in fields and kind != "say":
+        raise _Problem(fields["detail"][0], f'"detail" only goes with a say step; remove it from this {kind} step')
     if kind == "say":
         text = _text(fields["say"], "say")
         _check_placeholders(fields["say"][1], text, has_sides=has_sides, in_tip=False)
-        return Step("say", text=text)
+        return Step("say", text=text, detail=_flag(fields["detail"]) if "detail" in fields else False)
     seconds = _seconds(fields[kind], kind)
     if kind == "rest":
         return Step("rest", seconds=seconds)
     return Step("hold", seconds=seconds, count=_count(fields["count"]) if "count" in fields else "each")
+
+
+def _flag(field) -> bool:
+    _, node = field
+    if not isinstance(node, yaml.ScalarNode) or node.value not in ("true", "false"):
+        raise _Problem(node, f"detail must be true or false, got {_described(node)}")
+    return node.value == "true"
 
 
 def _fields(node: yaml.MappingNode, allowed: tuple[str, ...], where: str) -> dict[str, tuple[yaml.Node, yaml.Node]]:

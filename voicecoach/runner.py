@@ -24,14 +24,14 @@ class Outcome:
 
 
 class Runner:
-    def __init__(self, *, plan: tuple[core.PlanStep, ...], ctx: core.Context, speaker: Speaker, clock: Clock,
+    def __init__(self, *, state: core.State, ctx: core.Context, speaker: Speaker, clock: Clock,
                  inbox: Inbox, events: EventLog, store: Store | None, print_line: Callable[[str], None],
-                 routine_ref: str, start_index: int = 0, resumed_from: int | None = None,
-                 listener: Listener | None = None):
-        self.plan, self.ctx, self.speaker, self.clock, self.inbox = plan, ctx, speaker, clock, inbox
+                 routine_ref: str, resumed_from: int | None = None, listener: Listener | None = None,
+                 remember: Callable[[dict], None] | None = None):
+        self.state, self.ctx, self.speaker, self.clock, self.inbox = state, ctx, speaker, clock, inbox
         self.events, self.store, self.print_line, self.listener = events, store, print_line, listener
-        self.routine_ref, self.start_index, self.resumed_from = routine_ref, start_index, resumed_from
-        self.state = core.start_state(plan, start_index)
+        self.routine_ref, self.resumed_from, self.remember = routine_ref, resumed_from, remember
+        self.plan, self.start_index = state.plan, state.index
         self.t0 = clock.now()
         self.session_id: int | None = None
         self._extra_ids = 0
@@ -56,6 +56,8 @@ class Runner:
         if self.store is not None:
             self.session_id = self.store.begin(self.routine_ref, self.ctx.routine_name, len(self.plan),
                                                self.resumed_from)
+            if self.start_index:  # interrupted again before the first step, it still resumes from there
+                self.store.step_done(self.session_id, self.start_index, 0)
         if self.listener is not None:
             self.listener.start(self.post)
         try:
@@ -96,6 +98,8 @@ class Runner:
             self._log(action.event, dict(action.fields))
             if action.event == "step" and self.store is not None and self.session_id is not None:
                 self.store.step_done(self.session_id, action.fields["index"], self.now_ms() / 1000)
+            elif action.event == "setting" and self.remember is not None:
+                self.remember({action.fields["name"]: action.fields["value"]})
         elif isinstance(action, core.Adjust):
             self._adjust(action.change)
         elif isinstance(action, core.End):

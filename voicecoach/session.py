@@ -12,7 +12,9 @@ BACK_RESTARTS_AFTER_MS = 3000  # "back" this far into a hold restarts it instead
 SAY_ESTIMATE_MS = 4000
 ADDED_SECONDS = {"add_ten_seconds": 10, "add_thirty_seconds": 30}
 COUNT_STYLE_INTENTS = {"count_each": "each", "count_fives": "fives", "count_none": "none"}
-MISSES_BEFORE_HINT = 2  # a gentle earcon for a miss; a spoken hint only after this many in a row  # rough length of a spoken step, for "how long left in the routine"
+MISSES_BEFORE_HINT = 2  # a gentle earcon for a miss; a spoken hint only after this many in a row
+VERBOSITY_INTENTS = {"brief": "brief", "detailed": "detailed"}
+VERBOSITIES = ("brief", "normal", "detailed")
 
 
 # ---- the plan: a routine flattened into the steps a session walks through ----
@@ -26,6 +28,8 @@ class PlanStep:
     exercise: int = 0    # 0-based exercise index
     side: str = ""
     title: str = ""      # the exercise's name
+    level: str = ""      # "": always said; normal: not when brief (tips); detailed: only when detailed
+    brief_text: str = ""  # said instead of text when brief
 
 
 def build_plan(routine: Routine, lines: Mapping[str, str]) -> tuple[PlanStep, ...]:
@@ -34,7 +38,7 @@ def build_plan(routine: Routine, lines: Mapping[str, str]) -> tuple[PlanStep, ..
     minutes = spoken_minutes(routine_seconds(routine), lines)
     first = routine.exercises[0].name
     steps = [PlanStep("say", _fill(lines["intro"], name=routine.name, about=routine.about, minutes=minutes),
-                      title=first)]
+                      title=first, brief_text=_fill(lines["intro"], name=routine.name, about="", minutes=minutes))]
     for number, exercise in enumerate(routine.exercises):
         title = exercise.name
         steps.append(PlanStep("say", _fill(lines["exercise"], number=number + 1, total=total, name=title),
@@ -42,12 +46,17 @@ def build_plan(routine: Routine, lines: Mapping[str, str]) -> tuple[PlanStep, ..
         for side in exercise.sides or ("",):
             for step in exercise.steps:
                 steps.append(PlanStep(step.kind, step.text.replace("{side}", side), step.seconds, step.count,
-                                      number, side, title))
+                                      number, side, title, "detailed" if step.detail else ""))
         if exercise.tip:
-            steps.append(PlanStep("say", _fill(lines["tip"], tip=exercise.tip), exercise=number, title=title))
+            steps.append(PlanStep("say", _fill(lines["tip"], tip=exercise.tip), exercise=number, title=title,
+                                  level="normal"))
     steps.append(PlanStep("say", _fill(lines["outro"], name=routine.name), exercise=total - 1,
                           title=routine.exercises[-1].name))
     return tuple(steps)
+
+
+def said_at(plan_step: PlanStep, verbosity: str) -> bool:
+    return plan_step.level == "" or verbosity == "detailed" or (plan_step.level == "normal" and verbosity == "normal")
 
 
 def routine_seconds(routine: Routine) -> int:
@@ -164,13 +173,15 @@ class Context:
     disclaimer: str = ""
     safety: str = ""             # said when the user says it hurts
     count_lead_ms: int = 0
+    start_wait_ms: int = 0       # after the opening, wait this long for "start" (0: begin at once)
+    offer_resume_at: int = 0     # > 0: first ask whether to continue from this step or start over
 
 
 @dataclass(frozen=True)
 class State:
     plan: tuple[PlanStep, ...]
     index: int = 0
-    mode: str = "ready"          # ready | running | paused | answering | ending | ended
+    mode: str = "ready"          # ready | waiting | running | paused | answering | ending | ended
     timing: bool = False         # a hold or rest timer is running (possibly frozen)
     started_at: int = 0          # effective start of the timer, moved on by time spent frozen
     frozen_at: int | None = None
@@ -185,14 +196,19 @@ class State:
     last_topic: str | None = None  # for "tell me more"
     added: int = 0               # seconds the user added to the current hold
     count_style: str | None = None  # the user's choice of counting, over the routine's
+    verbosity: str = "normal"    # brief | normal | detailed
+    wait_until: int | None = None  # waiting: when to go on without an answer (None: wait for the user)
+    choice: str = "start"        # waiting for: start (the opening) | resume (continue or start over)
+    fresh_answer: bool = False   # the last thing said was an answer, so "more detail" means tell me more
 
     @property
     def step(self) -> PlanStep:
         return self.plan[self.index]
 
 
-def start_state(plan: tuple[PlanStep, ...], index: int = 0) -> State:
-    return State(plan=plan, index=index)
+def start_state(plan: tuple[PlanStep, ...], index: int = 0, verbosity: str = "normal",
+                count_style: str | None = None) -> State:
+    return State(plan=plan, index=index, verbosity=verbosity, count_style=count_style)
 
 
 # ---- the machine ----
@@ -203,12 +219,14 @@ def step(state: State, event: Event, now: int, ctx: Context) -> tuple[State, lis
         return state, []
     if isinstance(event, Start):
         out: list[Action] = []
+        if ctx.offer_resume_at > 0:
+            state = _set_mode(replace(state, index=ctx.offer_resume_at, choice="resume"), "waiting", out)
+            text = _fill(ctx.lines["resume_offer"], name=ctx.routine_name, **_exercise_of(state),
+                         seconds=spoken_seconds(ctx.start_wait_ms // 1000, ctx.lines))
+            return _say(state, out, text, then="wait"), out
         state = _set_mode(state, "running", out)
         if state.index > 0:
-            current = state.step
-            text = _fill(ctx.lines["intro_resumed"], name=ctx.routine_name, exercise=current.exercise + 1,
-                         exercises=1 + max(s.exercise for s in state.plan))
-            return _say(state, out, text, then="enter"), out
+            return _continue(state, ctx, out), out
         return _enter(state, state.index, now, ctx, out)
     if isinstance(event, Tick):
         return _tick(state, now, ctx)
@@ -219,6 +237,30 @@ def step(state: State, event: Event, now: int, ctx: Context) -> tuple[State, lis
     if event.spoken and event.name not in (None, "pain") and before not in ("ready", "ending"):
         return _acknowledge(state, actions, ctx)
     return state, actions
+
+
+def _exercise_of(state: State) -> dict:
+    return {"exercise": state.step.exercise + 1, "exercises": 1 + max(s.exercise for s in state.plan)}
+
+
+def _continue(state: State, ctx: Context, out: list[Action]) -> State:
+    return _say(state, out, _fill(ctx.lines["intro_resumed"], name=ctx.routine_name, **_exercise_of(state)),
+                then="enter")
+
+
+def _begin(state: State, by: str, now: int, ctx: Context, out: list[Action]) -> tuple[State, list[Action]]:
+    """Leave the waiting at the opening: start the routine, or answer the offer to continue."""
+    out.append(Record("begin", {"choice": state.choice, "by": by}))
+    state = _set_mode(replace(state, wait_until=None, waiting_for=None, then=None), "running", out)
+    if state.choice == "resume":
+        return _continue(state, ctx, out), out
+    return _advance(state, now, ctx, out)
+
+
+def _start_over(state: State, now: int, ctx: Context, out: list[Action]) -> tuple[State, list[Action]]:
+    out.append(Record("begin", {"choice": "start_over", "by": "user"}))
+    state = _set_mode(replace(state, wait_until=None, choice="start"), "running", out)
+    return _enter(state, 0, now, replace(ctx, start_wait_ms=0), out)
 
 
 def _acknowledge(state: State, actions: list[Action], ctx: Context) -> tuple[State, list[Action]]:
@@ -244,6 +286,8 @@ def schedule_of(state: State) -> tuple[tuple[int, str], ...]:
 
 def next_deadline(state: State, ctx: Context) -> int | None:
     """When the session next needs a Tick (ms), or None if it is waiting on speech or the user."""
+    if state.mode == "waiting":
+        return state.wait_until
     if state.mode == "ended" or not state.timing or state.frozen_at is not None:
         return None
     end = state.started_at + timer_seconds(state) * 1000
@@ -285,12 +329,16 @@ def _cue(state: State, out: list[Action], name: str) -> State:
 
 def _enter(state: State, index: int, now: int, ctx: Context, out: list[Action]) -> tuple[State, list[Action]]:
     state = replace(state, index=index, timing=False, frozen_at=None, next_count=0, waiting_for=None, then=None,
-                    added=0)
+                    added=0, fresh_answer=False)
     current = state.step
     out.append(Record("step", {"index": index, "exercise": current.exercise + 1, "side": current.side,
                                "kind": current.kind}))
     if current.kind == "say":
-        return _say(state, out, current.text, then="advance"), out
+        text = current.brief_text if state.verbosity == "brief" and current.brief_text else current.text
+        if index == 0 and ctx.start_wait_ms > 0:
+            text += " " + _fill(ctx.lines["start_wait"], seconds=spoken_seconds(ctx.start_wait_ms // 1000, ctx.lines))
+            return _say(_set_mode(replace(state, choice="start"), "waiting", out), out, text, then="wait"), out
+        return _say(state, out, text, then="advance"), out
     if current.kind == "rest":
         text = _fill(ctx.lines["rest"], seconds=spoken_seconds(current.seconds, ctx.lines))
         return _say(state, out, text, then="start_timer"), out
@@ -301,9 +349,15 @@ def _enter(state: State, index: int, now: int, ctx: Context, out: list[Action]) 
 
 
 def _advance(state: State, now: int, ctx: Context, out: list[Action]) -> tuple[State, list[Action]]:
-    if state.index + 1 < len(state.plan):
-        return _enter(state, state.index + 1, now, ctx, out)
+    later = next((i for i in range(state.index + 1, len(state.plan)) if said_at(state.plan[i], state.verbosity)),
+                 None)
+    if later is not None:
+        return _enter(state, later, now, ctx, out)
     return _finish(state, True, ctx, out, say_goodbye=False)
+
+
+def _previous(state: State) -> int:
+    return next((i for i in range(state.index - 1, -1, -1) if said_at(state.plan[i], state.verbosity)), 0)
 
 
 def _finish(state: State, completed: bool, ctx: Context, out: list[Action],
@@ -322,6 +376,8 @@ def _end(state: State, out: list[Action]) -> tuple[State, list[Action]]:
 
 def _tick(state: State, now: int, ctx: Context) -> tuple[State, list[Action]]:
     out: list[Action] = []
+    if state.mode == "waiting" and state.wait_until is not None and now >= state.wait_until:
+        return _begin(state, "timeout", now, ctx, out)
     if not state.timing or state.frozen_at is not None or state.mode != "running":
         return state, out
     end = state.started_at + timer_seconds(state) * 1000
@@ -365,6 +421,8 @@ def _speech_done(state: State, said: int, now: int, ctx: Context) -> tuple[State
         return _end(state, out)
     if then == "enter":
         return _enter(state, state.index, now, ctx, out)
+    if then == "wait":
+        return replace(state, wait_until=now + ctx.start_wait_ms if ctx.start_wait_ms else None), out
     if then == "start_timer":
         state = replace(state, timing=True, started_at=now, frozen_at=None, next_count=0)
         if state.step.kind == "hold":
@@ -403,6 +461,10 @@ def _intent(state: State, event: Intent, now: int, ctx: Context) -> tuple[State,
             return state, out
         return _say(replace(state, misses=0), out, ctx.lines["not_understood"], kind="info"), out
     state = replace(state, misses=0)
+    if state.mode == "waiting":
+        return _while_waiting(state, event, now, ctx, out)
+    if name in VERBOSITY_INTENTS and not (name == "detailed" and state.fresh_answer):
+        return _verbosity(state, VERBOSITY_INTENTS[name], ctx, out)
     if name == "stop":
         out.append(Hush())
         return _finish(state, False, ctx, out)
@@ -436,7 +498,7 @@ def _intent(state: State, event: Intent, now: int, ctx: Context) -> tuple[State,
         if name == "next":
             return _advance(state, now, ctx, out)
         restart = in_hold and elapsed_ms(state, now) >= BACK_RESTARTS_AFTER_MS
-        return _enter(state, state.index if restart else max(0, state.index - 1), now, ctx, out)
+        return _enter(state, state.index if restart else _previous(state), now, ctx, out)
     if name == "repeat":
         return _say(state, out, _current_instruction(state, ctx), kind="info"), out
     if name == "time_left":
@@ -452,9 +514,49 @@ def _intent(state: State, event: Intent, now: int, ctx: Context) -> tuple[State,
         return state, out
     if name == "ask":
         return _answer(state, event.topic, now, ctx, out)
-    if name == "more":
+    if name in ("more", "detailed"):
         return _answer(state, state.last_topic, now, ctx, out, longer=True)
     return state, out
+
+
+def _while_waiting(state: State, event: Intent, now: int, ctx: Context,
+                   out: list[Action]) -> tuple[State, list[Action]]:
+    """At the opening, before the routine starts: wait for start (or continue / start over)."""
+    name = event.name
+    if name in ("resume", "next"):
+        out.append(Hush())
+        return _begin(state, "user", now, ctx, out)
+    if name == "back" and state.choice == "resume":
+        out.append(Hush())
+        return _start_over(state, now, ctx, out)
+    if name == "stop":
+        out.append(Hush())
+        return _finish(state, False, ctx, out)
+    if name == "pause":
+        state = replace(state, wait_until=None, waiting_for=None, then=None)
+        return _say(state, out, ctx.lines["waiting_for_start"], kind="info"), out
+    if name in VERBOSITY_INTENTS:
+        return _verbosity(state, VERBOSITY_INTENTS[name], ctx, out)
+    if name in COUNT_STYLE_INTENTS:
+        return _count_style(state, COUNT_STYLE_INTENTS[name], now, ctx, out)
+    if name in ("slower", "faster", "louder", "quieter"):
+        out.append(Adjust(name))
+        return state, out
+    if name == "ask":
+        return _answer(state, event.topic, now, ctx, out)
+    if name == "more":
+        return _answer(state, state.last_topic, now, ctx, out, longer=True)
+    if name in ("time_left", "where"):
+        return _say(state, out, _time_left(state, now, ctx), kind="info"), out
+    if name == "repeat":
+        return _say(state, out, state.plan[0].text, kind="info"), out
+    help_line = "help_waiting_resume" if state.choice == "resume" else "help_waiting"
+    return _say(state, out, ctx.lines["help" if name == "more_help" else help_line], kind="info"), out
+
+
+def _verbosity(state: State, verbosity: str, ctx: Context, out: list[Action]) -> tuple[State, list[Action]]:
+    out.append(Record("setting", {"name": "verbosity", "value": verbosity}))
+    return _say(replace(state, verbosity=verbosity), out, ctx.lines[f"verbosity_{verbosity}"], kind="info"), out
 
 
 def _help(state: State, ctx: Context) -> str:
@@ -477,6 +579,7 @@ def _add_time(state: State, seconds: int, now: int, ctx: Context, out: list[Acti
 
 def _count_style(state: State, style: str, now: int, ctx: Context, out: list[Action]) -> tuple[State, list[Action]]:
     state = replace(state, count_style=style)
+    out.append(Record("setting", {"name": "counting", "value": style}))
     if state.timing and state.step.kind == "hold":  # counts already due under the new style are not said late
         passed = sum(1 for second, _ in schedule_of(state) if second * 1000 <= elapsed_ms(state, now))
         state = replace(state, next_count=passed)
@@ -512,10 +615,13 @@ def _answer(state: State, topic: str | None, now: int, ctx: Context, out: list[A
     if longer and topic is None:
         return _say(state, out, ctx.lines["nothing_more"], kind="info"), out
     text = (ctx.more if longer else ctx.answers).get(topic, ctx.out_of_scope) if topic else ctx.out_of_scope
-    state = replace(state, last_topic=topic or state.last_topic)
+    state = replace(state, last_topic=topic or state.last_topic, fresh_answer=True)
     if topic and not state.disclaimer_given and ctx.disclaimer:
         text = f"{ctx.disclaimer} {text}"
         state = replace(state, disclaimer_given=True)
+    if state.mode == "waiting":  # the opening waits again, from the start, once the answer is said
+        out.append(Hush())
+        return _say(replace(state, wait_until=None), out, text, kind="answer", then="wait"), out
     if state.mode == "paused":
         return _say(state, out, text, kind="answer"), out
     out.append(Hush())

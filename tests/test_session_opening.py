@@ -1,0 +1,137 @@
+"""The opening (waiting for "start"), the offer to continue an unfinished session, and verbosity."""
+from voicecoach import session as core
+from tests.fakes import Drive, exercise, hold, routine, say
+
+CALF = routine(exercise("Calf", say("Step forward with your {side} leg."),
+                        say("Breathe slowly.", detail=True), hold(10), sides=("left", "right"),
+                        tip="Use heat afterwards."))
+WAIT = 8000
+
+
+def test_the_opening_says_the_routine_and_waits_for_start():
+    d = Drive(CALF, speech_ms=500, start_wait_ms=WAIT).start()
+    d.run_until(5000)
+    opening = d.said("instruction")
+    assert len(opening) == 1 and "Say help at any time" in opening[0][1] and "begin in 8 seconds" in opening[0][1]
+    assert d.state.mode == "waiting" and not d.records("step")[1:]
+    d.intent("resume")                      # "start" is one of resume's phrasings
+    d.run_until(d.now + 600)
+    assert d.records("begin")[0][1] == {"choice": "start", "by": "user"}
+    assert d.state.mode == "running" and "Exercise 1 of 1: Calf." in [t for _, t in d.said("instruction")]
+
+
+def test_silence_at_the_opening_starts_the_routine_after_the_wait():
+    d = Drive(CALF, speech_ms=500, start_wait_ms=WAIT).start()
+    d.run_until(500 + WAIT - 1)
+    assert d.state.mode == "waiting"
+    d.run_until(500 + WAIT)
+    assert d.records("begin")[0] == (500 + WAIT, {"choice": "start", "by": "timeout"})
+    assert d.state.mode == "running"
+
+
+def test_start_said_over_the_opening_cuts_it_short():
+    d = Drive(CALF, speech_ms=5000, start_wait_ms=WAIT).start()
+    d.run_until(1000)
+    actions = d.intent("resume")
+    assert isinstance(actions[0], core.Hush) and d.state.mode == "running"
+
+
+def test_pause_at_the_opening_waits_for_the_user_however_long():
+    d = Drive(CALF, speech_ms=500, start_wait_ms=WAIT).start()
+    d.run_until(1000)
+    d.intent("pause")
+    d.run_until(600_000)
+    assert d.state.mode == "waiting" and not d.records("begin")
+    assert "I will wait" in d.said("info")[-1][1]
+
+
+def test_a_question_at_the_opening_is_answered_and_the_wait_starts_again():
+    d = Drive(CALF, speech_ms=500, start_wait_ms=WAIT).start()
+    d.run_until(1000)
+    d.intent("ask", "heat-or-ice")
+    d.run_until(1000 + WAIT)
+    assert d.said("answer") and d.state.mode == "waiting"
+    d.run_until(2000 + WAIT)
+    assert d.records("begin")[0][1]["by"] == "timeout"
+
+
+def test_help_at_the_opening_says_how_to_start():
+    d = Drive(CALF, speech_ms=500, start_wait_ms=WAIT).start()
+    d.intent("help")
+    assert "Say start to begin" in d.said("info")[-1][1]
+
+
+def test_an_unfinished_session_is_offered_and_continued_by_voice():
+    d = Drive(CALF, speech_ms=500, start_wait_ms=WAIT, offer_resume_at=5).start()
+    offer = d.said("instruction")[0][1]
+    assert "stopped at exercise 1 of 1" in offer and "continue in 8 seconds" in offer
+    d.run_until(1000)
+    d.intent("resume")                      # "continue"
+    d.run_until(3000)
+    assert d.records("begin")[0][1] == {"choice": "resume", "by": "user"}
+    assert d.records("step")[0][1]["index"] == 5
+    assert d.said("instruction")[1][1].startswith("Continuing Test routine where you left off")
+
+
+def test_start_over_at_the_offer_begins_from_the_opening_without_waiting_again():
+    d = Drive(CALF, speech_ms=500, start_wait_ms=WAIT, offer_resume_at=5).start()
+    d.run_until(1000)
+    d.intent("back")                        # "start over"
+    d.run_until(3000)
+    assert d.records("begin")[0][1]["choice"] == "start_over"
+    assert [f["index"] for _, f in d.records("step")][:2] == [0, 1]
+    assert d.state.mode == "running"
+
+
+def test_silence_at_the_offer_continues():
+    d = Drive(CALF, speech_ms=500, start_wait_ms=WAIT, offer_resume_at=5).start()
+    d.run_until(500 + WAIT + 600)
+    assert d.records("begin")[0][1] == {"choice": "resume", "by": "timeout"}
+    assert d.records("step")[0][1]["index"] == 5
+
+
+def instructions(d: Drive) -> list[str]:
+    return [text for _, text in d.said("instruction")]
+
+
+def test_brief_skips_the_description_tips_and_detail_lines():
+    d = Drive(CALF, verbosity="brief").start()
+    d.run_to_end()
+    said = instructions(d)
+    assert said[0].startswith("Test routine. It takes") and "For tests." not in said[0]
+    assert not any("Tip:" in t or "Breathe slowly" in t for t in said)
+
+
+def test_normal_says_tips_but_not_detail_lines_and_detailed_says_both():
+    normal, detailed = Drive(CALF).start(), Drive(CALF, verbosity="detailed").start()
+    normal.run_to_end()
+    detailed.run_to_end()
+    assert "Tip: Use heat afterwards." in instructions(normal) and "Breathe slowly." not in instructions(normal)
+    assert instructions(detailed).count("Breathe slowly.") == 2
+
+
+def test_less_talking_by_voice_changes_what_comes_next_and_is_remembered():
+    d = Drive(CALF).start()
+    d.intent("brief")
+    assert d.records("setting")[-1][1] == {"name": "verbosity", "value": "brief"}
+    d.run_to_end()
+    assert not any("Tip:" in t for t in instructions(d))
+
+
+def test_more_detail_right_after_an_answer_means_tell_me_more():
+    d = Drive(CALF, speech_ms=500).start()
+    d.run_until_hold()
+    d.intent("ask", "heat-or-ice")
+    d.intent("detailed")
+    assert d.said("answer")[-1][1] == "Heat relaxes the muscle; cold makes it clench."
+    assert d.state.verbosity == "normal"
+
+
+def test_back_skips_lines_that_are_not_said_at_this_verbosity():
+    d = Drive(CALF, speech_ms=500, verbosity="brief").start()
+    d.run_until_hold(2)
+    d.run_until(d.now + 5000)
+    d.intent("back")
+    d.intent("back")
+    texts = instructions(d)
+    assert "Breathe slowly." not in texts
