@@ -1,6 +1,7 @@
 """The JSGF command grammar, compiled from intents.yaml: every spoken phrase, one optional politeness word either side."""
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
@@ -76,6 +77,23 @@ def compile_jsgf(questions: Iterable[str] = ()) -> str:
     top = " | ".join(branches)
     lines.append(f"public <utterance> = {top};")
     return "\n".join(lines) + "\n"
+
+
+# A question often stops before its last phrase: "should I use heat or ice [on my calf]".
+_CLAUSE_CUT = re.compile(r" (?:on|for|in|after|when|with|to|if|at|during|before|because|or not) ")
+
+
+def shortened_questions(examples: Iterable[tuple[str, str]], topic_of) -> list[str]:
+    """Each example question cut before a trailing phrase, kept when it still means its topic (topic_of(text))."""
+    known = {normalise(text) for text, _ in examples}
+    found = set()
+    for text, topic in examples:
+        text = normalise(text)
+        for cut in _CLAUSE_CUT.finditer(text):
+            head = text[:cut.start()]
+            if len(head.split()) >= 3 and head not in known and topic_of(head) == topic:
+                found.add(head)
+    return sorted(found)
 
 
 def grammar_words(questions: Iterable[str] = ()) -> set[str]:

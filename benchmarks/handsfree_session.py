@@ -1,0 +1,56 @@
+"""The scripted hands-free session (tests/handsfree.py) ten times, in different voices and noise: reactions and latency."""
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import statistics
+import sys
+import tempfile
+from datetime import date
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from tests.handsfree import SCRIPT, run_script  # noqa: E402
+from tests.harness import require_pulse  # noqa: E402
+from stats import percentile  # noqa: E402  (benchmarks/ is on sys.path when run as a script)
+
+# (engine, voice, words a minute, noise floor dBFS): the user, never the coach's own voice
+RUNS = [("espeak-ng", "en-us+m3", 150, -60), ("espeak-ng", "en-gb", 160, -60), ("flite", "en", 150, -60),
+        ("espeak-ng", "en-us+f3", 140, -60), ("espeak-ng", "en-us", 170, -50), ("espeak-ng", "en-us+m7", 150, -45),
+        ("flite", "en", 130, -45), ("espeak-ng", "en-gb-x-rp", 150, -45), ("espeak-ng", "en-us+f2", 160, -40),
+        ("espeak-ng", "en-us+m1", 140, -40)]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--runs", type=int, default=len(RUNS))
+    args = parser.parse_args()
+    require_pulse()
+    first_try = total = reacted = 0
+    latencies: list[float] = []
+    silent: list[str] = []
+    for engine, voice, speed, noise in RUNS[: args.runs]:
+        with tempfile.TemporaryDirectory() as tmp:
+            result = run_script(Path(tmp), voice=voice, speed=speed, noise_db=noise, engine=engine)
+        tries = [result.attempts.get(step.name, 0) for step in SCRIPT]
+        total += len(SCRIPT)
+        reacted += sum(1 for n in tries if n)
+        first_try += sum(1 for n in tries if n == 1)
+        latencies += result.latency_ms.values()
+        silent += [f"{voice}:{name}" for name, heard in result.sounded.items() if not heard]
+        shown = " ".join(f"{step.name}={n or 'x'}" for step, n in zip(SCRIPT, tries))
+        print(f"{engine} {voice} {speed} wpm, noise {noise} dBFS: tries {shown}; "
+              f"latency median {statistics.median(result.latency_ms.values()):.0f} ms", flush=True)
+    print(f"{date.today()} {platform.node()} {platform.machine()}, {os.cpu_count()} cores; "
+          f"{args.runs} runs of {len(SCRIPT)} reactions")
+    print(f"reacted at the first try: {first_try}/{total} ({100 * first_try / total:.1f}%); "
+          f"within three tries: {reacted}/{total} ({100 * reacted / total:.1f}%)")
+    print(f"audio_end -> action: median {statistics.median(latencies):.0f} ms, p95 {percentile(latencies, 95):.0f} ms, "
+          f"max {max(latencies):.0f} ms over {len(latencies)} reactions")
+    print(f"reaction speech missing from the recording: {silent or 'none'}")
+
+
+if __name__ == "__main__":
+    main()
