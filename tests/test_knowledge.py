@@ -79,6 +79,43 @@ def test_near_misses_about_other_body_parts_or_medicines_give_no_topic(question)
     assert knowledge.match_question(question)[0] is None
 
 
+@pytest.mark.parametrize("question, topic_id", [
+    ("my calf is swollen after my hip operation", "see-professional"),
+    ("my calf is cramping and my chest hurts", "see-professional"),
+    ("can a tight calf cause pain in my ankle", "referred-pain"),
+])
+def test_another_body_part_beside_the_calf_is_only_context(question, topic_id):
+    assert knowledge.match_question(question)[0] == topic_id
+
+
+@pytest.mark.parametrize("question", ["does ibuprofen help a calf spasm", "why does my stomach cramp",
+                                      "how long should I hold a hamstring stretch on each leg"])
+def test_medicines_and_cramps_elsewhere_give_no_topic(question):
+    assert knowledge.match_question(question)[0] is None
+
+
+@pytest.mark.parametrize("question", ["who are you", "why?", "how?"])
+def test_question_words_alone_give_no_topic(question):
+    assert knowledge.match_question(question) == (None, 1.0)
+
+
+@pytest.mark.parametrize("words", [("calf's", "calf"), ("running", "run"), ("swimming", "swim"),
+                                   ("injuries", "injury"), ("soleus", "soleus"), ("illness", "illness")])
+def test_stem_gives_inflections_one_form(words):
+    word, stem = words
+    assert knowledge._stem(word) == stem
+
+
+def test_possessive_and_generic_words_still_match():
+    assert knowledge.match_question("what is the calf's job")[0] == "calf-muscle"
+    assert knowledge.match_question("what are some ways to keep calf cramps away")[0] == "prevent-cramps"
+
+
+def test_scores_are_between_zero_and_one():
+    for question in ("heat or ice", "what's the weather", "my calf is hot and red", "xyzzy"):
+        assert all(0.0 <= score <= 1.0 for score in knowledge.scores(question).values())
+
+
 def test_more_gives_the_longer_answer():
     topic = knowledge.load().topics["hold-time"]
     assert knowledge.more("hold-time") == topic.more != topic.answer
