@@ -216,3 +216,15 @@ def test_ask_say_speaks_the_answer_aloud(pulse):
     assert result.returncode == 0, result.stderr
     assert "heat" in result.stdout.lower()
     assert onsets(recorder.samples), "the answer was not heard on spk.monitor"
+
+
+def test_routine_by_voice_runs_the_routine_named(tmp_path):
+    events = tmp_path / "events.jsonl"
+    result = voicecoach("run", "--routine-by-voice", "--text", "--no-speech", "--events", str(events),
+                        stdin="soleus stretch\nstop\n")
+    assert result.returncode == 0, result.stderr
+    first = result.stdout.splitlines()[0]
+    assert first.startswith("Which routine would you like:") and "Soleus stretch" in first
+    chosen = [e for e in events_of(events) if e["event"] == "routine"]
+    assert chosen[0]["routine"] == "soleus-stretch"
+    assert "Soleus stretch  stopped" in voicecoach("history").stdout

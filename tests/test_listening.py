@@ -128,3 +128,13 @@ def test_hear_reports_a_bad_file(recognizer, tmp_path):
 def test_a_question_is_heard_as_ask_with_its_topic(tmp_path):
     heard = Recognizer.with_knowledge().recognize(speech(tmp_path, "heat or ice").read_bytes()[44:])
     assert (heard.intent, heard.topic) == ("ask", "heat-or-ice")
+
+
+def test_a_routine_name_is_a_choice_when_choices_are_given():
+    from voicecoach.intents import parse
+    choices = {"Soleus stretch": "soleus-stretch", "towel calf stretch": "towel-calf-stretch"}
+    heard = parse("soleus stretch please", choices=choices)
+    assert (heard.intent, heard.topic) == ("choose_routine", "soleus-stretch")
+    assert parse("what is the soleus", choices=choices).intent is None
+    assert parse("towel calf strech", choices=choices).topic == "towel-calf-stretch"
+    assert parse("next", choices=choices).intent == "next"

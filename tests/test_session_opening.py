@@ -135,3 +135,54 @@ def test_back_skips_lines_that_are_not_said_at_this_verbosity():
     d.intent("back")
     texts = instructions(d)
     assert "Breathe slowly." not in texts
+
+
+SOLEUS = routine(exercise("Soleus", say("Bend your knee."), hold(5)), name="Soleus stretch")
+
+
+def with_choice(**context) -> Drive:
+    from tests.fakes import lines
+    plans = {"calf": ("Test routine", core.build_plan(CALF, lines())),
+             "soleus": ("Soleus stretch", core.build_plan(SOLEUS, lines()))}
+    return Drive(CALF, speech_ms=500, start_wait_ms=WAIT, routines=plans, **context)
+
+
+def test_routine_by_voice_lists_the_routines_and_runs_the_one_named():
+    d = with_choice(choose_routine=True).start()
+    assert "Which routine would you like: Test routine or Soleus stretch?" in d.said("instruction")[0][1]
+    d.run_until(1000)
+    d.intent("choose_routine", "soleus")
+    d.run_to_end()
+    assert d.records("routine")[0][1] == {"routine": "soleus", "name": "Soleus stretch", "steps": 5}
+    texts = instructions(d)
+    assert texts[1].startswith("Soleus stretch.") and "Bend your knee." in texts
+    assert not d.records("begin") and d.state.completed
+
+
+def test_silence_at_the_routine_menu_keeps_the_routine_and_starts_it():
+    d = with_choice(choose_routine=True).start()
+    d.run_until(500 + WAIT + 600)
+    assert d.records("begin")[0][1] == {"choice": "routine", "by": "timeout"}
+    assert instructions(d)[1].startswith("Test routine.")
+
+
+def test_change_routine_mid_hold_offers_the_menu_and_resume_restarts_the_step():
+    d = with_choice().start()
+    d.run_until(9000)
+    d.intent("resume")
+    d.run_until_hold()
+    actions = d.intent("change_routine")
+    assert isinstance(actions[0], core.Hush) and d.state.mode == "waiting"
+    d.intent("choose_routine", "no-such-routine")
+    assert d.state.mode == "waiting"
+    d.intent("resume")
+    assert d.state.mode == "running" and d.records("step")[-1][1]["kind"] == "hold"
+
+
+def test_a_routine_name_outside_the_menu_does_nothing():
+    d = with_choice().start()
+    d.run_until(9000)
+    d.intent("resume")
+    d.run_until_hold()
+    d.intent("choose_routine", "soleus")
+    assert not d.records("routine")

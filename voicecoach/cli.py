@@ -79,8 +79,12 @@ def cmd_run(args: argparse.Namespace) -> int:
     def notify(name: str, fields: dict) -> None:
         inbox.put(("notify", name, fields))
 
+    choosable = {routine_id: routine for routine_id, routine, _ in all_routines()
+                 if not isinstance(routine, RoutineError)}
+    names = {**{routine.name: routine_id for routine_id, routine in choosable.items()},
+             **{routine_id.replace("-", " "): routine_id for routine_id in choosable}}
     speaker = make_speaker(args, clock, notify)
-    listener = make_listener(args, clock, notify)
+    listener = make_listener(args, clock, notify, names)
     from voicecoach import knowledge as knowledge_base
     knowledge = knowledge_base.load()
     ctx = core.Context(lines(), routine.name, answers={t.id: t.answer for t in knowledge.topics.values()},
@@ -88,7 +92,10 @@ def cmd_run(args: argparse.Namespace) -> int:
                        out_of_scope=knowledge.out_of_scope, disclaimer=knowledge.disclaimer,
                        safety=knowledge.topics["see-professional"].answer,
                        count_lead_ms=round(getattr(speaker, "lead_time", 0) * 1000),
-                       start_wait_ms=settings.start_wait * 1000, offer_resume_at=start_index if offer else 0)
+                       start_wait_ms=settings.start_wait * 1000, offer_resume_at=start_index if offer else 0,
+                       routines={routine_id: (routine.name, core.build_plan(routine, lines()))
+                                 for routine_id, routine in choosable.items()},
+                       choose_routine=args.routine_by_voice)
     events = EventLog(args.events)
     state = core.start_state(plan, start_index, settings.verbosity,
                              None if settings.counting == "routine" else settings.counting)
@@ -142,18 +149,18 @@ def remember_settings(changes: dict) -> None:
     remember(changes)
 
 
-def make_listener(args: argparse.Namespace, clock, notify):
+def make_listener(args: argparse.Namespace, clock, notify, routine_names: dict[str, str]):
     """Typed lines always; with --text nothing else, otherwise the microphone too (typed input is the fallback)."""
     from voicecoach.adapters.typed_input import TypedInput
     from voicecoach.knowledge import match_question
-    typed = TypedInput(sys.stdin, match_question)
+    typed = TypedInput(sys.stdin, match_question, routine_names)
     if args.text:
         return typed
     from voicecoach.adapters.combined import CombinedListener
     from voicecoach.listening.mic import MicListener
     from voicecoach.listening.optional import RecognizerUnavailable, make_recognizer
     try:
-        recognizer = make_recognizer(args.recognizer, args.model)
+        recognizer = make_recognizer(args.recognizer, args.model, routine_names)
     except RecognizerUnavailable as error:
         raise UsageError(str(error)) from None
     return CombinedListener(MicListener(clock, device=args.input_device, recognizer=recognizer, notify=notify), typed)
@@ -161,18 +168,25 @@ def make_listener(args: argparse.Namespace, clock, notify):
 
 # ---- other subcommands ----
 
-def cmd_list(args: argparse.Namespace) -> int:
+def all_routines():
+    """(id, Routine or the RoutineError that spoils it, where it is from) for bundled routines, then the user's."""
     from voicecoach.routine import bundled_routine_ids, bundled_routine_path, load_routine_file
     for routine_id in bundled_routine_ids():
-        routine = load_routine_file(bundled_routine_path(routine_id), routine_id)
-        print_line(f"{routine_id}: {routine.name} (bundled)")
+        yield routine_id, load_routine_file(bundled_routine_path(routine_id), routine_id), "bundled"
     folder = user_routines_dir()
     for path in sorted(folder.glob("*.y*ml")) if folder.is_dir() else []:
         try:
-            routine = load_routine_file(path, path.stem)
-            print_line(f"{path.stem}: {routine.name} (yours, {path})")
+            yield path.stem, load_routine_file(path, path.stem), f"yours, {path}"
         except RoutineError as error:
-            print_line(f"{path.stem}: cannot be used: {error}")
+            yield path.stem, error, str(path)
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    for routine_id, routine, origin in all_routines():
+        if isinstance(routine, RoutineError):
+            print_line(f"{routine_id}: cannot be used: {routine}")
+        else:
+            print_line(f"{routine_id}: {routine.name} ({origin})")
     return 0
 
 
@@ -286,6 +300,8 @@ def build_parser() -> argparse.ArgumentParser:
                            help="say less: no routine description, tips or extra detail")
     verbosity.add_argument("--detailed", dest="verbosity", action="store_const", const="detailed",
                            help="say more: every detail line the routine has")
+    run.add_argument("--routine-by-voice", action="store_true",
+                     help="start by saying the routines and letting you pick one by name (or say 'change routine')")
     run.add_argument("--start-wait", type=int, metavar="SECONDS",
                      help="after the opening, wait this long for 'start' before beginning (0: at once; default 10)")
     add_speech_options(run)

@@ -5,7 +5,7 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
-from typing import Callable
+from typing import Callable, Mapping
 
 import yaml
 from rapidfuzz import fuzz, process
@@ -15,7 +15,7 @@ from voicecoach.ports import Heard
 INTENTS = ("next", "back", "repeat", "pause", "resume", "stop", "slower", "faster",
            "louder", "quieter", "time_left", "where", "help", "more_help", "pain", "more", "add_ten_seconds",
            "add_thirty_seconds", "other_side", "count_each", "count_fives", "count_none", "brief", "detailed",
-           "ask")
+           "change_routine", "choose_routine", "ask")
 
 # Below this similarity (0..100) a typed line is not taken as a command.
 FUZZY_CUTOFF = 86
@@ -87,9 +87,27 @@ def command_of(text: str) -> tuple[str | None, float]:
 QuestionMatcher = Callable[[str], "tuple[str | None, float]"]
 
 
-def parse(text: str, questions: QuestionMatcher | None = None, audio_end: float | None = None) -> Heard:
-    """Turn typed or recognised text into a Heard: a command, a question (`ask` with topic), or nothing."""
+def choice_of(text: str, choices: Mapping[str, str]) -> tuple[str | None, float]:
+    """The choice (value of `choices`, keyed by spoken name) a line names, fuzzily like commands; (None, 0) if none."""
+    named = {normalise(name): value for name, value in choices.items()}
+    for candidate in without_fillers(normalise(text), vocabulary().fillers):
+        if candidate in named:
+            return named[candidate], 1.0
+        best = process.extractOne(candidate, named.keys(), scorer=fuzz.ratio, score_cutoff=FUZZY_CUTOFF)
+        if best is not None:
+            return named[best[0]], best[1] / 100
+    return None, 0.0
+
+
+def parse(text: str, questions: QuestionMatcher | None = None, audio_end: float | None = None,
+          choices: Mapping[str, str] | None = None) -> Heard:
+    """Turn typed or recognised text into a Heard: a command, a routine's name (`choose_routine` with the
+    routine's id as topic), a question (`ask` with topic), or nothing."""
     intent, confidence = command_of(text)
+    if intent is None and choices:
+        routine, confidence = choice_of(text, choices)
+        if routine is not None:
+            return Heard(text, "choose_routine", routine, confidence, audio_end)
     if intent is None and questions is not None and normalise(text):
         topic, confidence = questions(text)
         return Heard(text, "ask", topic, confidence, audio_end)

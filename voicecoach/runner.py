@@ -31,7 +31,7 @@ class Runner:
         self.state, self.ctx, self.speaker, self.clock, self.inbox = state, ctx, speaker, clock, inbox
         self.events, self.store, self.print_line, self.listener = events, store, print_line, listener
         self.routine_ref, self.resumed_from, self.remember = routine_ref, resumed_from, remember
-        self.plan, self.start_index = state.plan, state.index
+        self.start_index = state.index
         self.t0 = clock.now()
         self.session_id: int | None = None
         self._extra_ids = 0
@@ -49,12 +49,12 @@ class Runner:
 
     def run(self) -> Outcome:
         self.t0 = self.clock.now()
-        self.speaker.prepare([s.text for s in self.plan if s.kind == "say"] + [str(n) for n in range(1, 61)])
+        self.speaker.prepare([s.text for s in self.state.plan if s.kind == "say"] + [str(n) for n in range(1, 61)])
         self._log("session_start", {"routine": self.routine_ref, "name": self.ctx.routine_name,
-                                    "steps": len(self.plan), "from_step": self.start_index,
+                                    "steps": len(self.state.plan), "from_step": self.start_index,
                                     "clock_t0": round(self.t0, 4)})
         if self.store is not None:
-            self.session_id = self.store.begin(self.routine_ref, self.ctx.routine_name, len(self.plan),
+            self.session_id = self.store.begin(self.routine_ref, self.ctx.routine_name, len(self.state.plan),
                                                self.resumed_from)
             if self.start_index:  # interrupted again before the first step, it still resumes from there
                 self.store.step_done(self.session_id, self.start_index, 0)
@@ -98,6 +98,10 @@ class Runner:
             self._log(action.event, dict(action.fields))
             if action.event == "step" and self.store is not None and self.session_id is not None:
                 self.store.step_done(self.session_id, action.fields["index"], self.now_ms() / 1000)
+            elif action.event == "routine":
+                self.routine_ref = action.fields["routine"]
+                if self.store is not None and self.session_id is not None:
+                    self.store.switch(self.session_id, self.routine_ref, action.fields["name"], action.fields["steps"])
             elif action.event == "setting" and self.remember is not None:
                 self.remember({action.fields["name"]: action.fields["value"]})
         elif isinstance(action, core.Adjust):

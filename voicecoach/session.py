@@ -175,6 +175,8 @@ class Context:
     count_lead_ms: int = 0
     start_wait_ms: int = 0       # after the opening, wait this long for "start" (0: begin at once)
     offer_resume_at: int = 0     # > 0: first ask whether to continue from this step or start over
+    routines: Mapping[str, tuple[str, tuple[PlanStep, ...]]] = field(default_factory=dict)  # id -> name, plan
+    choose_routine: bool = False  # first ask which routine to run
 
 
 @dataclass(frozen=True)
@@ -198,7 +200,8 @@ class State:
     count_style: str | None = None  # the user's choice of counting, over the routine's
     verbosity: str = "normal"    # brief | normal | detailed
     wait_until: int | None = None  # waiting: when to go on without an answer (None: wait for the user)
-    choice: str = "start"        # waiting for: start (the opening) | resume (continue or start over)
+    choice: str = "start"        # waiting for: start (the opening) | resume (continue or start over) | routine
+    routine: str = ""            # id of a routine chosen by voice ("": the one the session started with)
     fresh_answer: bool = False   # the last thing said was an answer, so "more detail" means tell me more
 
     @property
@@ -219,9 +222,11 @@ def step(state: State, event: Event, now: int, ctx: Context) -> tuple[State, lis
         return state, []
     if isinstance(event, Start):
         out: list[Action] = []
+        if ctx.choose_routine and ctx.routines:
+            return _offer_routines(state, ctx, out)
         if ctx.offer_resume_at > 0:
             state = _set_mode(replace(state, index=ctx.offer_resume_at, choice="resume"), "waiting", out)
-            text = _fill(ctx.lines["resume_offer"], name=ctx.routine_name, **_exercise_of(state),
+            text = _fill(ctx.lines["resume_offer"], name=_routine_name(state, ctx), **_exercise_of(state),
                          seconds=spoken_seconds(ctx.start_wait_ms // 1000, ctx.lines))
             return _say(state, out, text, then="wait"), out
         state = _set_mode(state, "running", out)
@@ -243,9 +248,32 @@ def _exercise_of(state: State) -> dict:
     return {"exercise": state.step.exercise + 1, "exercises": 1 + max(s.exercise for s in state.plan)}
 
 
+def _routine_name(state: State, ctx: Context) -> str:
+    return ctx.routines[state.routine][0] if state.routine else ctx.routine_name
+
+
 def _continue(state: State, ctx: Context, out: list[Action]) -> State:
-    return _say(state, out, _fill(ctx.lines["intro_resumed"], name=ctx.routine_name, **_exercise_of(state)),
+    return _say(state, out, _fill(ctx.lines["intro_resumed"], name=_routine_name(state, ctx), **_exercise_of(state)),
                 then="enter")
+
+
+def _offer_routines(state: State, ctx: Context, out: list[Action]) -> tuple[State, list[Action]]:
+    """Say the routines by name and wait for one; silence or "resume" keeps the current one."""
+    out.append(Hush())
+    state = _set_mode(replace(state, choice="routine", waiting_for=None, then=None), "waiting", out)
+    names = [name for name, _ in ctx.routines.values()]
+    listed = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " " + ctx.lines["or"] + " " + names[-1]
+    text = _fill(ctx.lines["routine_menu"], routines=listed,
+                 seconds=spoken_seconds(max(ctx.start_wait_ms, 1000) // 1000, ctx.lines))
+    return _say(state, out, text, then="wait"), out
+
+
+def _switch_routine(state: State, routine: str, now: int, ctx: Context,
+                    out: list[Action]) -> tuple[State, list[Action]]:
+    name, plan = ctx.routines[routine]
+    out.append(Record("routine", {"routine": routine, "name": name, "steps": len(plan)}))
+    state = _set_mode(replace(state, plan=plan, routine=routine, choice="start", wait_until=None), "running", out)
+    return _enter(state, 0, now, replace(ctx, start_wait_ms=0), out)
 
 
 def _begin(state: State, by: str, now: int, ctx: Context, out: list[Action]) -> tuple[State, list[Action]]:
@@ -254,6 +282,8 @@ def _begin(state: State, by: str, now: int, ctx: Context, out: list[Action]) -> 
     state = _set_mode(replace(state, wait_until=None, waiting_for=None, then=None), "running", out)
     if state.choice == "resume":
         return _continue(state, ctx, out), out
+    if state.choice == "routine":  # the routine stays; its current step starts again (the opening: at once)
+        return _enter(replace(state, choice="start"), state.index, now, replace(ctx, start_wait_ms=0), out)
     return _advance(state, now, ctx, out)
 
 
@@ -422,7 +452,8 @@ def _speech_done(state: State, said: int, now: int, ctx: Context) -> tuple[State
     if then == "enter":
         return _enter(state, state.index, now, ctx, out)
     if then == "wait":
-        return replace(state, wait_until=now + ctx.start_wait_ms if ctx.start_wait_ms else None), out
+        wait = max(ctx.start_wait_ms, 1000) if state.choice == "routine" else ctx.start_wait_ms
+        return replace(state, wait_until=now + wait if wait else None), out
     if then == "start_timer":
         state = replace(state, timing=True, started_at=now, frozen_at=None, next_count=0)
         if state.step.kind == "hold":
@@ -461,6 +492,11 @@ def _intent(state: State, event: Intent, now: int, ctx: Context) -> tuple[State,
             return state, out
         return _say(replace(state, misses=0), out, ctx.lines["not_understood"], kind="info"), out
     state = replace(state, misses=0)
+    if name == "change_routine" and ctx.routines:
+        return _offer_routines(_freeze(state, now), ctx, out)
+    if name == "choose_routine" and state.choice == "routine" and event.topic in ctx.routines:
+        out.append(Hush())
+        return _switch_routine(state, event.topic, now, ctx, out)
     if state.mode == "waiting":
         return _while_waiting(state, event, now, ctx, out)
     if name in VERBOSITY_INTENTS and not (name == "detailed" and state.fresh_answer):
@@ -550,7 +586,7 @@ def _while_waiting(state: State, event: Intent, now: int, ctx: Context,
         return _say(state, out, _time_left(state, now, ctx), kind="info"), out
     if name == "repeat":
         return _say(state, out, state.plan[0].text, kind="info"), out
-    help_line = "help_waiting_resume" if state.choice == "resume" else "help_waiting"
+    help_line = {"resume": "help_waiting_resume", "routine": "help_routine_menu"}.get(state.choice, "help_waiting")
     return _say(state, out, ctx.lines["help" if name == "more_help" else help_line], kind="info"), out
 
 

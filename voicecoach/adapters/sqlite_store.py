@@ -43,6 +43,10 @@ class SqliteStore:
         self._db.execute("UPDATE sessions SET steps_done = ?, seconds = ? WHERE id = ?",
                          (steps_done, seconds, session_id))
 
+    def switch(self, session_id: int, routine: str, routine_name: str, steps_total: int) -> None:
+        self._db.execute("UPDATE sessions SET routine = ?, routine_name = ?, steps_total = ?, steps_done = 0"
+                         " WHERE id = ?", (routine, routine_name, steps_total, session_id))
+
     def end(self, session_id: int, completed: bool, seconds: float) -> None:
         self._db.execute("UPDATE sessions SET finished = 1, completed = ?, seconds = ?,"
                          " steps_done = CASE WHEN ? THEN steps_total ELSE steps_done END WHERE id = ?",

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import threading
-from typing import Callable, TextIO
+from typing import Callable, Mapping, TextIO
 
 from voicecoach.intents import QuestionMatcher, parse
 from voicecoach.ports import Heard
@@ -11,8 +11,9 @@ from voicecoach.ports import Heard
 class TypedInput:
     """A Listener over a text stream; end of input simply means no more commands."""
 
-    def __init__(self, stream: TextIO, questions: QuestionMatcher | None = None):
-        self._stream, self._questions = stream, questions
+    def __init__(self, stream: TextIO, questions: QuestionMatcher | None = None,
+                 choices: Mapping[str, str] | None = None):
+        self._stream, self._questions, self._choices = stream, questions, choices
         self._stopped = threading.Event()
 
     def start(self, post: Callable[[Heard], None]) -> None:
@@ -23,7 +24,7 @@ class TypedInput:
             if self._stopped.is_set():
                 return
             if line.strip():
-                post(parse(line.strip(), self._questions))
+                post(parse(line.strip(), self._questions, choices=self._choices))
 
     def coach_speaking(self, text: str | None) -> None:
         pass

@@ -1,6 +1,7 @@
 """Optional free-text recognisers (Vosk, faster-whisper, Google web); their text goes through intents.parse."""
 from __future__ import annotations
 
+import functools
 import json
 import time
 from typing import Callable
@@ -15,14 +16,17 @@ class RecognizerUnavailable(RuntimeError):
     """The package or model an optional recogniser needs is missing; the message says what to do."""
 
 
-def _heard(text: str, started: float, name: str, questions, audio_end: float | None) -> Heard:
-    heard = parse(text, questions=questions)
+Understand = Callable[[str], Heard]  # text -> command, routine choice or question: intents.parse with its tables
+
+
+def _heard(text: str, started: float, name: str, understand: Understand, audio_end: float | None) -> Heard:
+    heard = understand(text)
     extra = {"decode_ms": round((time.perf_counter() - started) * 1000, 1), "recogniser": name}
     return Heard(heard.text, heard.intent, heard.topic, heard.confidence, audio_end, extra)
 
 
 class VoskRecognizer:
-    def __init__(self, model_dir: str, questions: Callable | None = None):
+    def __init__(self, model_dir: str, understand: Understand = parse):
         try:
             import vosk
         except ImportError:
@@ -32,18 +36,18 @@ class VoskRecognizer:
         except Exception:
             raise RecognizerUnavailable(f"No Vosk model in {model_dir!r}: download one from "
                                         "https://alphacephei.com/vosk/models and pass its folder.") from None
-        self.vosk, self.questions = vosk, questions
+        self.vosk, self.understand = vosk, understand
 
     def recognize(self, pcm: bytes, audio_end: float | None = None) -> Heard:
         started = time.perf_counter()
         recognizer = self.vosk.KaldiRecognizer(self.model, SAMPLE_RATE)
         recognizer.AcceptWaveform(pcm)
-        return _heard(json.loads(recognizer.FinalResult()).get("text", ""), started, "vosk", self.questions,
+        return _heard(json.loads(recognizer.FinalResult()).get("text", ""), started, "vosk", self.understand,
                       audio_end)
 
 
 class WhisperRecognizer:
-    def __init__(self, model_path: str, questions: Callable | None = None):
+    def __init__(self, model_path: str, understand: Understand = parse):
         try:
             from faster_whisper import WhisperModel
         except ImportError:
@@ -53,7 +57,7 @@ class WhisperRecognizer:
         except Exception:
             raise RecognizerUnavailable(f"No faster-whisper model at {model_path!r}: pass a local model folder "
                                         "(for example a converted tiny.en).") from None
-        self.questions = questions
+        self.understand = understand
 
     def recognize(self, pcm: bytes, audio_end: float | None = None) -> Heard:
         import array
@@ -61,15 +65,15 @@ class WhisperRecognizer:
         samples = [s / 32768 for s in array.array("h", pcm)]
         segments, _ = self.model.transcribe(samples, language="en", beam_size=1)
         text = " ".join(segment.text for segment in segments)
-        return _heard(text, started, "whisper", self.questions, audio_end)
+        return _heard(text, started, "whisper", self.understand, audio_end)
 
 
 class GoogleRecognizer:
     """Online: audio leaves the machine. Off unless the user asks for it."""
 
-    def __init__(self, questions: Callable | None = None):
+    def __init__(self, understand: Understand = parse):
         import speech_recognition as sr
-        self.sr, self.recognizer, self.questions = sr, sr.Recognizer(), questions
+        self.sr, self.recognizer, self.understand = sr, sr.Recognizer(), understand
 
     def recognize(self, pcm: bytes, audio_end: float | None = None) -> Heard:
         started = time.perf_counter()
@@ -79,21 +83,23 @@ class GoogleRecognizer:
             text = ""
         except self.sr.RequestError as error:
             raise RecognizerUnavailable(f"Google's web recogniser could not be reached: {error}.") from None
-        return _heard(text, started, "google", self.questions, audio_end)
+        return _heard(text, started, "google", self.understand, audio_end)
 
 
-def make_recognizer(name: str = "pocketsphinx", model: str | None = None):
-    """The recogniser named by --recognizer: pocketsphinx (default, offline), vosk, whisper or google."""
+def make_recognizer(name: str = "pocketsphinx", model: str | None = None, choices: dict[str, str] | None = None):
+    """The recogniser named by --recognizer: pocketsphinx (default, offline), vosk, whisper or google.
+    `choices` maps routine names to ids, so a routine can be picked by voice."""
     from voicecoach import knowledge
     if name == "pocketsphinx":
         from voicecoach.listening.recognizer import Recognizer
-        return Recognizer.with_knowledge()
+        return Recognizer.with_knowledge(choices)
     if name in ("vosk", "whisper") and not model:
         raise RecognizerUnavailable(f"The {name} recogniser needs a model: pass its path with --model.")
+    understand = functools.partial(parse, questions=knowledge.match_question, choices=choices)
     if name == "vosk":
-        return VoskRecognizer(model, knowledge.match_question)
+        return VoskRecognizer(model, understand)
     if name == "whisper":
-        return WhisperRecognizer(model, knowledge.match_question)
+        return WhisperRecognizer(model, understand)
     if name == "google":
-        return GoogleRecognizer(knowledge.match_question)
+        return GoogleRecognizer(understand)
     raise RecognizerUnavailable(f"Unknown recogniser {name!r}: choose pocketsphinx, vosk, whisper or google.")

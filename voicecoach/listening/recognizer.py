@@ -11,7 +11,8 @@ import numpy
 import pocketsphinx
 
 from voicecoach.intents import normalise, parse
-from voicecoach.listening.grammar import compile_jsgf, extra_pronunciations, listening_words, spoken_phrases
+from voicecoach.listening.grammar import (compile_jsgf, extra_pronunciations, listening_words, shortened_questions,
+                                          spoken_phrases)
 from voicecoach.ports import Heard
 
 QuestionMatcher = Callable[[str], "tuple[str | None, float]"]
@@ -86,14 +87,20 @@ class Recognizer:
         self.questions = question_matcher
         self.question_texts = set(question_texts)
         self.tuning = tuning
+        self.choices: dict[str, str] | None = None
         self.exhaustive = False  # the tuning benchmark sets it to see every score of every utterance
 
     @classmethod
-    def with_knowledge(cls) -> "Recognizer":
-        """A recogniser whose grammar also holds the knowledge base's example questions."""
+    def with_knowledge(cls, choices: dict[str, str] | None = None) -> "Recognizer":
+        """A recogniser whose grammar also holds the knowledge base's example questions, and the names of
+        `choices` (routine name -> id) so a routine can be picked by voice."""
         from voicecoach import knowledge
-        examples = [q for topic in knowledge.load().topics.values() for q in topic.examples]
-        return cls(question_texts=examples, question_matcher=knowledge.match_question)
+        examples = [(q, topic.id) for topic in knowledge.load().topics.values() for q in topic.examples]
+        shortened = shortened_questions(examples, lambda text: knowledge.match_question(text)[0])
+        recognizer = cls(question_texts=[q for q, _ in examples] + shortened + list(choices or ()),
+                         question_matcher=knowledge.match_question)
+        recognizer.choices = choices
+        return recognizer
 
     def _decode(self, search: str, pcm: bytes) -> tuple[str, int, int]:
         """(text, acoustic log score, frames spent in words rather than silence)."""
@@ -170,5 +177,5 @@ class Recognizer:
             extra["evidence"] = evidence
         if not accepted:
             return Heard(evidence["text"], None, None, round(confidence, 3), audio_end, extra)
-        heard = parse(evidence["text"], questions=self.questions)
+        heard = parse(evidence["text"], questions=self.questions, choices=self.choices)
         return Heard(heard.text, heard.intent, heard.topic, round(confidence, 3), audio_end, extra)
