@@ -79,8 +79,8 @@ def tune(rows: list[dict], recognizer: Recognizer) -> None:
     spoken = spoken_phrases()
     rows = [r for r in rows if r["kind"] != "command" or phrase_of(r["text"]) in spoken]
     shipped = recognizer.tuning
-    sweeps = [("max_gap_per_frame", (16, 18, 20, 22, 24, 26, 30, 10**9)), ("max_extra_vowels", (1, 2, 3, 4, 10**9)),
-              ("min_voiced_frames", (0, 2, 4, 6))]
+    sweeps = [("max_gap_per_frame", (20, 22, 24, 26, 27, 28, 30, 10**9)), ("politeness_penalty", (0, 2, 3, 4, 5, 8)),
+              ("max_extra_vowels", (1, 2, 3, 4, 10**9)), ("min_voiced_frames", (0, 2, 4, 6))]
     for name, values in sweeps:
         print(f"sweep {name} (others as shipped):")
         for value in values:
@@ -109,7 +109,7 @@ def main() -> None:
         heard = recognizer.recognize(row["pcm"])
         row["got"], row["decode_ms"] = heard.intent, heard.extra["decode_ms"]
         if args.tune:
-            row.update(heard.extra["evidence"])
+            row.update({k: v for k, v in heard.extra["evidence"].items() if k != "text"})  # keep the corpus text
             row["guess"] = parse(heard.extra["hypothesis"]).intent
     if args.tune:
         tune(rows, recognizer)

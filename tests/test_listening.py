@@ -99,6 +99,16 @@ def test_segmenter_finds_one_utterance_with_its_end(tmp_path):
     assert 0.2 < found[0].start < found[0].end <= speech_seconds
 
 
+def test_politeness_words_around_a_phrase_count_against_the_score_gap(recognizer):
+    assert recognizer.politeness_words("next one") == 0
+    assert recognizer.politeness_words("please next one") == 1
+    assert recognizer.politeness_words("can you next one thank you") == 2
+    evidence = {"complete": True, "voiced": 10, "vowels": 2, "text_vowels": 2, "politeness_words": 0,
+                "gap": recognizer.tuning.max_gap_per_frame - 1}
+    assert recognizer.accepts(evidence)
+    assert not recognizer.accepts({**evidence, "politeness_words": 2})
+
+
 def test_echo_filter_ignores_the_coachs_own_words_but_not_the_users():
     echo = EchoFilter()
     echo.coach_speaking("Hold the stretch and do not stop breathing", now=10.0)
