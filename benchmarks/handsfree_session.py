@@ -23,6 +23,11 @@ RUNS = [("espeak-ng", "en-us+m3", 150, -60), ("espeak-ng", "en-gb", 160, -60), (
         ("espeak-ng", "en-us+m1", 140, -40)]
 
 
+def median_ms(values) -> str:
+    values = list(values)
+    return f"{statistics.median(values):.0f} ms" if values else "none"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=len(RUNS))
@@ -42,12 +47,12 @@ def main() -> None:
         silent += [f"{voice}:{name}" for name, heard in result.sounded.items() if not heard]
         shown = " ".join(f"{step.name}={n or 'x'}" for step, n in zip(SCRIPT, tries))
         print(f"{engine} {voice} {speed} wpm, noise {noise} dBFS: tries {shown}; "
-              f"latency median {statistics.median(result.latency_ms.values()):.0f} ms", flush=True)
+              f"latency median {median_ms(result.latency_ms.values())}", flush=True)
     print(f"{date.today()} {platform.node()} {platform.machine()}, {os.cpu_count()} cores; "
           f"{args.runs} runs of {len(SCRIPT)} reactions")
     print(f"reacted at the first try: {first_try}/{total} ({100 * first_try / total:.1f}%); "
           f"within three tries: {reacted}/{total} ({100 * reacted / total:.1f}%)")
-    print(f"audio_end -> action: median {statistics.median(latencies):.0f} ms, p95 {percentile(latencies, 95):.0f} ms, "
+    print(f"audio_end -> action: median {median_ms(latencies)}, p95 {percentile(latencies, 95):.0f} ms, "
           f"max {max(latencies):.0f} ms over {len(latencies)} reactions")
     print(f"reaction speech missing from the recording: {silent or 'none'}")
 

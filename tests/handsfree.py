@@ -112,7 +112,9 @@ class Session:
 
 def run_script(folder: Path, voice: str = "en-us+m3", speed: int = 150, noise_db: float = -60,
                engine: str = "espeak-ng", attempts: int = 3) -> Result:
-    """Play the script into the microphone, each line up to `attempts` times, as a user repeats themselves."""
+    """Play the script into the microphone, each line up to `attempts` times, as a user repeats themselves.
+    A line that never works is left out and the script goes on, if the session lets it (the opening starts
+    by itself after its wait); it stops when the moment for the next line never comes."""
     wavs = {words: make_speech_wav(words, folder / f"said{n}.wav", voice=voice, speed=speed, noise_db=noise_db,
                                    engine=engine, pad_s=0.3)
             for n, words in enumerate({words for step in SCRIPT for words in step.words})}
@@ -135,8 +137,6 @@ def run_script(folder: Path, voice: str = "en-us+m3", speed: int = 150, noise_db
                         result.said_at[step.name] = said_at
                         after = reaction["t"] - 0.001
                         break
-                else:
-                    break
             if "stop" in result.attempts:
                 session.process.wait(timeout=20)
         finally:
