@@ -60,6 +60,10 @@ def report(rows: list[dict], split: str) -> None:
     for snr in SNRS:
         subset = [r for r in others if r["snr"] == snr]
         print(f"  {snr:7s}{rate(sum(r['got'] is not None for r in subset), len(subset))}")
+    rejected = [r for r in commands if r["got"] is None]
+    toned = [sum(bool(r["near_miss"]) for r in subset) for subset in (rejected, others)]
+    print(f"not-understood tone (near misses): on rejected commands {rate(toned[0], len(rejected))}, "
+          f"on non-commands {rate(toned[1], len(others))}")
     times = [r["decode_ms"] for r in rows]
     print(f"decode ms over {len(times)} utterances: p50 {median(times):.0f}, p95 {percentile(times, .95):.0f}, "
           f"max {max(times):.0f}")
@@ -107,7 +111,7 @@ def main() -> None:
     recognizer.exhaustive = args.tune  # every score of every file, so decode times are the full two searches
     for row in rows:
         heard = recognizer.recognize(row["pcm"])
-        row["got"], row["decode_ms"] = heard.intent, heard.extra["decode_ms"]
+        row["got"], row["decode_ms"], row["near_miss"] = heard.intent, heard.extra["decode_ms"], heard.extra.get("near_miss")
         if args.tune:
             row.update({k: v for k, v in heard.extra["evidence"].items() if k != "text"})  # keep the corpus text
             row["guess"] = parse(heard.extra["hypothesis"]).intent

@@ -115,8 +115,8 @@ def test_echo_filter_ignores_the_coachs_own_words_but_not_the_users():
     assert echo.is_echo("stop", speech_start=10.5)
     assert not echo.is_echo("next", speech_start=10.5)
     echo.coach_speaking(None, now=12.0)
-    assert echo.is_echo("stop", speech_start=13.0)      # the tail of the coach's voice in the room
-    assert not echo.is_echo("stop", speech_start=14.0)  # well after the coach fell silent: the user
+    assert echo.is_echo("stop", speech_start=12.2)      # the tail of the coach's voice in the room
+    assert not echo.is_echo("stop", speech_start=12.6)  # a quick reply after the coach fell silent: the user
 
 
 def test_hear_prints_one_json_object_per_file(recognizer, tmp_path):

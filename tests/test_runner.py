@@ -90,3 +90,13 @@ def test_ctrl_c_leaves_the_session_resumable_from_its_step(tmp_path):
     unfinished = store.unfinished()
     assert unfinished is not None and 0 < unfinished.steps_done < unfinished.steps_total
     assert plan[unfinished.steps_done].side == "right"
+
+
+def test_spoken_near_misses_get_the_not_understood_tone_and_other_rejected_speech_nothing(tmp_path):
+    chatter = Heard("the news at six", None, audio_end=1001.0, extra={"near_miss": False})
+    unclear = Heard("pause", None, audio_end=1002.0, extra={"near_miss": True})
+    outcome, events, printed, _ = run(tmp_path, [(1.5, chatter), (2.5, unclear), (3.0, unclear)])
+    cues = [e["text"] for e in events if e["event"] == "speech_start" and e["kind"] == "cue"]
+    assert cues.count("not_understood") == 2
+    assert "Sorry, I did not catch that. You can say pause, next, or help." in printed
+    assert [e["intent"] for e in events if e["event"] == "heard"] == [None, None, None]

@@ -186,3 +186,15 @@ def test_a_routine_name_outside_the_menu_does_nothing():
     d.run_until_hold()
     d.intent("choose_routine", "soleus")
     assert not d.records("routine")
+
+
+def test_a_spoken_stop_at_the_opening_is_confirmed_first_a_typed_one_is_not():
+    d = Drive(CALF, speech_ms=500, start_wait_ms=WAIT).start()
+    d.run_until(1000)
+    d.feed(core.Intent("stop", spoken=True))
+    assert d.state.mode == "waiting" and "Say stop again" in d.said("info")[-1][1]
+    d.feed(core.Intent("stop", spoken=True))
+    assert d.state.mode == "ending"
+    typed = Drive(CALF, speech_ms=500, start_wait_ms=WAIT).start()
+    typed.intent("stop")
+    assert typed.state.mode == "ending"

@@ -13,8 +13,7 @@ SAY_ESTIMATE_MS = 4000
 ADDED_SECONDS = {"add_ten_seconds": 10, "add_thirty_seconds": 30}
 COUNT_STYLE_INTENTS = {"count_each": "each", "count_fives": "fives", "count_none": "none"}
 MISSES_BEFORE_HINT = 2  # a gentle earcon for a miss; a spoken hint only after this many in a row
-VERBOSITY_INTENTS = {"brief": "brief", "detailed": "detailed"}
-VERBOSITIES = ("brief", "normal", "detailed")
+VERBOSITY_INTENTS = ("brief", "detailed")  # each names the verbosity it sets; "normal" is the default
 
 
 # ---- the plan: a routine flattened into the steps a session walks through ----
@@ -203,6 +202,7 @@ class State:
     choice: str = "start"        # waiting for: start (the opening) | resume (continue or start over) | routine
     routine: str = ""            # id of a routine chosen by voice ("": the one the session started with)
     fresh_answer: bool = False   # the last thing said was an answer, so "more detail" means tell me more
+    stop_asked: bool = False     # a spoken "stop" while waiting was answered with "say stop again"
 
     @property
     def step(self) -> PlanStep:
@@ -500,7 +500,7 @@ def _intent(state: State, event: Intent, now: int, ctx: Context) -> tuple[State,
     if state.mode == "waiting":
         return _while_waiting(state, event, now, ctx, out)
     if name in VERBOSITY_INTENTS and not (name == "detailed" and state.fresh_answer):
-        return _verbosity(state, VERBOSITY_INTENTS[name], ctx, out)
+        return _verbosity(state, name, ctx, out)
     if name == "stop":
         out.append(Hush())
         return _finish(state, False, ctx, out)
@@ -565,6 +565,8 @@ def _while_waiting(state: State, event: Intent, now: int, ctx: Context,
     if name == "back" and state.choice == "resume":
         out.append(Hush())
         return _start_over(state, now, ctx, out)
+    if name == "stop" and event.spoken and not state.stop_asked:  # "start" is easily heard as "stop"
+        return _say(replace(state, stop_asked=True), out, ctx.lines["confirm_stop"], kind="info"), out
     if name == "stop":
         out.append(Hush())
         return _finish(state, False, ctx, out)
@@ -572,7 +574,7 @@ def _while_waiting(state: State, event: Intent, now: int, ctx: Context,
         state = replace(state, wait_until=None, waiting_for=None, then=None)
         return _say(state, out, ctx.lines["waiting_for_start"], kind="info"), out
     if name in VERBOSITY_INTENTS:
-        return _verbosity(state, VERBOSITY_INTENTS[name], ctx, out)
+        return _verbosity(state, name, ctx, out)
     if name in COUNT_STYLE_INTENTS:
         return _count_style(state, COUNT_STYLE_INTENTS[name], now, ctx, out)
     if name in ("slower", "faster", "louder", "quieter"):

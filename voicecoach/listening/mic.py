@@ -11,8 +11,10 @@ from voicecoach.intents import normalise
 from voicecoach.listening.endpoint import FRAME_BYTES, FRAME_SECONDS, SAMPLE_RATE, Segmenter
 from voicecoach.ports import Clock, Heard, Notify
 
-# Recognised words that the coach said within this many seconds before the user's speech began are its echo.
-ECHO_SECONDS = 1.5
+# Recognised words that the coach was saying, or stopped saying at most this long before the user's speech
+# began, are its echo. Longer would swallow a quick "resume" after "say resume when you are ready": people
+# answer about half a second after the coach stops, while a room's echo arrives within a few tenths.
+ECHO_SECONDS = 0.3
 
 
 def find_input_device(wanted: str | int | None) -> int | None:
@@ -132,6 +134,8 @@ class MicListener:
                 continue
             audio_end = self.stream_anchor + utterance.end
             heard = self._recognizer.recognize(utterance.pcm, audio_end=audio_end)
-            if heard.intent is not None and self.echo.is_echo(heard.text, self.stream_anchor + utterance.start):
-                heard = Heard(heard.text, None, None, heard.confidence, audio_end, {**heard.extra, "echo": True})
+            acted_on = heard.intent is not None or heard.extra.get("near_miss")
+            if acted_on and self.echo.is_echo(heard.text, self.stream_anchor + utterance.start):
+                heard = Heard(heard.text, None, None, heard.confidence, audio_end,
+                              {**heard.extra, "echo": True, "near_miss": False})
             post(heard)
