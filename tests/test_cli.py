@@ -228,3 +228,12 @@ def test_routine_by_voice_runs_the_routine_named(tmp_path):
     chosen = [e for e in events_of(events) if e["event"] == "routine"]
     assert chosen[0]["routine"] == "soleus-stretch"
     assert "Soleus stretch  stopped" in voicecoach("history").stdout
+
+
+def test_an_unfinished_session_whose_file_is_gone_is_not_offered(tmp_path, monkeypatch):
+    events = interrupt_on_the_right_side(tmp_path)[0]
+    (tmp_path / "short.yaml").unlink()
+    monkeypatch.setenv("VOICECOACH_START_WAIT", "30")
+    result = voicecoach("run", "--text", "--no-speech", "--brief", stdin="start\nstop\n")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("Calf stretch. It takes")

@@ -65,7 +65,13 @@ def cmd_run(args: argparse.Namespace) -> int:
         # asked for, or offered by voice at the opening when no other routine was named
         routine_ref, start_index, resumed_from = unfinished.routine, unfinished.steps_done, unfinished.id
         offer = not args.resume and settings.start_wait > 0 and start_index > 0
-    routine = resolve_routine(routine_ref, user_routines_dir())
+    try:
+        routine = resolve_routine(routine_ref, user_routines_dir())
+    except RoutineError:
+        if not offer:
+            raise
+        routine_ref, start_index, resumed_from, offer, unfinished = str(given), 0, None, False, None  # file gone
+        routine = resolve_routine(routine_ref, user_routines_dir())
     plan = core.build_plan(routine, lines())
     if resumed_from is not None and unfinished.steps_total != len(plan):
         print_line(lines()["resume_changed"].format(name=routine.name))
