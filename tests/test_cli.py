@@ -231,7 +231,7 @@ def test_routine_by_voice_runs_the_routine_named(tmp_path):
 
 
 def test_an_unfinished_session_whose_file_is_gone_is_not_offered(tmp_path, monkeypatch):
-    events = interrupt_on_the_right_side(tmp_path)[0]
+    interrupt_on_the_right_side(tmp_path)
     (tmp_path / "short.yaml").unlink()
     monkeypatch.setenv("VOICECOACH_START_WAIT", "30")
     result = voicecoach("run", "--text", "--no-speech", "--brief", stdin="start\nstop\n")
