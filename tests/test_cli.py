@@ -111,7 +111,7 @@ def interrupt_on_the_right_side(tmp_path) -> tuple[Path, str, str]:
         time.sleep(0.05)
     process.send_signal(signal.SIGINT)
     out, err = process.communicate(timeout=30)
-    assert process.returncode == 0, err
+    assert process.returncode == 0, (out, err)  # on failure, show how far the session got
     return events, out, err
 
 
