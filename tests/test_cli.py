@@ -100,12 +100,11 @@ def test_typed_stop_ends_with_exit_zero(tmp_path):
 
 def interrupt_on_the_right_side(tmp_path) -> tuple[Path, str, str]:
     routine, events = tmp_path / "short.yaml", tmp_path / "events.jsonl"
-    routine.write_text(SHORT.replace("hold: 2", "hold: 4"))
+    # No typed "next": with instant silent speech, lines read late would skip straight past the right side.
+    routine.write_text(SHORT.replace("hold: 2", "hold: 5"))
     process = subprocess.Popen([sys.executable, "-m", "voicecoach", "run", str(routine), "--text", "--no-speech",
                                 "--events", str(events)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                stderr=subprocess.PIPE, text=True, env=os.environ.copy())
-    process.stdin.write("next\nnext\nnext\n")
-    process.stdin.flush()
     deadline = time.monotonic() + 30
     while "right" not in (events.read_text() if events.exists() else "") and time.monotonic() < deadline:
         time.sleep(0.05)
