@@ -198,3 +198,13 @@ def test_a_spoken_stop_at_the_opening_is_confirmed_first_a_typed_one_is_not():
     typed = Drive(CALF, speech_ms=500, start_wait_ms=WAIT).start()
     typed.intent("stop")
     assert typed.state.mode == "ending"
+
+
+def test_back_to_the_opening_says_it_again_without_waiting_again():
+    d = Drive(CALF, speech_ms=500, start_wait_ms=WAIT).start()
+    d.run_until(600)
+    d.intent("resume")
+    d.intent("back")
+    assert d.records("step")[-1][1]["index"] == 0
+    d.run_until(d.now + 600)
+    assert d.state.mode == "running" and d.records("step")[-1][1]["index"] == 1

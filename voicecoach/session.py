@@ -232,7 +232,7 @@ def step(state: State, event: Event, now: int, ctx: Context) -> tuple[State, lis
         state = _set_mode(state, "running", out)
         if state.index > 0:
             return _continue(state, ctx, out), out
-        return _enter(state, state.index, now, ctx, out)
+        return _enter(state, 0, now, ctx, out, opening=True)
     if isinstance(event, Tick):
         return _tick(state, now, ctx)
     if isinstance(event, SpeechDone):
@@ -273,7 +273,7 @@ def _switch_routine(state: State, routine: str, now: int, ctx: Context,
     name, plan = ctx.routines[routine]
     out.append(Record("routine", {"routine": routine, "name": name, "steps": len(plan)}))
     state = _set_mode(replace(state, plan=plan, routine=routine, choice="start", wait_until=None), "running", out)
-    return _enter(state, 0, now, replace(ctx, start_wait_ms=0), out)
+    return _enter(state, 0, now, ctx, out)
 
 
 def _begin(state: State, by: str, now: int, ctx: Context, out: list[Action]) -> tuple[State, list[Action]]:
@@ -283,14 +283,14 @@ def _begin(state: State, by: str, now: int, ctx: Context, out: list[Action]) -> 
     if state.choice == "resume":
         return _continue(state, ctx, out), out
     if state.choice == "routine":  # the routine stays; its current step starts again (the opening: at once)
-        return _enter(replace(state, choice="start"), state.index, now, replace(ctx, start_wait_ms=0), out)
+        return _enter(replace(state, choice="start"), state.index, now, ctx, out)
     return _advance(state, now, ctx, out)
 
 
 def _start_over(state: State, now: int, ctx: Context, out: list[Action]) -> tuple[State, list[Action]]:
     out.append(Record("begin", {"choice": "start_over", "by": "user"}))
     state = _set_mode(replace(state, wait_until=None, choice="start"), "running", out)
-    return _enter(state, 0, now, replace(ctx, start_wait_ms=0), out)
+    return _enter(state, 0, now, ctx, out)
 
 
 def _acknowledge(state: State, actions: list[Action], ctx: Context) -> tuple[State, list[Action]]:
@@ -357,7 +357,9 @@ def _cue(state: State, out: list[Action], name: str) -> State:
     return replace(state, last_id=state.last_id + 1)
 
 
-def _enter(state: State, index: int, now: int, ctx: Context, out: list[Action]) -> tuple[State, list[Action]]:
+def _enter(state: State, index: int, now: int, ctx: Context, out: list[Action],
+           opening: bool = False) -> tuple[State, list[Action]]:
+    """Start the plan's step `index`; the session's opening (the first step) then waits for "start"."""
     state = replace(state, index=index, timing=False, frozen_at=None, next_count=0, waiting_for=None, then=None,
                     added=0, fresh_answer=False)
     current = state.step
@@ -365,7 +367,7 @@ def _enter(state: State, index: int, now: int, ctx: Context, out: list[Action]) 
                                "kind": current.kind}))
     if current.kind == "say":
         text = current.brief_text if state.verbosity == "brief" and current.brief_text else current.text
-        if index == 0 and ctx.start_wait_ms > 0:
+        if opening and ctx.start_wait_ms > 0:
             text += " " + _fill(ctx.lines["start_wait"], seconds=spoken_seconds(ctx.start_wait_ms // 1000, ctx.lines))
             return _say(_set_mode(replace(state, choice="start"), "waiting", out), out, text, then="wait"), out
         return _say(state, out, text, then="advance"), out
