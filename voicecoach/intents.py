@@ -67,36 +67,35 @@ def without_fillers(text: str, fillers: tuple[str, ...]) -> list[str]:
 
 def command_of(text: str) -> tuple[str | None, float]:
     """The command a line of text names, with a confidence 0..1; (None, 0) if none."""
-    vocab = vocabulary()
     plain = normalise(text)
     if plain.replace(" ", "_") in INTENTS and plain != "ask":
         return plain.replace(" ", "_"), 1.0
-    candidates = without_fillers(plain, vocab.fillers)
+    return _lookup(plain, vocabulary().phrases)
+
+
+def _lookup(plain: str, table: Mapping[str, str]) -> tuple[str | None, float]:
+    """table's value for the normalised text, with or without politeness words at its ends, else for the
+    closest key (fuzzily, without them); (None, 0) if none is close enough."""
+    fillers = vocabulary().fillers
+    candidates = without_fillers(plain, fillers)
     for candidate in candidates:
-        if candidate in vocab.phrases:
-            return vocab.phrases[candidate], 1.0
+        if candidate in table:
+            return table[candidate], 1.0
     core = candidates[-1]
-    if not core or core in vocab.fillers:
+    if not core or core in fillers:
         return None, 0.0
-    best = process.extractOne(core, vocab.phrases.keys(), scorer=fuzz.ratio, score_cutoff=FUZZY_CUTOFF)
+    best = process.extractOne(core, table.keys(), scorer=fuzz.ratio, score_cutoff=FUZZY_CUTOFF)
     if best is None:
         return None, 0.0
-    return vocab.phrases[best[0]], best[1] / 100
+    return table[best[0]], best[1] / 100
 
 
 QuestionMatcher = Callable[[str], "tuple[str | None, float]"]
 
 
 def choice_of(text: str, choices: Mapping[str, str]) -> tuple[str | None, float]:
-    """The choice (value of `choices`, keyed by spoken name) a line names, fuzzily like commands; (None, 0) if none."""
-    named = {normalise(name): value for name, value in choices.items()}
-    for candidate in without_fillers(normalise(text), vocabulary().fillers):
-        if candidate in named:
-            return named[candidate], 1.0
-        best = process.extractOne(candidate, named.keys(), scorer=fuzz.ratio, score_cutoff=FUZZY_CUTOFF)
-        if best is not None:
-            return named[best[0]], best[1] / 100
-    return None, 0.0
+    """The choice (value of `choices`, keyed by spoken name) a line names, matched like commands; (None, 0) if none."""
+    return _lookup(normalise(text), {normalise(name): value for name, value in choices.items()})
 
 
 def parse(text: str, questions: QuestionMatcher | None = None, audio_end: float | None = None,
