@@ -89,7 +89,7 @@ def cmd_run(args: argparse.Namespace) -> int:
                  if not isinstance(routine, RoutineError)}
     names = {**{routine.name: routine_id for routine_id, routine in choosable.items()},
              **{routine_id.replace("-", " "): routine_id for routine_id in choosable}}
-    speaker = make_speaker(args, clock, notify)
+    speaker = make_speaker(args, settings, clock, notify)
     listener = make_listener(args, clock, notify, names)
     from voicecoach import knowledge as knowledge_base
     knowledge = knowledge_base.load()
@@ -119,10 +119,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
-def make_speaker(args: argparse.Namespace, clock, notify):
+def make_speaker(args: argparse.Namespace, settings, clock, notify):
     from voicecoach.adapters.silent_speaker import SilentSpeaker
     from voicecoach.speech import SpeechUnavailable
-    settings = load_user_settings(args)
 
     def save_user_settings(changed) -> None:
         remember_settings({"rate": changed.rate, "volume": changed.volume})

@@ -79,7 +79,8 @@ class Recognizer:
     """recognize(pcm16 mono 16 kHz) -> Heard. Not thread-safe: one caller at a time."""
 
     def __init__(self, question_texts: Iterable[str] = (), question_matcher: QuestionMatcher | None = None,
-                 tuning: Tuning = Tuning(), decoder_options: dict | None = None):
+                 tuning: Tuning = Tuning(), decoder_options: dict | None = None,
+                 choices: dict[str, str] | None = None):
         paths = model_paths()
         # bestpath=False: the lattice pass returned unfinished phrases ("where are" for "where") far more often.
         self.decoder = pocketsphinx.Decoder(hmm=paths["hmm"], dict=paths["dict"], lm=None, bestpath=False,
@@ -96,7 +97,7 @@ class Recognizer:
         self.questions = question_matcher
         self.question_texts = set(question_texts)
         self.tuning = tuning
-        self.choices: dict[str, str] | None = None
+        self.choices = choices  # routine name -> id: names are sentences of the grammar too
         self.exhaustive = False  # the tuning benchmark sets it to see every score of every utterance
 
     @classmethod
@@ -106,10 +107,8 @@ class Recognizer:
         from voicecoach import knowledge
         examples = [(q, topic.id) for topic in knowledge.load().topics.values() for q in topic.examples]
         shortened = shortened_questions(examples, lambda text: knowledge.match_question(text)[0])
-        recognizer = cls(question_texts=[q for q, _ in examples] + shortened + list(choices or ()),
-                         question_matcher=knowledge.match_question)
-        recognizer.choices = choices
-        return recognizer
+        return cls(question_texts=[q for q, _ in examples] + shortened + list(choices or ()),
+                   question_matcher=knowledge.match_question, choices=choices)
 
     def _decode(self, search: str, pcm: bytes) -> tuple[str, int, int]:
         """(text, acoustic log score, frames spent in words rather than silence)."""
