@@ -94,6 +94,18 @@ def test_medicines_and_cramps_elsewhere_give_no_topic(question):
     assert knowledge.match_question(question)[0] is None
 
 
+@pytest.mark.parametrize("word, corrected", [("strech", "stretch"), ("pause", "pause"), ("child", "child"),
+                                              ("farming", "farming")])
+def test_only_words_missing_from_the_english_dictionary_are_spell_corrected(word, corrected):
+    assert knowledge._corrected(word) == corrected
+
+
+@pytest.mark.parametrize("question", ["pause", "can my child do these stretches", "what is a calf in farming",
+                                      "what causes headaches", "what causes back spasms"])
+def test_real_words_are_not_corrected_into_a_topic(question):
+    assert knowledge.match_question(question)[0] is None
+
+
 @pytest.mark.parametrize("question", ["who are you", "why?", "how?"])
 def test_question_words_alone_give_no_topic(question):
     assert knowledge.match_question(question) == (None, 1.0)

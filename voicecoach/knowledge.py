@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import re
 import sys
 from collections import Counter
@@ -12,6 +13,7 @@ from importlib import resources
 from typing import IO, Iterable
 
 import numpy as np
+import pocketsphinx
 import yaml
 from rapidfuzz import process
 from rapidfuzz.distance import DamerauLevenshtein
@@ -182,8 +184,8 @@ def _index() -> _Index:
             if " " in word:
                 phrases[word] = kind
             else:
-                synonyms.setdefault(word, kind)
-                synonyms.setdefault(_stem(word), kind)
+                for form in (word, _stem(word), _stem(word + "s")):  # headache, headaches -> headach
+                    synonyms.setdefault(form, kind)
     phrase_pattern = (re.compile(r"\b(?:" + "|".join(re.escape(p) for p in sorted(phrases, key=len, reverse=True))
                                  + r")\b") if phrases else None)
     knowledge = load()
@@ -219,10 +221,19 @@ def _index() -> _Index:
     )
 
 
+@lru_cache(maxsize=1)
+def _english_words() -> frozenset[str]:
+    """Every word in the speech recogniser's English pronouncing dictionary (134,000 words, read in about 40 ms)."""
+    path = os.path.join(pocketsphinx.get_model_path(), "en-us", "cmudict-en-us.dict")
+    with open(path, encoding="utf-8") as lines:
+        return frozenset(line.split(" ", 1)[0] for line in lines)
+
+
 @lru_cache(maxsize=4096)
 def _corrected(word: str) -> str:
+    """A misspelt word as the knowledge base's nearest word; a real English word ("pause", "child") as it is."""
     index = _index()
-    if word in index.vocabulary or len(word) < MIN_CORRECTABLE:
+    if word in index.vocabulary or len(word) < MIN_CORRECTABLE or word in _english_words():
         return word
     edits = 2 if len(word) >= TWO_EDITS_FROM else 1
     best = process.extractOne(word, index.spellings, scorer=DamerauLevenshtein.distance, score_cutoff=edits)
