@@ -22,6 +22,8 @@ from voicecoach.intents import normalise
 
 # Below this score (0..1) a question is out of scope; tuned on the tuning sets in benchmarks/questions.
 THRESHOLD = 0.23
+# Knowledge-base phrases also match with their words inflected: "points your toes", "seized up".
+INFLECTION_REGEX = r"(?:s|es|d|ed|ing|'s)?"
 # Unknown words shorter than this are not spell-corrected ("sing" is not "using").
 MIN_CORRECTABLE = 5
 # Unknown words this long or longer may be two edits from a known word; shorter ones only one.
@@ -62,7 +64,7 @@ class Knowledge:
 class _Index:
     stopwords: frozenset[str]
     synonyms: dict[str, str]
-    phrases: dict[str, str]              # several words -> the concept words they stand for
+    phrases: dict[str, str]              # a phrase's _phrase_key -> the concept words it stands for
     phrase_pattern: re.Pattern | None
     vocabulary: frozenset[str]           # every word left alone by spelling correction
     spellings: tuple[str, ...]           # every word a misspelling may be corrected to
@@ -117,11 +119,20 @@ def _stem(word: str) -> str:
     return word
 
 
+def _phrase_key(text: str) -> str:
+    """One key for a phrase's inflections: "points your toes" and "point your toes"."""
+    return " ".join(map(_stem, text.split()))
+
+
+def _phrase_regex(phrase: str) -> str:
+    return r"\s+".join(re.escape(word) + INFLECTION_REGEX for word in phrase.split())
+
+
 def _concepts(plain: str, stopwords: frozenset[str], synonyms: dict[str, str], phrases: dict[str, str],
               phrase_pattern: re.Pattern | None) -> list[str]:
     """Normalised text -> concept words: phrases replaced, stopwords dropped, synonyms and stems merged."""
     if phrase_pattern is not None:
-        plain = phrase_pattern.sub(lambda m: phrases[m.group(0)], plain)
+        plain = phrase_pattern.sub(lambda m: phrases.get(_phrase_key(m.group(0)), m.group(0)), plain)
     words = []
     for raw in plain.split():
         word = synonyms.get(raw, raw)
@@ -186,8 +197,10 @@ def _index() -> _Index:
             else:
                 for form in (word, _stem(word), _stem(word + "s")):  # headache, headaches -> headach
                     synonyms.setdefault(form, kind)
-    phrase_pattern = (re.compile(r"\b(?:" + "|".join(re.escape(p) for p in sorted(phrases, key=len, reverse=True))
+    phrase_pattern = (re.compile(r"\b(?:" + "|".join(map(_phrase_regex, sorted(phrases, key=len, reverse=True)))
                                  + r")\b") if phrases else None)
+    known_phrase_words = {w for p in phrases for w in p.split()}
+    phrases = {_phrase_key(p): concept for p, concept in reversed(list(phrases.items()))}
     knowledge = load()
 
     def terms(text: str) -> list[str]:
@@ -205,7 +218,7 @@ def _index() -> _Index:
     texts = [e for t in knowledge.topics.values() for e in t.examples + (t.answer, t.more)]
     texts += data["out_of_scope_examples"]
     known = {w for text in texts for w in normalise(text).split()}
-    known |= stopwords | set(synonyms) | {w for p in phrases for w in p.split()}
+    known |= stopwords | set(synonyms) | known_phrase_words
     classes = (*knowledge.topics, None)
     rows = [_vector(words, idf, unknown_idf) for _, words in tokenised]
     columns = {term: i for i, term in enumerate(sorted({term for row in rows for term in row}))}
