@@ -76,6 +76,7 @@ class _Index:
     anchors: frozenset[str]              # ...unless it also has one of these
     context: frozenset[str]              # markers that are dropped from a question that has an anchor
     question_words: frozenset[str]       # concept words that alone make no question about a topic
+    familiar: frozenset[str]             # every concept word of the examples and answers
     columns: dict[str, int]              # term -> row of the classifier's coefficients
     classes: tuple[str | None, ...]      # topic ids, then None for out of scope
     coefficients: np.ndarray             # terms x classes
@@ -230,7 +231,7 @@ def _index() -> _Index:
         {topic_id: _vector(words, idf, unknown_idf) for topic_id, words in topic_terms.items()},
         frozenset(matching["out_of_scope_words"]), frozenset(matching["in_scope_anchors"]),
         frozenset(matching["context_when_anchored"]), frozenset(matching["question_words"]),
-        columns, classes, coefficients, intercepts,
+        frozenset(term for term in idf if " " not in term), columns, classes, coefficients, intercepts,
     )
 
 
@@ -259,6 +260,15 @@ def _cosine(a: dict[str, float], b: dict[str, float]) -> float:
     return sum(w * b.get(term, 0.0) for term, w in a.items())
 
 
+def _unfamiliar_share(plain: str, words: list[str], index: _Index) -> float:
+    """The share of a question's concept words that are real English words the knowledge base never uses:
+    "how long do I hold the reset button on my router" is about something else."""
+    english = _english_words()
+    from_english = {concept for raw in plain.split() if raw in english
+                    for concept in _concepts(raw, index.stopwords, index.synonyms, index.phrases, None)}
+    return sum(word not in index.familiar and word in from_english for word in words) / len(words)
+
+
 def scores(text: str) -> dict[str | None, float]:
     """Each topic's score for the question, 0..1, and under key None how out of scope it looks: a classifier's
     probability (trained on the examples) blended with the similarity to the closest example and topic text."""
@@ -269,7 +279,8 @@ def scores(text: str) -> dict[str | None, float]:
     best[None] = 0.0
     if not words:
         return best
-    if index.anchors.intersection(words):
+    anchored = bool(index.anchors.intersection(words))
+    if anchored:
         words = [word for word in words if word not in index.context]
     elif index.markers.intersection(words) or index.question_words.issuperset(words):
         best[None] = 1.0
@@ -287,6 +298,10 @@ def scores(text: str) -> dict[str | None, float]:
     odds = np.exp(logits - logits.max())
     for topic_id, probability in zip(index.classes, odds / odds.sum()):
         best[topic_id] = CLASSIFIER_WEIGHT * float(probability) + (1 - CLASSIFIER_WEIGHT) * best[topic_id]
+    if not anchored:
+        unfamiliar = _unfamiliar_share(plain, words, index)
+        for topic_id in index.topic_texts:
+            best[topic_id] *= 1 - unfamiliar
     return best
 
 
