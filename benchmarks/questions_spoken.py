@@ -19,7 +19,8 @@ from voicecoach import knowledge  # noqa: E402
 from voicecoach.listening.recognizer import Recognizer  # noqa: E402
 
 VOICES = [{"engine": "espeak", "voice": "en-us+m3"}, {"engine": "espeak", "voice": "en-gb+f4"},
-          {"engine": "flite", "voice": "awb"}, {"engine": "flite", "voice": "rms"}]
+          {"engine": "flite", "voice": "awb"}, {"engine": "flite", "voice": "rms"},
+          {"engine": "espeak", "voice": "en-us+f2"}, {"engine": "flite", "voice": "slt"}]
 
 
 def main() -> None:
