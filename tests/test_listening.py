@@ -99,6 +99,24 @@ def test_segmenter_finds_one_utterance_with_its_end(tmp_path):
     assert 0.2 < found[0].start < found[0].end <= speech_seconds
 
 
+def test_provisional_utterance_repeats_its_quiet_tail_and_ends_with_the_cut(tmp_path):
+    pcm = read_wav(speech(tmp_path, "next")).tobytes() + bytes(FRAME_BYTES * 30)
+    segmenter = Segmenter()
+    assert segmenter.provisional() is None
+    provisional = found = None
+    for i in range(0, len(pcm) - FRAME_BYTES + 1, FRAME_BYTES):
+        found = segmenter.feed(pcm[i:i + FRAME_BYTES])
+        if segmenter.quiet_frames == 5 and provisional is None:
+            provisional, fed = segmenter.provisional(), segmenter.fed
+        if found is not None:
+            break
+    assert found is not None and provisional is not None
+    assert len(found.pcm) > len(provisional.pcm) - 5 * FRAME_BYTES
+    assert provisional.pcm[-5 * FRAME_BYTES:] == provisional.pcm[-10 * FRAME_BYTES:-5 * FRAME_BYTES]
+    assert found.pcm.startswith(provisional.pcm[:-5 * FRAME_BYTES]) and provisional.end == fed * 0.03
+    assert segmenter.quiet_frames == 0 and segmenter.provisional() is None
+
+
 def test_politeness_words_around_a_phrase_count_against_the_score_gap(recognizer):
     assert recognizer.politeness_words("next one") == 0
     assert recognizer.politeness_words("please next one") == 1

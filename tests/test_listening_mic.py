@@ -4,10 +4,12 @@ from __future__ import annotations
 import queue
 import time
 
-from tests.harness import make_speech_wav, play_into_mic, require_pulse
+from tests.harness import make_speech_wav, play_into_mic, read_wav, require_pulse
 from voicecoach.adapters.clock import MonotonicClock
+from voicecoach.listening.endpoint import FRAME_BYTES
 from voicecoach.listening.mic import MicListener
 from voicecoach.listening.recognizer import Recognizer
+from voicecoach.ports import Heard
 
 
 def test_a_command_played_into_the_microphone_is_heard_with_its_end_time(tmp_path):
@@ -46,3 +48,62 @@ def test_no_microphone_is_reported_once_and_nothing_crashes():
     listener.stop()
     assert [e for e, _ in events] == ["input_lost"]
     assert "no such device" in events[0][1]["error"]
+
+
+class _Stream:
+    def __init__(self, pcm: bytes):
+        self.pcm = pcm
+
+    def read(self, frames: int) -> bytes:
+        chunk, self.pcm = self.pcm[:frames * 2], self.pcm[frames * 2:]
+        if not chunk:
+            time.sleep(0.01)
+        return chunk or bytes(frames * 2)
+
+
+class _Microphone:
+    def __init__(self, pcm: bytes):
+        self.stream = _Stream(pcm)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+
+class _Recognizer:
+    """Accepts an utterance only when `accept(pcm)`; remembers every pcm it was given."""
+
+    def __init__(self, accept):
+        self.accept, self.calls = accept, []
+
+    def recognize(self, pcm: bytes, audio_end=None) -> Heard:
+        self.calls.append(pcm)
+        return Heard("next", "next" if self.accept(pcm) else None, extra={})
+
+
+def _hear_once(tmp_path, recognizer) -> Heard:
+    pcm = read_wav(make_speech_wav("next", tmp_path / "next.wav", voice="en-us", pad_s=0.4)).tobytes()
+    heard: queue.Queue = queue.Queue()
+    listener = MicListener(MonotonicClock(), recognizer=recognizer,
+                           microphone_factory=lambda index: _Microphone(pcm + bytes(FRAME_BYTES * 40)))
+    listener.start(heard.put)
+    try:
+        return heard.get(timeout=10)
+    finally:
+        listener.stop()
+
+
+def test_an_accepted_early_guess_is_used_without_decoding_again(tmp_path):
+    recognizer = _Recognizer(accept=lambda pcm: True)
+    heard = _hear_once(tmp_path, recognizer)
+    assert heard.intent == "next" and heard.extra.get("early") and heard.audio_end is not None
+    assert len(recognizer.calls) == 1
+
+
+def test_a_rejected_early_guess_falls_back_to_the_finished_utterance(tmp_path):
+    recognizer = _Recognizer(accept=lambda pcm: len(recognizer.calls) > 1)
+    heard = _hear_once(tmp_path, recognizer)
+    assert heard.intent == "next" and not heard.extra.get("early")
+    assert len(recognizer.calls) == 2 and recognizer.calls[0] != recognizer.calls[1]

@@ -25,6 +25,8 @@ class Segmenter:
                  margin: float = 0.3, max_seconds: float = 8.0):
         self.endpointer = pocketsphinx.Endpointer(window=window, ratio=ratio, vad_mode=vad_mode,
                                                   sample_rate=SAMPLE_RATE)
+        self.vad = pocketsphinx.Vad(mode=vad_mode, sample_rate=SAMPLE_RATE, frame_length=FRAME_SECONDS)
+        self.quiet_frames = 0  # frames without voice since the open utterance's last voiced one
         assert self.endpointer.frame_bytes == FRAME_BYTES
         self.margin_frames = round(margin / FRAME_SECONDS)
         self.history: deque[bytes] = deque(maxlen=round((max_seconds + window + margin) / FRAME_SECONDS))
@@ -40,18 +42,31 @@ class Segmenter:
         self.fed += 1
         if self.endpointer.in_speech and not was_in_speech:
             self.start_frame = round(self.endpointer.speech_start / FRAME_SECONDS)
+        self.quiet_frames = 0 if self.start_frame is None or self.vad.is_speech(frame) else self.quiet_frames + 1
         if self.start_frame is not None and self.fed - self.start_frame > self.history.maxlen - self.margin_frames:
             self.start_frame = self.fed - self.history.maxlen + self.margin_frames  # over-long speech: keep the tail
         if was_in_speech and not self.endpointer.in_speech:
             return self._cut(self.endpointer.speech_end)
         return None
 
-    def _cut(self, end: float) -> Utterance:
+    def _so_far(self) -> bytes:
         first = max(self.fed - len(self.history), self.start_frame - self.margin_frames)
-        frames = list(self.history)[first - (self.fed - len(self.history)):]
-        start = self.start_frame * FRAME_SECONDS
+        return b"".join(list(self.history)[first - (self.fed - len(self.history)):])
+
+    def provisional(self) -> Utterance | None:
+        """The open utterance as if it ended now, to start recognising it while the endpointer makes sure:
+        its quiet tail is repeated, so the decoder hears as much room sound after the words as it would."""
+        if self.start_frame is None:
+            return None
+        pcm = self._so_far()
+        return Utterance(pcm + pcm[-self.quiet_frames * FRAME_BYTES:] if self.quiet_frames else pcm,
+                         self.start_frame * FRAME_SECONDS, self.fed * FRAME_SECONDS)
+
+    def _cut(self, end: float) -> Utterance:
+        utterance = Utterance(self._so_far(), self.start_frame * FRAME_SECONDS, end)
         self.start_frame = None
-        return Utterance(b"".join(frames), start, end)
+        self.quiet_frames = 0
+        return utterance
 
     def finish(self) -> Utterance | None:
         """The stream ended: speech still open is returned as it stands."""
