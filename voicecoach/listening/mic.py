@@ -18,8 +18,9 @@ from voicecoach.ports import Clock, Heard, Notify
 # answer about half a second after the coach stops, while a room's echo arrives within a few tenths.
 ECHO_SECONDS = 0.3
 # After this many quiet 30 ms frames the open utterance is recognised while the endpointer waits out the rest of
-# its 0.3 s window; an accepted result is used at once. Dev split, against recognising the finished utterance
-# (561 files): 4 frames lost 3% of commands, 5 lost none once a rejected early guess falls back to the full one.
+# its 0.3 s window; an accepted guess is used at once, a rejected one falls back to the finished utterance. On
+# the dev split 3, 4 and 5 frames all matched or beat the finished utterance alone; 5 wastes the fewest guesses
+# on a speaker who goes on (25 per 300 utterances, against 53 and 94).
 EARLY_AFTER_QUIET_FRAMES = 5
 
 
