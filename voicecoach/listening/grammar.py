@@ -55,6 +55,24 @@ def _alternatives(phrases: Iterable[str]) -> str:
     return " | ".join(sorted(set(phrases)))
 
 
+def _prefix_tree(phrases: Iterable[str]) -> str:
+    """The same alternatives with shared first words written once: "what (is the soleus | causes cramps)".
+    The decoder then follows one "what" instead of one per sentence."""
+    def tree(sentences: list[tuple[str, ...]]) -> str:
+        groups: dict[str, list[tuple[str, ...]]] = {}
+        for words in sentences:
+            groups.setdefault(words[0], []).append(words[1:])
+        branches = []
+        for first, rests in sorted(groups.items()):
+            longer = [rest for rest in rests if rest]
+            if not longer:
+                branches.append(first)
+            else:
+                branches.append(f"{first} [{tree(longer)}]" if len(longer) < len(rests) else f"{first} {tree(longer)}")
+        return branches[0] if len(branches) == 1 else "(" + " | ".join(branches) + ")"
+    return tree(sorted({tuple(p.split()) for p in phrases if p}))
+
+
 def compile_jsgf(questions: Iterable[str] = ()) -> str:
     """JSGF text: [prefix] phrase [suffix] for every command phrase, whole question sentences, and a
     path of one or two number words for counting along (a path through it is no command)."""
@@ -69,7 +87,7 @@ def compile_jsgf(questions: Iterable[str] = ()) -> str:
     branches = ["/1/ ([<prefix>] <command> [<suffix>])"]
     questions = sorted({normalise(q) for q in questions} - {""})
     if questions:
-        lines.append(f"<question> = {_alternatives(questions)};")
+        lines.append(f"<question> = {_prefix_tree(questions)};")
         branches.append("/1/ ([<prefix>] <question> [<suffix>])")
     if words.numbers:
         lines.append(f"<number> = {_alternatives(words.numbers)};")
