@@ -54,11 +54,13 @@ def main() -> None:
             process.terminate()
             process.wait(timeout=10)
         events = [json.loads(line) for line in log.read_text().splitlines()]
-    latencies, decode, missed = [], [], 0
+    latencies, decode, waits, early, missed = [], [], [], 0, 0
     for index, event in enumerate(events):
         if event["event"] != "heard" or not event.get("intent"):
             continue
         decode.append(event.get("decode_ms", 0))
+        waits.append(event.get("decode_wait_ms", 0))
+        early += bool(event.get("early"))
         action = next((e for e in events[index + 1:] if e["event"] in ("state", "speech_start")), None)
         if action is None:
             missed += 1
@@ -70,8 +72,9 @@ def main() -> None:
     if latencies:
         print(f"audio_end -> action ms: median {statistics.median(latencies):.0f}, "
               f"p95 {percentile(latencies, 95):.0f}, max {max(latencies):.0f} (target p95 <= 400)")
-        print(f"decode ms: median {statistics.median(decode):.0f}, p95 {percentile(decode, 95):.0f} "
-              f"(target p50 <= 40); recognised {heard}/{args.commands}")
+        print(f"decode ms: median {statistics.median(decode):.0f}, p95 {percentile(decode, 95):.0f}; still to wait "
+              f"for after the endpoint: median {statistics.median(waits):.0f}, p95 {percentile(waits, 95):.0f} "
+              f"(target p50 <= 40); early guesses used {early}/{len(decode)}; recognised {heard}/{args.commands}")
 
 
 if __name__ == "__main__":

@@ -99,6 +99,7 @@ def test_an_accepted_early_guess_is_used_without_decoding_again(tmp_path):
     recognizer = _Recognizer(accept=lambda pcm: True)
     heard = _hear_once(tmp_path, recognizer)
     assert heard.intent == "next" and heard.extra.get("early") and heard.audio_end is not None
+    assert heard.extra["decode_wait_ms"] >= 0
     assert len(recognizer.calls) == 1
 
 

@@ -5,6 +5,7 @@ import contextlib
 import dataclasses
 import queue
 import threading
+import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Callable
 
@@ -146,11 +147,13 @@ class MicListener:
                 elif segmenter.quiet_frames == EARLY_AFTER_QUIET_FRAMES and early is None:
                     early = decoding.submit(self._recognizer.recognize, segmenter.provisional().pcm)
                 continue
+            cut_at = time.perf_counter()
             heard = early.result() if early is not None else None
             if heard is None or heard.intent is None:
                 heard = decoding.submit(self._recognizer.recognize, utterance.pcm).result()
             else:
                 heard.extra["early"] = True
+            heard.extra["decode_wait_ms"] = round((time.perf_counter() - cut_at) * 1000, 1)  # after the endpoint
             early = None
             audio_end = self.stream_anchor + utterance.end
             heard = dataclasses.replace(heard, audio_end=audio_end)
