@@ -106,6 +106,11 @@ def test_real_words_are_not_corrected_into_a_topic(question):
     assert knowledge.match_question(question)[0] is None
 
 
+def test_the_grammars_politeness_words_do_not_change_a_questions_score():
+    plain = knowledge.match_question("what does referred pain mean")
+    assert knowledge.match_question("go ahead and what does referred pain mean thank you") == plain
+
+
 @pytest.mark.parametrize("question", ["who are you", "why?", "how?"])
 def test_question_words_alone_give_no_topic(question):
     assert knowledge.match_question(question) == (None, 1.0)
