@@ -201,7 +201,7 @@ def _index() -> _Index:
     phrase_pattern = (re.compile(r"\b(?:" + "|".join(map(_phrase_regex, sorted(phrases, key=len, reverse=True)))
                                  + r")\b") if phrases else None)
     known_phrase_words = {w for p in phrases for w in p.split()}
-    phrases = {_phrase_key(p): concept for p, concept in reversed(list(phrases.items()))}
+    phrases = {_phrase_key(p): concept for p, concept in phrases.items()}
     knowledge = load()
 
     def terms(text: str) -> list[str]:

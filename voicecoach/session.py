@@ -257,6 +257,11 @@ def _continue(state: State, ctx: Context, out: list[Action]) -> State:
                 then="enter")
 
 
+def _menu_wait_ms(ctx: Context) -> int:
+    """How long the routine menu waits for a name: the opening's wait, but never none."""
+    return max(ctx.start_wait_ms, 1000)
+
+
 def _offer_routines(state: State, ctx: Context, out: list[Action]) -> tuple[State, list[Action]]:
     """Say the routines by name and wait for one; silence or "resume" keeps the current one."""
     out.append(Hush())
@@ -264,7 +269,7 @@ def _offer_routines(state: State, ctx: Context, out: list[Action]) -> tuple[Stat
     names = [name for name, _ in ctx.routines.values()]
     listed = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " " + ctx.lines["or"] + " " + names[-1]
     text = _fill(ctx.lines["routine_menu"], routines=listed,
-                 seconds=spoken_seconds(max(ctx.start_wait_ms, 1000) // 1000, ctx.lines))
+                 seconds=spoken_seconds(_menu_wait_ms(ctx) // 1000, ctx.lines))
     return _say(state, out, text, then="wait"), out
 
 
@@ -454,7 +459,7 @@ def _speech_done(state: State, said: int, now: int, ctx: Context) -> tuple[State
     if then == "enter":
         return _enter(state, state.index, now, ctx, out)
     if then == "wait":
-        wait = max(ctx.start_wait_ms, 1000) if state.choice == "routine" else ctx.start_wait_ms
+        wait = _menu_wait_ms(ctx) if state.choice == "routine" else ctx.start_wait_ms
         return replace(state, wait_until=now + wait if wait else None), out
     if then == "start_timer":
         state = replace(state, timing=True, started_at=now, frozen_at=None, next_count=0)
