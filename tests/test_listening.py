@@ -117,6 +117,13 @@ def test_provisional_utterance_repeats_its_quiet_tail_and_ends_with_the_cut(tmp_
     assert segmenter.quiet_frames == 0 and segmenter.provisional() is None
 
 
+def test_every_phrase_is_a_whole_sentence_bare_or_with_politeness_words(recognizer):
+    for phrase in spoken_phrases():
+        assert recognizer.sentence_of(phrase) == phrase  # "what now" ends in the suffix word "now"
+        assert recognizer.sentence_of(f"please {phrase} thank you") == phrase
+    assert recognizer.sentence_of("eight thirty") is None
+
+
 def test_politeness_words_around_a_phrase_count_against_the_score_gap(recognizer):
     assert recognizer.politeness_words("next one") == 0
     assert recognizer.politeness_words("please next one") == 1

@@ -156,19 +156,15 @@ class Recognizer:
     def sentence_of(self, text: str) -> str | None:
         """The grammar's phrase or question inside the politeness words, or None when the grammar did not reach
         its end: an unfinished path comes back when nothing fitted."""
-        words = listening_words()
+        sentences, words = self._sentences(), listening_words()
         core = normalise(text)
-        for prefix in words.prefixes:
-            if core.startswith(prefix + " ") and core[len(prefix) + 1:] in self._sentences():
-                return core[len(prefix) + 1:]
-        for suffix in words.suffixes:
-            if core.endswith(" " + suffix):
-                core = core[: -len(suffix) - 1]
-                break
-        for prefix in words.prefixes:
-            if core.startswith(prefix + " ") and core[len(prefix) + 1:] in self._sentences():
-                return core[len(prefix) + 1:]
-        return core if core in self._sentences() else None
+        for candidate in [core] + [core[:-len(s) - 1] for s in words.suffixes if core.endswith(" " + s)]:
+            if candidate in sentences:
+                return candidate
+            for prefix in words.prefixes:
+                if candidate.startswith(prefix + " ") and candidate[len(prefix) + 1:] in sentences:
+                    return candidate[len(prefix) + 1:]
+        return None
 
     def politeness_words(self, text: str) -> int:
         """How many optional words (a prefix, a suffix) the grammar put around the phrase: 0, 1 or 2."""
