@@ -16,6 +16,7 @@ from listen_common import load, median, percentile
 
 from voicecoach.intents import normalise, parse, vocabulary
 from voicecoach.listening.grammar import listening_words, spoken_phrases
+from voicecoach.listening.moonshine import Transcriber as Moonshine
 from voicecoach.listening.recognizer import Recognizer
 
 SNRS = ("clean", "snr20", "snr10")
@@ -103,11 +104,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--split", default="test", choices=["dev", "test"])
     parser.add_argument("--tune", action="store_true")
+    parser.add_argument("--pocketsphinx-only", action="store_true", help="without Moonshine's second opinion")
     args = parser.parse_args()
     if args.tune and args.split != "dev":
         parser.error("tune on the dev split only")
     rows = load(args.split)
-    recognizer = Recognizer()
+    recognizer = Recognizer(transcriber=None if args.pocketsphinx_only or args.tune else Moonshine())
     recognizer.exhaustive = args.tune  # every score of every file, so decode times are the full two searches
     for row in rows:
         heard = recognizer.recognize(row["pcm"])

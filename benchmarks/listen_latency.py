@@ -32,6 +32,8 @@ COMMANDS = [("pause", "wait a second", "en-us", 150), ("resume", "please continu
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--commands", type=int, default=20)
+    parser.add_argument("--recognizer", default="offline", help="passed to voicecoach run")
+    parser.add_argument("--keep-events", metavar="FILE", help="write the session's events log here")
     args = parser.parse_args()
     require_pulse()
     with tempfile.TemporaryDirectory() as tmp:
@@ -41,8 +43,9 @@ def main() -> None:
         (folder / "latency.yaml").write_text(ROUTINE)
         log = folder / "events.jsonl"
         env = {**os.environ, "XDG_DATA_HOME": str(folder / "data"), "XDG_CONFIG_HOME": str(folder / "config")}
-        process = subprocess.Popen([sys.executable, "-m", "voicecoach", "run", "--start-wait", "0", str(folder / "latency.yaml"),
-                                    "--events", str(log)], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+        command = [sys.executable, "-m", "voicecoach", "run", "--start-wait", "0", str(folder / "latency.yaml"),
+                   "--events", str(log), "--recognizer", args.recognizer]
+        process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                    stderr=subprocess.DEVNULL, env=env)
         try:
             while "hold_start" not in (log.read_text() if log.exists() else ""):
@@ -50,10 +53,13 @@ def main() -> None:
             for n in range(args.commands):
                 play_into_mic(wavs[n % len(wavs)])
                 time.sleep(3)
+            memory = memory_of(process.pid)
         finally:
             process.terminate()
             process.wait(timeout=10)
         events = [json.loads(line) for line in log.read_text().splitlines()]
+    if args.keep_events:
+        Path(args.keep_events).write_text("".join(json.dumps(e) + "\n" for e in events))
     latencies, decode, waits, early, missed = [], [], [], 0, 0
     for index, event in enumerate(events):
         if event["event"] != "heard" or not event.get("intent"):
@@ -75,6 +81,14 @@ def main() -> None:
         print(f"decode ms: median {statistics.median(decode):.0f}, p95 {percentile(decode, 95):.0f}; still to wait "
               f"for after the endpoint: median {statistics.median(waits):.0f}, p95 {percentile(waits, 95):.0f} "
               f"(target p50 <= 40); early guesses used {early}/{len(decode)}; recognised {heard}/{args.commands}")
+    print(f"session memory after the commands: RSS {memory['VmRSS']:.0f} MB, peak {memory['VmHWM']:.0f} MB "
+          "(target <= 200)")
+
+
+def memory_of(pid: int) -> dict[str, float]:
+    """VmRSS and VmHWM (peak RSS) of a process, in MB."""
+    fields = dict(line.split(":", 1) for line in Path(f"/proc/{pid}/status").read_text().splitlines() if ":" in line)
+    return {key: int(fields[key].split()[0]) / 1024 for key in ("VmRSS", "VmHWM")}
 
 
 if __name__ == "__main__":

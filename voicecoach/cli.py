@@ -379,8 +379,10 @@ def add_input_device_option(parser: argparse.ArgumentParser) -> None:
 
 
 def add_recognizer_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--recognizer", default="pocketsphinx", choices=("pocketsphinx", "vosk", "whisper", "google"),
-                        help="pocketsphinx (default, offline); vosk or whisper with --model; google (online)")
+    parser.add_argument("--recognizer", default="offline",
+                        choices=("offline", "pocketsphinx", "vosk", "whisper", "google"),
+                        help="offline (default: pocketsphinx and Moonshine); pocketsphinx alone (less memory, fewer"
+                        " commands understood); vosk or whisper with --model; google (online)")
     parser.add_argument("--model", metavar="PATH", help="model directory or file for vosk or whisper")
 
 

@@ -65,15 +65,16 @@ def without_fillers(text: str, fillers: tuple[str, ...]) -> list[str]:
     return found
 
 
-def command_of(text: str) -> tuple[str | None, float]:
-    """The command a line of text names, with a confidence 0..1; (None, 0) if none."""
+def command_of(text: str, cutoff: float = FUZZY_CUTOFF) -> tuple[str | None, float]:
+    """The command a line of text names, with a confidence 0..1; (None, 0) if none. `cutoff` is the least fuzzy
+    similarity (0..100) to a phrase that still counts."""
     plain = normalise(text)
     if plain.replace(" ", "_") in INTENTS and plain != "ask":
         return plain.replace(" ", "_"), 1.0
-    return _lookup(plain, vocabulary().phrases)
+    return _lookup(plain, vocabulary().phrases, cutoff)
 
 
-def _lookup(plain: str, table: Mapping[str, str]) -> tuple[str | None, float]:
+def _lookup(plain: str, table: Mapping[str, str], cutoff: float = FUZZY_CUTOFF) -> tuple[str | None, float]:
     """table's value for the normalised text, with or without politeness words at its ends, else for the
     closest key (fuzzily, without them); (None, 0) if none is close enough."""
     fillers = vocabulary().fillers
@@ -84,7 +85,7 @@ def _lookup(plain: str, table: Mapping[str, str]) -> tuple[str | None, float]:
     core = candidates[-1]
     if not core or core in fillers:
         return None, 0.0
-    best = process.extractOne(core, table.keys(), scorer=fuzz.ratio, score_cutoff=FUZZY_CUTOFF)
+    best = process.extractOne(core, table.keys(), scorer=fuzz.ratio, score_cutoff=cutoff)
     if best is None:
         return None, 0.0
     return table[best[0]], best[1] / 100

@@ -235,12 +235,23 @@ def _index() -> _Index:
     )
 
 
+class _WordHashes:
+    """A set of words kept as their sorted 64-bit hashes: 1 MB where a set of the strings takes 28 MB."""
+
+    def __init__(self, words: Iterable[str]):
+        self.hashes = np.unique(np.fromiter((hash(word) for word in words), np.int64))
+
+    def __contains__(self, word: str) -> bool:
+        at = int(np.searchsorted(self.hashes, hash(word)))
+        return at < len(self.hashes) and self.hashes[at] == hash(word)
+
+
 @lru_cache(maxsize=1)
-def _english_words() -> frozenset[str]:
-    """Every word in the speech recogniser's English pronouncing dictionary (134,000 words, read in about 40 ms)."""
+def _english_words() -> _WordHashes:
+    """Every word in the speech recogniser's English pronouncing dictionary (134,000 words, read in about 60 ms)."""
     path = os.path.join(pocketsphinx.get_model_path(), "en-us", "cmudict-en-us.dict")
     with open(path, encoding="utf-8") as lines:
-        return frozenset(line.split(" ", 1)[0] for line in lines)
+        return _WordHashes(line.split(" ", 1)[0] for line in lines)
 
 
 @lru_cache(maxsize=4096)

@@ -86,13 +86,14 @@ class GoogleRecognizer:
         return _heard(text, started, "google", self.understand, audio_end)
 
 
-def make_recognizer(name: str = "pocketsphinx", model: str | None = None, choices: dict[str, str] | None = None):
-    """The recogniser named by --recognizer: pocketsphinx (default, offline), vosk, whisper or google.
-    `choices` maps routine names to ids, so a routine can be picked by voice."""
+def make_recognizer(name: str = "offline", model: str | None = None, choices: dict[str, str] | None = None):
+    """The recogniser named by --recognizer: offline (default: pocketsphinx's grammar with Moonshine's transcript),
+    pocketsphinx (the grammar alone), vosk, whisper or google. `choices` maps routine names to ids, so a routine
+    can be picked by voice."""
     from voicecoach import knowledge
-    if name == "pocketsphinx":
+    if name in ("offline", "pocketsphinx"):
         from voicecoach.listening.recognizer import Recognizer
-        return Recognizer.with_knowledge(choices)
+        return Recognizer.with_knowledge(choices, transcribe=name == "offline")
     if name in ("vosk", "whisper") and not model:
         raise RecognizerUnavailable(f"The {name} recogniser needs a model: pass its path with --model.")
     understand = functools.partial(parse, questions=knowledge.match_question, choices=choices)
@@ -102,4 +103,4 @@ def make_recognizer(name: str = "pocketsphinx", model: str | None = None, choice
         return WhisperRecognizer(model, understand)
     if name == "google":
         return GoogleRecognizer(understand)
-    raise RecognizerUnavailable(f"Unknown recogniser {name!r}: choose pocketsphinx, vosk, whisper or google.")
+    raise RecognizerUnavailable(f"Unknown recogniser {name!r}: choose offline, pocketsphinx, vosk, whisper or google.")

@@ -1,0 +1,136 @@
+"""Moonshine's second opinion: the model files, the int8 decoder conversion, and how its transcript is used."""
+from __future__ import annotations
+
+import numpy
+import pytest
+
+from tests.harness import make_speech_wav
+from voicecoach.listening.moonshine import Transcriber, int8_model, model_dir, read_tokens
+from voicecoach.listening.recognizer import Recognizer
+
+
+@pytest.fixture(scope="module")
+def transcriber(tmp_path_factory):
+    return Transcriber(cache_dir=tmp_path_factory.mktemp("cache"))
+
+
+def pcm_of(tmp_path, text, voice="en-us", speed=160):
+    path = tmp_path / f"{voice}-{text.replace(' ', '_')}.wav"
+    return make_speech_wav(text, path, voice=voice, speed=speed, engine="espeak-ng", noise_db=-66,
+                           pad_s=0.4).read_bytes()[44:]
+
+
+class FixedTranscript:
+    def __init__(self, text):
+        self.text, self.calls = text, 0
+
+    def transcribe(self, pcm):
+        self.calls += 1
+        return self.text
+
+
+def test_token_lengths_of_128_bytes_or_more_take_two_bytes(tmp_path):
+    long_token = b"x" * 200
+    (tmp_path / "tokens.bin").write_bytes(b"\x03<s>" + bytes([200 & 0x7F | 0x80, 200 >> 7]) + long_token + b"\x01a")
+    assert read_tokens(tmp_path / "tokens.bin") == [b"<s>", long_token, b"a"]
+
+
+def test_the_shipped_vocabulary_is_read_whole():
+    tokens = read_tokens(model_dir() / "tokenizer.bin")
+    assert tokens[:3] == [b"<unk>", b"<s>", b"</s>"] and len(tokens) == 32000
+
+
+def test_the_int8_models_give_the_shipped_models_words(tmp_path, transcriber):
+    import onnxruntime
+    pcm = pcm_of(tmp_path, "go ahead and speak faster")
+    converted = transcriber.transcribe(pcm)
+    shipped = Transcriber.__new__(Transcriber)
+    shipped.__dict__.update(transcriber.__dict__)
+    shipped.encoder, shipped.decoder = (
+        onnxruntime.InferenceSession(str(model_dir() / name), providers=["CPUExecutionProvider"])
+        for name in ("encoder_model.ort", "decoder_model_merged.ort"))
+    assert converted == shipped.transcribe(pcm)
+    assert "speak faster" in converted.lower()
+
+
+def test_the_conversion_is_cached_and_replaces_older_ones(tmp_path):
+    source = model_dir() / "decoder_model_merged.ort"
+    older = tmp_path / "moonshine-base-en-decoder_model_merged-int8-v0-1.weights"
+    older.write_bytes(b"old")
+    first = int8_model(source, tmp_path)
+    stamp = first.stat().st_mtime_ns
+    assert int8_model(source, tmp_path) == first and first.stat().st_mtime_ns == stamp
+    assert not older.exists() and sorted(p.suffix for p in tmp_path.iterdir()) == [".onnx", ".weights"]
+
+
+def test_silence_and_a_too_short_clip_give_no_words(transcriber):
+    assert transcriber.transcribe(b"") == ""
+    assert transcriber.transcribe(numpy.zeros(1000, numpy.int16).tobytes()) == ""
+
+
+def test_a_transcript_that_names_a_command_wins(tmp_path):
+    noise = numpy.random.default_rng(1).normal(0, 30, 16000).astype(numpy.int16).tobytes()
+    recognizer = Recognizer(transcriber=FixedTranscript("Next one, please."))
+    heard = recognizer.recognize(noise)
+    assert (heard.intent, heard.text, heard.extra["recogniser"]) == ("next", "Next one, please.", "moonshine")
+    assert heard.extra["transcript"] == "Next one, please." and heard.extra["decode_ms"] > 0
+
+
+def test_a_transcript_that_names_no_command_leaves_the_grammar_result(tmp_path):
+    pcm = pcm_of(tmp_path, "slow down")
+    fixed = FixedTranscript("The weather is lovely today.")
+    heard = Recognizer(transcriber=fixed).recognize(pcm)
+    assert heard.intent == "slower" and heard.extra["recogniser"] == "pocketsphinx" and fixed.calls == 1
+    assert Recognizer(transcriber=fixed).recognize(pcm_of(tmp_path, "my brother bought a bicycle")).intent is None
+
+
+def test_moonshine_hears_the_lone_next_that_the_grammar_takes_for_a_number(tmp_path, transcriber):
+    pcm = pcm_of(tmp_path, "next")
+    assert Recognizer().recognize(pcm).intent is None  # the known miss, see test_listening.py
+    heard = Recognizer(transcriber=transcriber).recognize(pcm)
+    assert heard.intent == "next", heard
+
+
+@pytest.mark.parametrize("text", ["twenty seven", "forty two", "my brother bought a new bicycle last month",
+                                  "I will put the kettle on"])
+def test_non_commands_stay_rejected_with_both_opinions(tmp_path, transcriber, text):
+    heard = Recognizer(transcriber=transcriber).recognize(pcm_of(tmp_path, text))
+    assert heard.intent is None, heard
+
+
+def test_a_transcript_that_is_only_a_number_vetoes_the_grammars_command(tmp_path):
+    pcm = pcm_of(tmp_path, "slow down")
+    assert Recognizer(transcriber=FixedTranscript("Twenty-seven.")).recognize(pcm).intent is None
+    assert Recognizer(transcriber=FixedTranscript("42")).recognize(pcm).intent is None
+    assert Recognizer(transcriber=FixedTranscript("Slow down for 2 seconds")).recognize(pcm).intent == "slower"
+
+
+def test_a_question_the_grammar_could_not_fit_is_answered_from_the_transcript():
+    from voicecoach import knowledge
+    noise = numpy.random.default_rng(2).normal(0, 30, 16000).astype(numpy.int16).tobytes()
+
+    def heard(transcript):
+        recognizer = Recognizer(question_matcher=knowledge.match_question, transcriber=FixedTranscript(transcript))
+        return recognizer.recognize(noise)
+
+    asked = heard("Should I put heat or ice on my calf?")
+    assert (asked.intent, asked.topic, asked.extra["recogniser"]) == ("ask", "heat-or-ice", "moonshine")
+    assert heard("This carpet really needs a good clean.").intent is None
+    assert heard("").intent is None
+
+
+def test_an_unwritable_cache_is_one_clear_error(tmp_path):
+    from voicecoach.listening.moonshine import MoonshineUnavailable
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    with pytest.raises(MoonshineUnavailable, match="XDG_CACHE_HOME"):
+        int8_model(model_dir() / "encoder_model.ort", blocker / "cache")
+
+
+def test_a_failing_transcriber_leaves_the_grammars_answer(tmp_path):
+    class Broken:
+        def transcribe(self, pcm):
+            raise RuntimeError("model crashed")
+
+    heard = Recognizer(transcriber=Broken()).recognize(pcm_of(tmp_path, "slow down"))
+    assert heard.intent == "slower" and "model crashed" in heard.extra["transcriber_error"]
