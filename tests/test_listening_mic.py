@@ -50,6 +50,21 @@ def test_no_microphone_is_reported_once_and_nothing_crashes():
     assert "no such device" in events[0][1]["error"]
 
 
+def test_a_recogniser_that_cannot_be_built_is_reported_once_and_typing_still_works():
+    events = []
+
+    def broken_install():
+        raise RuntimeError("The Moonshine model is missing")
+
+    listener = MicListener(MonotonicClock(), recognizer_factory=broken_install,
+                           notify=lambda e, f: events.append((e, f)),
+                           microphone_factory=lambda index: _Microphone(bytes(FRAME_BYTES * 10)))
+    listener.start(lambda heard: None)
+    listener.threads[1].join(timeout=5)
+    listener.stop()
+    assert [e for e, _ in events] == ["input_lost"] and "Moonshine" in events[0][1]["error"]
+
+
 class _Stream:
     def __init__(self, pcm: bytes):
         self.pcm = pcm

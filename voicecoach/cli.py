@@ -163,12 +163,13 @@ def make_listener(args: argparse.Namespace, clock, notify, routine_names: dict[s
         return typed
     from voicecoach.adapters.combined import CombinedListener
     from voicecoach.listening.mic import MicListener
-    from voicecoach.listening.optional import RecognizerUnavailable, make_recognizer
+    from voicecoach.listening.optional import RecognizerUnavailable, recognizer_factory
     try:
-        recognizer = make_recognizer(args.recognizer, args.model, routine_names)
+        build = recognizer_factory(args.recognizer, args.model, routine_names)
     except RecognizerUnavailable as error:
         raise UsageError(str(error)) from None
-    return CombinedListener(MicListener(clock, device=args.input_device, recognizer=recognizer, notify=notify), typed)
+    return CombinedListener(MicListener(clock, device=args.input_device, recognizer_factory=build, notify=notify),
+                            typed)
 
 
 # ---- other subcommands ----

@@ -27,6 +27,11 @@ ECHO_SECONDS = 0.3
 EARLY_AFTER_QUIET_FRAMES = 3
 
 
+def _default_recognizer():
+    from voicecoach.listening.recognizer import Recognizer
+    return Recognizer.with_knowledge()
+
+
 def find_input_device(wanted: str | int | None) -> int | None:
     """An input device index from an index or a (part of a) name; None means the system default."""
     if wanted is None or wanted == "":
@@ -71,11 +76,13 @@ class MicListener:
     """Listener port: start(post) begins capture and recognition threads; stop() releases the microphone."""
 
     def __init__(self, clock: Clock, *, device: str | int | None = None, recognizer=None,
+                 recognizer_factory: Callable[[], object] | None = None,
                  notify: Notify | None = None, microphone_factory: Callable | None = None):
         self.clock = clock
         self.device = device
         self.notify = notify or (lambda event, fields: None)
         self._recognizer = recognizer
+        self.recognizer_factory = recognizer_factory or _default_recognizer
         self.microphone_factory = microphone_factory or self._speech_recognition_microphone
         self.echo = EchoFilter()
         self.frames: queue.Queue[bytes | None] = queue.Queue(maxsize=2000)
@@ -90,9 +97,6 @@ class MicListener:
         return sr.Microphone(device_index=device_index, sample_rate=SAMPLE_RATE, chunk_size=FRAME_BYTES // 2)
 
     def start(self, post: Callable[[Heard], None]) -> None:
-        if self._recognizer is None:
-            from voicecoach.listening.recognizer import Recognizer
-            self._recognizer = Recognizer.with_knowledge()
         self.threads = [threading.Thread(target=self._capture, name="mic-capture", daemon=True),
                         threading.Thread(target=self._recognise, args=(post,), name="mic-recognise", daemon=True)]
         for thread in self.threads:
@@ -134,6 +138,12 @@ class MicListener:
             self.frames.put(None)
 
     def _recognise(self, post: Callable[[Heard], None]) -> None:
+        if self._recognizer is None:  # built here, so the coach starts talking while the models load
+            try:
+                self._recognizer = self.recognizer_factory()
+            except Exception as error:  # a broken install: say so once, typed commands still work
+                self._lost(error)
+                return
         segmenter = Segmenter()
         decoding = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mic-decode")  # one decoder, one caller
         early: Future | None = None

@@ -90,17 +90,25 @@ def make_recognizer(name: str = "offline", model: str | None = None, choices: di
     """The recogniser named by --recognizer: offline (default: pocketsphinx's grammar with Moonshine's transcript),
     pocketsphinx (the grammar alone), vosk, whisper or google. `choices` maps routine names to ids, so a routine
     can be picked by voice."""
+    return recognizer_factory(name, model, choices)()
+
+
+def recognizer_factory(name: str = "offline", model: str | None = None,
+                       choices: dict[str, str] | None = None) -> Callable[[], object]:
+    """Checks at once what can be checked quickly (RecognizerUnavailable), and returns what builds the recogniser:
+    the offline ones take a second or two to load, which a session spends talking rather than waiting."""
     from voicecoach import knowledge
     if name in ("offline", "pocketsphinx"):
         from voicecoach.listening.recognizer import Recognizer
-        return Recognizer.with_knowledge(choices, transcribe=name == "offline")
+        if name == "offline":
+            from voicecoach.listening.moonshine import model_dir
+            model_dir()
+        return functools.partial(Recognizer.with_knowledge, choices, transcribe=name == "offline")
     if name in ("vosk", "whisper") and not model:
         raise RecognizerUnavailable(f"The {name} recogniser needs a model: pass its path with --model.")
     understand = functools.partial(parse, questions=knowledge.match_question, choices=choices)
-    if name == "vosk":
-        return VoskRecognizer(model, understand)
-    if name == "whisper":
-        return WhisperRecognizer(model, understand)
-    if name == "google":
-        return GoogleRecognizer(understand)
+    built = (VoskRecognizer(model, understand) if name == "vosk" else WhisperRecognizer(model, understand)
+             if name == "whisper" else GoogleRecognizer(understand) if name == "google" else None)
+    if built is not None:
+        return lambda: built
     raise RecognizerUnavailable(f"Unknown recogniser {name!r}: choose offline, pocketsphinx, vosk, whisper or google.")
