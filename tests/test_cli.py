@@ -102,9 +102,11 @@ def interrupt_on_the_right_side(tmp_path) -> tuple[Path, str, str]:
     routine, events = tmp_path / "short.yaml", tmp_path / "events.jsonl"
     # No typed "next": with instant silent speech, lines read late would skip straight past the right side.
     routine.write_text(SHORT.replace("hold: 2", "hold: 5"))
+    # A shell's background job ignores Ctrl-C, and so would the session: give it the default, as in a terminal.
     process = subprocess.Popen([sys.executable, "-m", "voicecoach", "run", str(routine), "--text", "--no-speech",
                                 "--events", str(events)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, text=True, env=os.environ.copy())
+                               stderr=subprocess.PIPE, text=True, env=os.environ.copy(),
+                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.monotonic() + 30
     while "right" not in (events.read_text() if events.exists() else "") and time.monotonic() < deadline:
         time.sleep(0.05)

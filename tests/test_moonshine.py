@@ -1,4 +1,4 @@
-"""Moonshine's second opinion: the model files, the int8 decoder conversion, and how its transcript is used."""
+"""Moonshine's second opinion: the model files, their int8 conversion, and how its transcript is used."""
 from __future__ import annotations
 
 import numpy

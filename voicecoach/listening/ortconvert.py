@@ -89,8 +89,8 @@ def keep_int8(model: onnx.ModelProto) -> onnx.ModelProto:
     """The main graph turns each int8 weight into float (Cast, Mul by a scale, Add an offset) for the nodes that use
     it, there or in an If node's branches. Each MatMul on such a weight becomes DynamicQuantizeMatMul on the int8
     matrix (offset = -zero point × scale, a whole number here); MatMul on its transpose gets a transposed int8 copy;
-    Gather picks int8 rows and dequantises only those. Other users (Conv), and weights
-    whose zero point is not a whole number, keep the float weight."""
+    Gather picks int8 rows and dequantises only those. Other users (Conv), and weights whose zero point is not a
+    whole number, keep the float weight."""
     graph = model.graph
     constants = {t.name: t for t in graph.initializer}
     producer = {out: node for node in graph.node for out in node.output}
@@ -98,7 +98,8 @@ def keep_int8(model: onnx.ModelProto) -> onnx.ModelProto:
     for add in graph.node:
         mul = producer.get(add.input[0]) if add.op_type == "Add" else None
         cast = producer.get(mul.input[0]) if mul is not None and mul.op_type == "Mul" else None
-        if cast is None or cast.op_type != "Cast" or cast.input[0] not in constants:
+        if (cast is None or cast.op_type != "Cast" or cast.input[0] not in constants
+                or constants[cast.input[0]].data_type != TensorProto.INT8):
             continue
         scale = float(numpy_helper.to_array(constants[mul.input[1]]).reshape(()))
         offset = float(numpy_helper.to_array(constants[add.input[1]]).reshape(()))
@@ -153,7 +154,8 @@ def keep_int8(model: onnx.ModelProto) -> onnx.ModelProto:
 
 def _gather_rows(node, int8: str, scale: str, offset: str, transposed: dict[str, str]) -> list[onnx.NodeProto]:
     """Gather on an int8 weight, then dequantise only the rows picked. When the weight also has a transposed copy
-    (the tied input and output embedding), pick columns of that copy instead of keeping both matrices."""
+    (the tied input and output embedding, looked up with [batch, sequence] token ids), pick columns of that copy
+    instead of keeping both matrices."""
     out, axis = node.output[0], {a.name: helper.get_attribute_value(a) for a in node.attribute}.get("axis", 0)
     if int8 in transposed and axis == 0:
         picked = [helper.make_node("Gather", [transposed[int8], node.input[1]], [out + ".columns"], axis=1),
