@@ -242,8 +242,9 @@ class _WordHashes:
         self.hashes = np.unique(np.fromiter((hash(word) for word in words), np.int64))
 
     def __contains__(self, word: str) -> bool:
-        at = int(np.searchsorted(self.hashes, hash(word)))
-        return at < len(self.hashes) and self.hashes[at] == hash(word)
+        key = hash(word)
+        at = int(np.searchsorted(self.hashes, key))
+        return at < len(self.hashes) and self.hashes[at] == key
 
 
 @lru_cache(maxsize=1)

@@ -12,6 +12,7 @@ from typing import Callable
 from voicecoach.adapters.quiet import quiet_stderr
 from voicecoach.intents import normalise
 from voicecoach.listening.endpoint import FRAME_BYTES, FRAME_SECONDS, SAMPLE_RATE, Segmenter
+from voicecoach.listening.optional import make_recognizer
 from voicecoach.ports import Clock, Heard, Notify
 
 # Recognised words that the coach was saying, or stopped saying at most this long before the user's speech
@@ -25,11 +26,6 @@ ECHO_SECONDS = 0.3
 # pocketsphinx a guess takes about 40 ms longer, and 3 frames start it early enough to be ready at the cut
 # (listen_latency: audio_end -> action median 496 ms at 5 frames, 369 ms at 3).
 EARLY_AFTER_QUIET_FRAMES = 3
-
-
-def _default_recognizer():
-    from voicecoach.listening.recognizer import Recognizer
-    return Recognizer.with_knowledge()
 
 
 def find_input_device(wanted: str | int | None) -> int | None:
@@ -82,7 +78,7 @@ class MicListener:
         self.device = device
         self.notify = notify or (lambda event, fields: None)
         self._recognizer = recognizer
-        self.recognizer_factory = recognizer_factory or _default_recognizer
+        self.recognizer_factory = recognizer_factory or make_recognizer
         self.microphone_factory = microphone_factory or self._speech_recognition_microphone
         self.echo = EchoFilter()
         self.frames: queue.Queue[bytes | None] = queue.Queue(maxsize=2000)

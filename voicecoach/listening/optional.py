@@ -107,8 +107,11 @@ def recognizer_factory(name: str = "offline", model: str | None = None,
     if name in ("vosk", "whisper") and not model:
         raise RecognizerUnavailable(f"The {name} recogniser needs a model: pass its path with --model.")
     understand = functools.partial(parse, questions=knowledge.match_question, choices=choices)
-    built = (VoskRecognizer(model, understand) if name == "vosk" else WhisperRecognizer(model, understand)
-             if name == "whisper" else GoogleRecognizer(understand) if name == "google" else None)
-    if built is not None:
-        return lambda: built
-    raise RecognizerUnavailable(f"Unknown recogniser {name!r}: choose offline, pocketsphinx, vosk, whisper or google.")
+    builders = {"vosk": lambda: VoskRecognizer(model, understand),
+                "whisper": lambda: WhisperRecognizer(model, understand),
+                "google": lambda: GoogleRecognizer(understand)}
+    if name not in builders:
+        raise RecognizerUnavailable(f"Unknown recogniser {name!r}: choose offline, pocketsphinx, vosk, whisper or "
+                                    "google.")
+    built = builders[name]()  # at once: a missing package or model is a usage error, not a lost microphone
+    return lambda: built
