@@ -42,6 +42,12 @@ def test_typed_only_phrases_are_out_of_the_grammar_but_still_parse():
     assert set(spoken_phrases().values()) == set(vocabulary().phrases.values())  # every intent can be spoken
 
 
+def test_politeness_words_are_peeled_fewest_first_from_either_end():
+    assert parse("hey go on then").intent == "resume"  # "go on then", not "go on"
+    assert parse("okay go on now please").intent == "next"
+    assert parse("please").intent is None
+
+
 def test_every_grammar_word_is_pronounceable(recognizer):
     missing = [w for w in grammar_words() if recognizer.decoder.lookup_word(w) is None]
     assert missing == []

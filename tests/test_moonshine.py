@@ -5,7 +5,7 @@ import numpy
 import pytest
 
 from tests.harness import make_speech_wav
-from voicecoach.listening.moonshine import Transcriber, int8_model, model_dir, read_tokens
+from voicecoach.listening.moonshine import Transcriber, Transcript, int8_model, model_dir, read_tokens
 from voicecoach.listening.recognizer import Recognizer
 
 
@@ -21,12 +21,12 @@ def pcm_of(tmp_path, text, voice="en-us", speed=160):
 
 
 class FixedTranscript:
-    def __init__(self, text):
-        self.text, self.calls = text, 0
+    def __init__(self, text, fits=None):
+        self.text, self.fits, self.calls = text, fits or {}, 0
 
-    def transcribe(self, pcm):
+    def hear(self, pcm, alternatives=None):
         self.calls += 1
-        return self.text
+        return Transcript(self.text, -1.0, self.fits)
 
 
 def test_token_lengths_of_128_bytes_or_more_take_two_bytes(tmp_path):
@@ -78,7 +78,7 @@ def test_a_transcript_that_names_a_command_wins(tmp_path):
 
 def test_a_transcript_that_names_no_command_leaves_the_grammar_result(tmp_path):
     pcm = pcm_of(tmp_path, "slow down")
-    fixed = FixedTranscript("The weather is lovely today.")
+    fixed = FixedTranscript("Lovely weather.")
     heard = Recognizer(transcriber=fixed).recognize(pcm)
     assert heard.intent == "slower" and heard.extra["recogniser"] == "pocketsphinx" and fixed.calls == 1
     assert Recognizer(transcriber=fixed).recognize(pcm_of(tmp_path, "my brother bought a bicycle")).intent is None
@@ -96,6 +96,36 @@ def test_moonshine_hears_the_lone_next_that_the_grammar_takes_for_a_number(tmp_p
 def test_non_commands_stay_rejected_with_both_opinions(tmp_path, transcriber, text):
     heard = Recognizer(transcriber=transcriber).recognize(pcm_of(tmp_path, text))
     assert heard.intent is None, heard
+
+
+def test_a_command_sentence_that_fits_the_audio_almost_as_well_as_the_transcript_counts():
+    noise = numpy.random.default_rng(3).normal(0, 30, 16000).astype(numpy.int16).tobytes()
+    near = FixedTranscript("Please more follow you.", {"Please more volume": -3.5, "Please move on": -9.0})
+    heard = Recognizer(transcriber=near).recognize(noise)
+    assert (heard.intent, heard.text, heard.extra["transcript"]) == ("louder", "Please more volume", near.text)
+    far = FixedTranscript("Please more follow you.", {"Please more volume": -9.0})
+    assert Recognizer(transcriber=far).recognize(noise).intent is None
+
+
+def test_the_nearest_command_sentences_keep_the_transcripts_own_politeness_words():
+    sentences = Recognizer().command_sentences("Wait a secant, thank you.")
+    assert "wait a second, thank you" in sentences and len(sentences) == Recognizer().tuning.fit_candidates
+    assert Recognizer().command_sentences("") == [] and Recognizer().command_sentences("将将") == []
+
+
+def test_moonshine_scores_the_sentence_that_was_said_above_its_neighbours(tmp_path, transcriber):
+    heard = transcriber.hear(pcm_of(tmp_path, "please more volume"), lambda text: ["Please more volume", "Please move on"])
+    assert heard.fits["Please more volume"] > heard.fits["Please move on"] + 3
+    assert heard.logprob - heard.fits["Please more volume"] < 3
+    assert transcriber.encode("I'm done, thank you") and \
+        b"".join(transcriber.tokens[t] for t in transcriber.encode("Go ahead")) == "\u2581Go\u2581ahead".encode()
+
+
+def test_talk_that_no_command_sentence_fits_drops_the_grammars_command(tmp_path):
+    pcm = pcm_of(tmp_path, "slow down")
+    chatter = FixedTranscript("That film last night was rather boring.", {"That film last night": -40.0})
+    assert Recognizer(transcriber=chatter).recognize(pcm).intent is None
+    assert Recognizer(transcriber=FixedTranscript("Lovely weather.", {"Slow down": -40.0})).recognize(pcm).intent == "slower"
 
 
 def test_a_transcript_that_is_only_a_number_vetoes_the_grammars_command(tmp_path):
@@ -129,7 +159,7 @@ def test_an_unwritable_cache_is_one_clear_error(tmp_path):
 
 def test_a_failing_transcriber_leaves_the_grammars_answer(tmp_path):
     class Broken:
-        def transcribe(self, pcm):
+        def hear(self, pcm, alternatives=None):
             raise RuntimeError("model crashed")
 
     heard = Recognizer(transcriber=Broken()).recognize(pcm_of(tmp_path, "slow down"))

@@ -47,22 +47,19 @@ def vocabulary() -> Vocabulary:
 
 
 def without_fillers(text: str, fillers: tuple[str, ...]) -> list[str]:
-    """The text, then the text with politeness words peeled off its ends one at a time."""
-    found = [text]
-    changed = True
-    while changed and text:
-        changed = False
-        for filler in fillers:
-            if text == filler:
-                continue
-            if text.startswith(filler + " "):
-                text, changed = text[len(filler) + 1:], True
-            elif text.endswith(" " + filler):
-                text, changed = text[: -len(filler) - 1], True
-            if changed:
-                found.append(text)
-                break
+    """The text, then every text left by peeling politeness words off its ends, fewest peeled first: "hey go on
+    then" gives "go on then" (resume) before "go on" (next)."""
+    found = level = [text]
+    while level:
+        level = list(dict.fromkeys(peeled for t in level for peeled in _peeled_once(t, fillers) if peeled not in found))
+        found = found + level
     return found
+
+
+def _peeled_once(text: str, fillers: tuple[str, ...]) -> list[str]:
+    front = next((text[len(f) + 1:] for f in fillers if text.startswith(f + " ")), None)
+    back = next((text[:-len(f) - 1] for f in fillers if text.endswith(" " + f)), None)
+    return [t for t in (front, back) if t is not None]
 
 
 def command_of(text: str, cutoff: float = FUZZY_CUTOFF) -> tuple[str | None, float]:
