@@ -74,6 +74,7 @@ def test_a_transcript_that_names_a_command_wins(tmp_path):
     heard = recognizer.recognize(noise)
     assert (heard.intent, heard.text, heard.extra["recogniser"]) == ("next", "Next one, please.", "moonshine")
     assert heard.extra["transcript"] == "Next one, please." and heard.extra["decode_ms"] > 0
+    assert heard.extra["hypothesis"] is None  # the grammar was not searched: its answer would not count
 
 
 def test_a_transcript_that_names_no_command_leaves_the_grammar_result(tmp_path):

@@ -22,9 +22,9 @@ ECHO_SECONDS = 0.3
 # After this many quiet 30 ms frames the open utterance is recognised while the endpointer waits out the rest of
 # its 0.3 s window; an accepted guess is used at once, a rejected one falls back to the finished utterance. On
 # the dev split 3, 4 and 5 frames all matched or beat the finished utterance alone; 5 wastes the fewest guesses
-# on a speaker who goes on (25 per 300 utterances, against 53 and 94), but since Moonshine runs beside
-# pocketsphinx a guess takes about 40 ms longer, and 3 frames start it early enough to be ready at the cut
-# (listen_latency: audio_end -> action median 496 ms at 5 frames, 369 ms at 3).
+# on a speaker who goes on (25 per 300 utterances, against 53 and 94), but a guess that needs the grammar after
+# Moonshine takes longer, and 3 frames start it early enough to be ready at the cut (listen_latency with both
+# recognisers side by side: audio_end -> action median 496 ms at 5 frames, 369 ms at 3).
 EARLY_AFTER_QUIET_FRAMES = 3
 
 

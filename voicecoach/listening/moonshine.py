@@ -100,7 +100,7 @@ class Transcriber:
             import platformdirs
             cache_dir = Path(platformdirs.user_cache_dir("voicecoach"))
         options = onnxruntime.SessionOptions()
-        options.intra_op_num_threads = 1  # the other core runs pocketsphinx at the same time
+        options.intra_op_num_threads = 1  # the matrices are small: two threads took 120 ms a transcript instead of 101
         options.log_severity_level = 3
         # Pre-packing copies every weight matrix per input shape: 900 MB after a hundred utterances instead of 200.
         options.add_session_config_entry("session.disable_prepacking", "1")

@@ -5,7 +5,6 @@ import math
 import os
 import re
 import time
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Callable, Iterable, Protocol
 
@@ -115,8 +114,8 @@ class Transcriber(Protocol):
 class Recognizer:
     """recognize(pcm16 mono 16 kHz) -> Heard. Not thread-safe: one caller at a time.
 
-    With a transcriber (Moonshine), the same audio is transcribed on a second thread while pocketsphinx decodes,
-    and a transcript that names a command wins: the two make different mistakes. On the dev split, pocketsphinx
+    With a transcriber (Moonshine), the audio is transcribed first, and a transcript that names a command wins
+    without a grammar search: the two make different mistakes. On the dev split, pocketsphinx
     alone 73.5 / 72.5 / 51.5% of all phrasings (clean / 20 / 10 dB), Moonshine alone 65.0 / 51.5 / 36.0%,
     pocketsphinx where Moonshine names no command 83.0 / 77.5 / 62.0%, Moonshine first 89.0 / 81.0 / 66.0%;
     Moonshine named no command for any of the 165 non-commands. Questions and routine names go the other way:
@@ -144,7 +143,6 @@ class Recognizer:
         self.choices = choices  # routine name -> id: names are sentences of the grammar too
         self.exhaustive = False  # the tuning benchmark sets it to see every score of every utterance
         self.transcriber = transcriber
-        self.second_thread = ThreadPoolExecutor(1, thread_name_prefix="transcriber") if transcriber else None
 
     @classmethod
     def with_knowledge(cls, choices: dict[str, str] | None = None, transcribe: bool = True) -> "Recognizer":
@@ -174,12 +172,10 @@ class Recognizer:
                      if not seg.word.startswith(("<", "[", "(", "+")) and seg.word not in ("SIL",))
         return (hyp.hypstr if hyp else ""), score, spoken
 
-    def scores(self, pcm: bytes, exhaustive: bool = False, voiced: int | None = None,
-               decided: Callable[[], bool] = lambda: False) -> dict:
+    def scores(self, pcm: bytes, exhaustive: bool = False, voiced: int | None = None) -> dict:
         """The evidence: voicing, grammar text, and the per-frame acoustic gap to an unconstrained phone loop.
         Unless exhaustive, stops at the first check that already rejects (unvoiced: no search; an unfinished
-        or number-only grammar path: no phone loop), which spares most of the time on noise, or when
-        decided() says the grammar's answer will not be used."""
+        or number-only grammar path: no phone loop), which spares most of the time on noise."""
         evidence = {"text": "", "gap": math.inf, "vowels": 0, "text_vowels": 0, "complete": False, "question": False,
                     "politeness_words": 0,
                     "voiced": voiced_frames(pcm, self.tuning.voicing_peak) if voiced is None else voiced}
@@ -190,7 +186,7 @@ class Recognizer:
         sentence = self.sentence_of(text)
         evidence.update(text=text, complete=sentence is not None, question=sentence in self.question_texts,
                         text_vowels=self.vowels_of(text), politeness_words=self.politeness_words(text))
-        if not exhaustive and (not evidence["complete"] or decided()):
+        if not exhaustive and not evidence["complete"]:
             return evidence
         phones, phone_score, _ = self._decode(PHONES, pcm)
         evidence.update(gap=(phone_score - grammar_score) / max(frames, 1),
@@ -240,24 +236,32 @@ class Recognizer:
 
     def recognize(self, pcm: bytes, audio_end: float | None = None) -> Heard:
         started = time.perf_counter()
-        voiced = voiced_frames(pcm, self.tuning.voicing_peak)
-        # Not gated on voicing: at 10 dB SNR Moonshine finds commands that the voicing check misses (dev: 60 -> 66%).
-        pending = (self.second_thread.submit(self.transcriber.hear, pcm, self.command_sentences)
-                   if self.transcriber else None)
-        heard = self._grammar_heard(pcm, audio_end, voiced, lambda: self._transcript_decides(pending))
-        if pending is None:
-            return heard
-        try:
-            transcript = pending.result()
-        except Exception as error:  # a failing second opinion must not stop listening: the grammar's answer stands
-            heard.extra["transcriber_error"] = repr(error)
-            return heard
-        heard.extra.update(decode_ms=round((time.perf_counter() - started) * 1000, 1), transcript=transcript.text)
-        instead = self._from_transcript(transcript, heard)
-        if instead is None:
-            return heard
-        heard.extra.update(recogniser="moonshine", near_miss=False)
-        return Heard(instead.text, instead.intent, instead.topic, round(instead.confidence, 3), audio_end, heard.extra)
+        transcript, failure = None, None
+        if self.transcriber is not None:
+            # Not gated on voicing: at 10 dB SNR Moonshine finds commands that the voicing check misses (dev: 60 -> 66%).
+            try:
+                transcript = self.transcriber.hear(pcm, self.command_sentences)
+            except Exception as error:  # a failing second opinion must not stop listening: the grammar's answer stands
+                failure = repr(error)
+        command = self._command_in(transcript) if transcript is not None else None
+        if command is not None and not self.exhaustive:
+            # It wins whatever the grammar says, so the grammar is not searched. Moonshine runs first and alone
+            # because pocketsphinx holds Python's GIL while it decodes: side by side, each waited for the other.
+            heard = Heard(command.text, command.intent, None, round(command.confidence, 3), audio_end,
+                          {"hypothesis": None, "gap": None, "recogniser": "moonshine", "near_miss": False})
+        else:
+            heard = self._grammar_heard(pcm, audio_end, voiced_frames(pcm, self.tuning.voicing_peak))
+            instead = self._from_transcript(transcript, heard, command) if transcript is not None else None
+            if instead is not None:
+                heard.extra.update(recogniser="moonshine", near_miss=False)
+                heard = Heard(instead.text, instead.intent, instead.topic, round(instead.confidence, 3), audio_end,
+                              heard.extra)
+        heard.extra["decode_ms"] = round((time.perf_counter() - started) * 1000, 1)
+        if transcript is not None:
+            heard.extra["transcript"] = transcript.text
+        if failure is not None:
+            heard.extra["transcriber_error"] = failure
+        return heard
 
     def command_sentences(self, transcript: str) -> list[str]:
         """The command sentences that sound most like the transcript: its closest phrases, inside its own
@@ -276,14 +280,6 @@ class Recognizer:
                                   limit=self.tuning.fit_candidates)
         return [" ".join(raw[:start] + [phrase + punctuation] + raw[end:]).rstrip(".?!") for phrase, _, _ in nearest]
 
-    def _transcript_decides(self, pending) -> bool:
-        """Whether the transcript names a command, which wins whatever the grammar says. Waiting for it costs less
-        than the phone loop it can spare: Moonshine runs beside the grammar search and usually ends first."""
-        try:
-            return pending is not None and self._command_in(pending.result()) is not None
-        except Exception:
-            return False
-
     def _command_in(self, transcript: Transcript) -> Heard | None:
         intent, confidence = command_of(transcript.text, self.tuning.transcript_cutoff)
         if intent is not None:
@@ -294,9 +290,8 @@ class Recognizer:
             return Heard(closest, command_of(closest)[0], None, 1 / (1 + math.exp(trail[closest] - self.tuning.fit_margin)))
         return None
 
-    def _from_transcript(self, transcript: Transcript, grammar: Heard) -> Heard | None:
+    def _from_transcript(self, transcript: Transcript, grammar: Heard, command: Heard | None) -> Heard | None:
         """What the transcript says instead of the grammar's answer, or None to keep that answer."""
-        command = self._command_in(transcript)
         if command is not None:
             return command
         text, tuning = transcript.text, self.tuning
@@ -319,10 +314,9 @@ class Recognizer:
         words = re.findall(r"[a-z]+|[0-9]+", text.lower())
         return bool(words) and all(w.isdigit() or w in listening_words().numbers or w == "and" for w in words)
 
-    def _grammar_heard(self, pcm: bytes, audio_end: float | None, voiced: int,
-                       decided: Callable[[], bool] = lambda: False) -> Heard:
+    def _grammar_heard(self, pcm: bytes, audio_end: float | None, voiced: int) -> Heard:
         started = time.perf_counter()
-        evidence = self.scores(pcm, self.exhaustive, voiced, decided)
+        evidence = self.scores(pcm, self.exhaustive, voiced)
         decode_ms = (time.perf_counter() - started) * 1000
         margin = min(self.penalised_gap(evidence) - self.gap_limit(evidence), 500.0) / self.tuning.confidence_scale
         confidence = 1 / (1 + math.exp(margin))
