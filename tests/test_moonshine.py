@@ -106,6 +106,9 @@ def test_a_command_sentence_that_fits_the_audio_almost_as_well_as_the_transcript
     assert (heard.intent, heard.text, heard.extra["transcript"]) == ("louder", "Please more volume", near.text)
     far = FixedTranscript("Please more follow you.", {"Please more volume": -9.0})
     assert Recognizer(transcriber=far).recognize(noise).intent is None
+    # A cough heard as a sentence, which a command happened to fit better than the sentence itself:
+    unlike = FixedTranscript("For all of us, we are all in the same state.", {"What else can I say": 2.0})
+    assert Recognizer(transcriber=unlike).recognize(noise).intent is None
 
 
 def test_the_nearest_command_sentences_keep_the_transcripts_own_politeness_words():
@@ -133,6 +136,7 @@ def test_a_transcript_that_is_only_a_number_vetoes_the_grammars_command(tmp_path
     pcm = pcm_of(tmp_path, "slow down")
     assert Recognizer(transcriber=FixedTranscript("Twenty-seven.")).recognize(pcm).intent is None
     assert Recognizer(transcriber=FixedTranscript("42")).recognize(pcm).intent is None
+    assert Recognizer(transcriber=FixedTranscript("One.")).recognize(pcm).intent is None  # not "done"
     assert Recognizer(transcriber=FixedTranscript("Slow down for 2 seconds")).recognize(pcm).intent == "slower"
 
 
