@@ -43,13 +43,13 @@ def test_the_shipped_vocabulary_is_read_whole():
 def test_the_int8_models_give_the_shipped_models_words(tmp_path, transcriber):
     import onnxruntime
     pcm = pcm_of(tmp_path, "go ahead and speak faster")
-    converted = transcriber.transcribe(pcm)
+    converted = transcriber.hear(pcm).text
     shipped = Transcriber.__new__(Transcriber)
     shipped.__dict__.update(transcriber.__dict__)
     shipped.encoder, shipped.decoder = (
         onnxruntime.InferenceSession(str(model_dir() / name), providers=["CPUExecutionProvider"])
         for name in ("encoder_model.ort", "decoder_model_merged.ort"))
-    assert converted == shipped.transcribe(pcm)
+    assert converted == shipped.hear(pcm).text
     assert "speak faster" in converted.lower()
 
 
@@ -64,8 +64,8 @@ def test_the_conversion_is_cached_and_replaces_older_ones(tmp_path):
 
 
 def test_silence_and_a_too_short_clip_give_no_words(transcriber):
-    assert transcriber.transcribe(b"") == ""
-    assert transcriber.transcribe(numpy.zeros(1000, numpy.int16).tobytes()) == ""
+    assert transcriber.hear(b"").text == ""
+    assert transcriber.hear(numpy.zeros(1000, numpy.int16).tobytes()).text == ""
 
 
 def test_a_transcript_that_names_a_command_wins(tmp_path):
@@ -130,6 +130,17 @@ def test_talk_that_no_command_sentence_fits_drops_the_grammars_command(tmp_path)
     chatter = FixedTranscript("That film last night was rather boring.", {"That film last night": -40.0})
     assert Recognizer(transcriber=chatter).recognize(pcm).intent is None
     assert Recognizer(transcriber=FixedTranscript("Lovely weather.", {"Slow down": -40.0})).recognize(pcm).intent == "slower"
+
+
+def test_a_grammar_sentence_moonshine_finds_far_less_likely_than_what_it_heard_is_dropped(tmp_path):
+    pcm = pcm_of(tmp_path, "slow down")
+    assert Recognizer(transcriber=FixedTranscript("The island.", {"slow down": -20.0})).recognize(pcm).intent is None
+    assert Recognizer(transcriber=FixedTranscript("So down.", {"slow down": -5.0})).recognize(pcm).intent == "slower"
+
+
+def test_moonshine_scores_a_sentence_it_was_not_offered_against_the_same_audio(tmp_path, transcriber):
+    heard = transcriber.hear(pcm_of(tmp_path, "slow down"))
+    assert heard.fits == {} and heard.fit_of("Slow down") > heard.fit_of("Volume up") + 5
 
 
 def test_a_transcript_that_is_only_a_number_vetoes_the_grammars_command(tmp_path):

@@ -1,9 +1,10 @@
 """A second, free-text opinion: Moonshine base (English) run with onnxruntime from the moonshine-cpp wheel's files."""
 from __future__ import annotations
 
+import functools
 import importlib.util
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
@@ -88,7 +89,8 @@ def int8_model(source: Path, cache_dir: Path) -> Path:
 
 
 class Transcriber:
-    """transcribe(pcm16 mono 16 kHz) -> text. Thread-safe; holds no Python lock while the model runs."""
+    """hear(pcm16 mono 16 kHz) -> Transcript: the words, and how well other sentences fit the same audio.
+    Thread-safe; holds no Python lock while the model runs."""
 
     def __init__(self, cache_dir: Path | None = None):
         try:
@@ -114,9 +116,6 @@ class Transcriber:
         self.tokens = read_tokens(folder / "tokenizer.bin")
         self.ids = {piece: i for i, piece in enumerate(self.tokens)}
         self.endings = [END] + [self.ids[mark] for mark in (b".", b"?", b"!")]
-
-    def transcribe(self, pcm: bytes) -> str:
-        return self.hear(pcm).text
 
     def hear(self, pcm: bytes, alternatives: Callable[[str], list[str]] | None = None) -> Transcript:
         """The free transcript, and how well each sentence that `alternatives(transcript)` proposes fits the audio."""
@@ -147,7 +146,8 @@ class Transcriber:
             text.append(token)
         words = b"".join(self.tokens[t] for t in text).decode("utf-8", "replace").replace("\u2581", " ").strip()
         sentences = list(dict.fromkeys(alternatives(words))) if alternatives else []
-        return Transcript(words, logprob, dict(zip(sentences, self.fit(hidden, sentences))))
+        return Transcript(words, logprob, dict(zip(sentences, self.fit(hidden, sentences))),
+                          functools.partial(self.fit, hidden))
 
     def fit(self, hidden: numpy.ndarray, sentences: list[str]) -> list[float]:
         """Each sentence's log-probability given the audio (natural log), read in one batched decoder run."""
@@ -185,6 +185,13 @@ class Transcript:
     text: str
     logprob: float  # of the transcript itself, natural log
     fits: dict[str, float]  # sentence -> its log-probability given the same audio
+    scorer: Callable[[list[str]], list[float]] | None = field(default=None, repr=False, compare=False)
+
+    def fit_of(self, sentence: str) -> float | None:
+        """The sentence's log-probability given the same audio, scored now if it was not proposed; None if unknown."""
+        if sentence not in self.fits and self.scorer is not None:
+            return self.scorer([sentence])[0]
+        return self.fits.get(sentence)
 
 
 def spelled(sentence: str) -> str:
