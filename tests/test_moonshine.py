@@ -111,6 +111,14 @@ def test_a_command_sentence_that_fits_the_audio_almost_as_well_as_the_transcript
     assert Recognizer(transcriber=unlike).recognize(noise).intent is None
 
 
+def test_a_loose_match_gives_way_to_the_command_sentence_the_audio_fits_better():
+    noise = numpy.random.default_rng(4).normal(0, 30, 16000).astype(numpy.int16).tobytes()
+    heard = Recognizer(transcriber=FixedTranscript("That's out.", {"That's enough": -9.0, "That hurts": -2.5}))
+    assert heard.recognize(noise).intent == "pain"
+    unsure = FixedTranscript("That's out.", {"That's enough": -9.0, "That hurts": -6.0})
+    assert Recognizer(transcriber=unsure).recognize(noise).intent is None  # not "stop", which ends the session
+
+
 def test_the_nearest_command_sentences_keep_the_transcripts_own_politeness_words():
     sentences = Recognizer().command_sentences("Wait a secant, thank you.")
     assert "wait a second, thank you" in sentences and len(sentences) == Recognizer().tuning.fit_candidates

@@ -12,7 +12,7 @@ import numpy
 import pocketsphinx
 from rapidfuzz import fuzz, process
 
-from voicecoach.intents import command_of, normalise, parse, vocabulary, without_fillers
+from voicecoach.intents import FUZZY_CUTOFF, command_of, normalise, parse, vocabulary, without_fillers
 from voicecoach.listening.grammar import (compile_jsgf, extra_pronunciations, listening_words, shortened_questions,
                                           spoken_phrases)
 from voicecoach.ports import Heard
@@ -304,13 +304,17 @@ class Recognizer:
             return None  # counting along: "One." is not "done"
         tuning = self.tuning
         intent, confidence = command_of(transcript.text, tuning.transcript_cutoff)
-        if intent is not None:
+        if intent is not None and confidence * 100 >= FUZZY_CUTOFF:
             return Heard(transcript.text, intent, None, confidence)
         trail = {sentence: transcript.logprob - fit for sentence, fit in transcript.fits.items()}
         closest = min(trail, key=trail.get, default=None)
         if (closest is not None and trail[closest] <= tuning.fit_margin
                 and fuzz.ratio(core_of(transcript.text), core_of(closest)) >= tuning.fit_similarity):
             return Heard(closest, command_of(closest)[0], None, 1 / (1 + math.exp(trail[closest] - tuning.fit_margin)))
+        if intent is not None and (closest is None or command_of(closest)[0] == intent):
+            # A loose match counts only if the audio fits no other command better: "That's out." is 78 like
+            # "that's enough" (stop), but was "that hurts".
+            return Heard(transcript.text, intent, None, confidence)
         return None
 
     def _from_transcript(self, transcript: Transcript, grammar: Heard) -> Heard | None:
