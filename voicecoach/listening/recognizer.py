@@ -190,13 +190,12 @@ class Recognizer:
                      if not seg.word.startswith(("<", "[", "(", "+")) and seg.word not in ("SIL",))
         return (hyp.hypstr if hyp else ""), score, spoken
 
-    def scores(self, pcm: bytes, exhaustive: bool = False, voiced: int | None = None) -> dict:
+    def scores(self, pcm: bytes, exhaustive: bool = False) -> dict:
         """The evidence: voicing, grammar text, and the per-frame acoustic gap to an unconstrained phone loop.
         Unless exhaustive, stops at the first check that already rejects (unvoiced: no search; an unfinished
         or number-only grammar path: no phone loop), which spares most of the time on noise."""
         evidence = {"text": "", "gap": math.inf, "vowels": 0, "text_vowels": 0, "complete": False, "question": False,
-                    "politeness_words": 0,
-                    "voiced": voiced_frames(pcm, self.tuning.voicing_peak) if voiced is None else voiced}
+                    "politeness_words": 0, "voiced": voiced_frames(pcm, self.tuning.voicing_peak)}
         if not exhaustive and evidence["voiced"] < self.tuning.min_voiced_frames:
             return evidence
         text, grammar_score, _ = self._decode(GRAMMAR, pcm)
@@ -268,7 +267,7 @@ class Recognizer:
             heard = Heard(command.text, command.intent, None, round(command.confidence, 3), audio_end,
                           {"hypothesis": None, "gap": None, "recogniser": "moonshine", "near_miss": False})
         else:
-            heard = self._grammar_heard(pcm, audio_end, voiced_frames(pcm, self.tuning.voicing_peak))
+            heard = self._grammar_heard(pcm, audio_end)
             instead = command or (self._from_transcript(transcript, heard) if transcript is not None else None)
             if instead is not None:
                 heard.extra.update(recogniser="moonshine", near_miss=False)
@@ -329,13 +328,13 @@ class Recognizer:
             return understood if understood.intent not in (None, "ask") or understood.topic is not None else None
         if grammar.intent is not None and self.is_number(text):
             return Heard(text, None, None, grammar.confidence)  # counting along, forced into a phrase by the grammar
-        if (grammar.intent not in (None, "ask", "choose_routine") and len(normalise(text).split()) >= tuning.disown_words
-                and trail and min(trail) > tuning.disown_margin):
+        if grammar.intent in (None, "ask", "choose_routine"):
+            return None  # the vetoes below are for commands only
+        if len(normalise(text).split()) >= tuning.disown_words and trail and min(trail) > tuning.disown_margin:
             return Heard(text, None, None, grammar.confidence)  # talk the grammar forced into a command
-        if grammar.intent not in (None, "ask", "choose_routine"):
-            fit = transcript.fit_of(grammar.extra["hypothesis"])
-            if fit is not None and transcript.logprob - fit > tuning.doubt_margin:
-                return Heard(text, None, None, grammar.confidence)  # Moonshine heard something else entirely
+        fit = transcript.fit_of(grammar.extra["hypothesis"])
+        if fit is not None and transcript.logprob - fit > tuning.doubt_margin:
+            return Heard(text, None, None, grammar.confidence)  # Moonshine heard something else entirely
         return None
 
     @staticmethod
@@ -343,9 +342,9 @@ class Recognizer:
         words = re.findall(r"[a-z]+|[0-9]+", text.lower())
         return bool(words) and all(w.isdigit() or w in listening_words().numbers or w == "and" for w in words)
 
-    def _grammar_heard(self, pcm: bytes, audio_end: float | None, voiced: int) -> Heard:
+    def _grammar_heard(self, pcm: bytes, audio_end: float | None) -> Heard:
         started = time.perf_counter()
-        evidence = self.scores(pcm, self.exhaustive, voiced)
+        evidence = self.scores(pcm, self.exhaustive)
         decode_ms = (time.perf_counter() - started) * 1000
         margin = min(self.penalised_gap(evidence) - self.gap_limit(evidence), 500.0) / self.tuning.confidence_scale
         confidence = 1 / (1 + math.exp(margin))
