@@ -101,17 +101,19 @@ def compile_jsgf(questions: Iterable[str] = ()) -> str:
 _CLAUSE_CUT = re.compile(r" (?:on|for|in|after|when|with|to|if|at|during|before|because|or not) ")
 
 
-def shortened_questions(examples: Iterable[tuple[str, str]], topic_of) -> list[str]:
-    """Each example question cut before a trailing phrase, kept when it still means its topic (topic_of(text))."""
+def shortened_questions(examples: Iterable[tuple[str, str]], topics_of) -> list[str]:
+    """Each example question cut before a trailing phrase, kept when it still means its topic
+    (topics_of(texts) gives the topic of each text)."""
     known = {normalise(text) for text, _ in examples}
-    found = set()
+    heads = {}
     for text, topic in examples:
         text = normalise(text)
         for cut in _CLAUSE_CUT.finditer(text):
             head = text[:cut.start()]
-            if len(head.split()) >= 3 and head not in known and topic_of(head) == topic:
-                found.add(head)
-    return sorted(found)
+            if len(head.split()) >= 3 and head not in known:
+                heads.setdefault(head, topic)
+    candidates = sorted(heads)
+    return [head for head, topic in zip(candidates, topics_of(candidates)) if topic == heads[head]]
 
 
 def grammar_words(questions: Iterable[str] = ()) -> set[str]:

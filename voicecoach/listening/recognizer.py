@@ -169,7 +169,7 @@ class Recognizer:
         from voicecoach import knowledge
         from voicecoach.listening.moonshine import Transcriber as Moonshine
         examples = [(q, topic.id) for topic in knowledge.load().topics.values() for q in topic.examples]
-        shortened = shortened_questions(examples, lambda text: knowledge.match_question(text)[0])
+        shortened = shortened_questions(examples, knowledge.topics_of)
         return cls(question_texts=[q for q, _ in examples] + shortened + list(choices or ()),
                    question_matcher=knowledge.match_question, choices=choices,
                    transcriber=Moonshine() if transcribe else None)

