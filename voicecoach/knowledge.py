@@ -44,11 +44,13 @@ CLASSIFIER_WEIGHT = 0.5
 # The classifier's L2 penalty and training passes (at index build; it has converged well before 150).
 L2 = 0.002
 EPOCHS = 150
-# Share of the final score from a classifier over the examples' sentence embeddings (all-MiniLM-L6-v2): it knows
-# that "charley horse" is a cramp and "warm pack" is heat, which no word list can cover.
+# Share of the final score from a classifier over the examples' sentence embeddings (all-MiniLM-L6-v2): it
+# catches questions that share no word with an example, which no synonym list covers.
 SENTENCE_WEIGHT = 0.5
+# Its L2 penalty, training passes and step size; dense rows of 384 numbers need a smaller step than word rows.
 SENTENCE_L2 = 0.003
 SENTENCE_EPOCHS = 300
+SENTENCE_STEP = 0.5
 
 
 @dataclass(frozen=True)
@@ -197,10 +199,9 @@ def _train_dense(rows: np.ndarray, labels: list[int], n_classes: int) -> tuple[n
     coefficients, intercepts = np.zeros((rows.shape[1], n_classes)), np.zeros(n_classes)
     coefficients_step, intercepts_step = np.zeros_like(coefficients), np.zeros_like(intercepts)
     for _ in range(SENTENCE_EPOCHS):
-        odds = _softmax(rows @ coefficients + intercepts)
-        error = (odds - targets) / len(rows)
-        coefficients_step = 0.9 * coefficients_step - 0.5 * (rows.T @ error + SENTENCE_L2 * coefficients)
-        intercepts_step = 0.9 * intercepts_step - 0.5 * error.sum(axis=0)
+        error = (_softmax(rows @ coefficients + intercepts) - targets) / len(rows)
+        coefficients_step = 0.9 * coefficients_step - SENTENCE_STEP * (rows.T @ error + SENTENCE_L2 * coefficients)
+        intercepts_step = 0.9 * intercepts_step - SENTENCE_STEP * error.sum(axis=0)
         coefficients += coefficients_step
         intercepts += intercepts_step
     return coefficients, intercepts
