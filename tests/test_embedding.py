@@ -55,3 +55,15 @@ def test_questions_are_matched_by_their_words_when_the_sentence_model_is_missing
                                                 ("which bits of muscle make up the lower leg", "calf-muscle")])
 def test_the_sentence_model_understands_wordings_no_example_shares(question, topic_id):
     assert knowledge.match_question(question)[0] == topic_id
+
+
+def test_the_package_ships_the_embeddings_of_its_own_questions(tmp_path, monkeypatch):
+    from voicecoach.listening.recognizer import Recognizer
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    knowledge._sentence_classifier.cache_clear()
+    try:
+        Recognizer.knowledge_questions()
+    finally:
+        knowledge._sentence_classifier.cache_clear()
+    computed = list(tmp_path.glob("voicecoach/embeddings-*.npy"))
+    assert not computed, "knowledge.yaml's examples changed: run scripts/bundle-embeddings and commit its files"

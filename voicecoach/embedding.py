@@ -5,6 +5,7 @@ import hashlib
 import json
 import os
 from functools import lru_cache
+from importlib import resources
 from pathlib import Path
 
 import numpy as np
@@ -100,15 +101,19 @@ def model() -> SentenceModel:
 
 
 def embed_cached(sentences: list[str]) -> np.ndarray:
-    """Embeddings of a fixed list of sentences, kept in the user's cache: embedding the knowledge base's few hundred
-    examples takes about 3 s, reading them back a millisecond."""
+    """Embeddings of a fixed list of sentences: from the package when it ships them (the knowledge base's own lists,
+    see scripts/bundle-embeddings), else from the user's cache, else computed (a few seconds for a few hundred
+    sentences) and kept in that cache."""
     sentence_model = model()
     digest = hashlib.sha256("\n".join([sentence_model.identity, *sentences]).encode()).hexdigest()[:16]
-    path = Path(platformdirs.user_cache_dir("voicecoach")) / f"embeddings-{digest}.npy"
-    try:
-        return np.load(path)
-    except (OSError, ValueError, EOFError):
-        pass
+    name = f"embeddings-{digest}.npy"
+    path = Path(platformdirs.user_cache_dir("voicecoach")) / name
+    for known in (resources.files("voicecoach.data").joinpath(name), path):
+        try:
+            with known.open("rb") as file:
+                return np.load(file)
+        except (OSError, ValueError, EOFError):
+            pass
     vectors = np.vstack([sentence_model.embed(sentences[i:i + 64]) for i in range(0, len(sentences), 64)])
     try:
         path.parent.mkdir(parents=True, exist_ok=True)

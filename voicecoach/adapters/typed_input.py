@@ -20,6 +20,8 @@ class TypedInput:
         threading.Thread(target=self._read, args=(post,), name="typed-input", daemon=True).start()
 
     def _read(self, post: Callable[[Heard], None]) -> None:
+        if self._questions is not None:
+            self._questions("")  # builds the matcher now, while the coach speaks, not on the first question
         for line in self._stream:
             if self._stopped.is_set():
                 return

@@ -168,11 +168,16 @@ class Recognizer:
         `choices` (routine name -> id) so a routine can be picked by voice; with Moonshine unless not `transcribe`."""
         from voicecoach import knowledge
         from voicecoach.listening.moonshine import Transcriber as Moonshine
-        examples = [(q, topic.id) for topic in knowledge.load().topics.values() for q in topic.examples]
-        shortened = shortened_questions(examples, knowledge.topics_of)
-        return cls(question_texts=[q for q, _ in examples] + shortened + list(choices or ()),
+        return cls(question_texts=cls.knowledge_questions() + list(choices or ()),
                    question_matcher=knowledge.match_question, choices=choices,
                    transcriber=Moonshine() if transcribe else None)
+
+    @staticmethod
+    def knowledge_questions() -> list[str]:
+        """The knowledge base's example questions, and each cut before a trailing phrase where it keeps its topic."""
+        from voicecoach import knowledge
+        examples = [(q, topic.id) for topic in knowledge.load().topics.values() for q in topic.examples]
+        return [q for q, _ in examples] + shortened_questions(examples, knowledge.topics_of)
 
     def _decode(self, search: str, pcm: bytes) -> tuple[str, int, int]:
         """(text, acoustic log score, frames spent in words rather than silence)."""
