@@ -35,6 +35,7 @@ def main() -> None:
     require_pulse()
     first_try = total = reacted = 0
     latencies: list[float] = []
+    by_step: dict[str, list[float]] = {}
     silent: list[str] = []
     for engine, voice, speed, noise in RUNS[: args.runs]:
         with tempfile.TemporaryDirectory() as tmp:
@@ -44,6 +45,8 @@ def main() -> None:
         reacted += sum(1 for n in tries if n)
         first_try += sum(1 for n in tries if n == 1)
         latencies += result.latency_ms.values()
+        for name, ms in result.latency_ms.items():
+            by_step.setdefault(name, []).append(ms)
         silent += [f"{voice}:{name}" for name, heard in result.sounded.items() if not heard]
         shown = " ".join(f"{step.name}={n or 'x'}" for step, n in zip(SCRIPT, tries))
         print(f"{engine} {voice} {speed} wpm, noise {noise} dBFS: tries {shown}; "
@@ -54,6 +57,8 @@ def main() -> None:
           f"within three tries: {reacted}/{total} ({100 * reacted / total:.1f}%)")
     print(f"audio_end -> action: median {median_ms(latencies)}, p95 {percentile(latencies, 95):.0f} ms, "
           f"max {max(latencies):.0f} ms over {len(latencies)} reactions")
+    print("audio_end -> action median by step: "
+          + ", ".join(f"{step.name} {median_ms(by_step.get(step.name, []))}" for step in SCRIPT))
     print(f"reaction speech missing from the recording: {silent or 'none'}")
 
 

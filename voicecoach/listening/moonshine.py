@@ -188,7 +188,7 @@ class Transcriber:
 class MappedFiles:
     """The address ranges where this process maps some files, and a way to drop their pages from its memory.
     onnxruntime maps the weights files privately and only reads them, so the kernel reads a dropped page back from
-    its page cache when it is next used: a session holds about 55 MB less between utterances for about 4 ms more
+    its page cache when it is next used: a session holds 30–55 MB less between utterances for about 4 ms more
     per utterance, with the same transcripts (dev split, every file)."""
 
     def __init__(self, paths: list[Path]):
