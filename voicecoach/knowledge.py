@@ -219,13 +219,17 @@ def _sentence_classifier() -> tuple[np.ndarray, np.ndarray] | None:
     if why is not None:
         print(f"voicecoach: {why}; until then questions are matched by their words alone", file=sys.stderr)
         return None
-    knowledge = load()
-    labelled = [(topic.id, example) for topic in knowledge.topics.values() for example in topic.examples]
-    labelled += [(None, example) for example in _read()["out_of_scope_examples"]]
+    labelled = _labelled_examples()
     vectors = embedding.embed_cached([example for _, example in labelled])
-    classes = (*knowledge.topics, None)
+    classes = _index().classes
     return _train_dense(vectors.astype(np.float64), [classes.index(topic_id) for topic_id, _ in labelled],
                         len(classes))
+
+
+def _labelled_examples() -> list[tuple[str | None, str]]:
+    """Each topic's examples with its id, then the out-of-scope examples with None: both classifiers learn from them."""
+    examples = [(topic.id, example) for topic in load().topics.values() for example in topic.examples]
+    return examples + [(None, example) for example in _read()["out_of_scope_examples"]]
 
 
 @lru_cache(maxsize=1)
@@ -251,8 +255,7 @@ def _index() -> _Index:
     def terms(text: str) -> list[str]:
         return _terms(_concepts(normalise(text), stopwords, synonyms, phrases, phrase_pattern))
 
-    tokenised = [(topic.id, terms(example)) for topic in knowledge.topics.values() for example in topic.examples]
-    tokenised += [(None, terms(example)) for example in data["out_of_scope_examples"]]
+    tokenised = [(topic_id, terms(example)) for topic_id, example in _labelled_examples()]
     topic_terms = {topic.id: terms(" ".join(topic.examples + (topic.answer, topic.more)))
                    for topic in knowledge.topics.values()}
     documents = [set(words) for _, words in tokenised] + [set(words) for words in topic_terms.values()]
@@ -395,9 +398,8 @@ def match_question(text: str, vector: np.ndarray | None = None) -> tuple[str | N
 
 def topics_of(texts: list[str]) -> list[str | None]:
     """The topic of each of a fixed list of texts, their embeddings kept in the user's cache."""
-    if _sentence_classifier() is None:
-        return [match_question(text)[0] for text in texts]
-    return [match_question(text, vector)[0] for text, vector in zip(texts, embedding.embed_cached(texts))]
+    vectors = embedding.embed_cached(texts) if _sentence_classifier() is not None else [None] * len(texts)
+    return [match_question(text, vector)[0] for text, vector in zip(texts, vectors)]
 
 
 def answer(question: str) -> dict:
