@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import statistics
@@ -15,6 +14,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from tests.handsfree import Session  # noqa: E402
 from tests.harness import require_pulse  # noqa: E402
 from stats import percentile  # noqa: E402  (benchmarks/ is on sys.path when run as a script)
 
@@ -30,53 +30,36 @@ QUESTIONS = ("should I use heat or ice", "how long do I hold each stretch", "wha
              "why does the pain go behind my knee", "how can I stop cramps coming back")
 
 
-def events(log: Path) -> list[dict]:
-    if not log.exists():
-        return []
-    return [json.loads(line) for line in log.read_text().splitlines() if line.endswith("}")]
+def awaited(session: Session, predicate, after: float = -1.0, timeout: float = 60) -> dict:
+    found = session.first(predicate, after, timeout)
+    if found is None:
+        raise TimeoutError(f"no such event in {session.log} within {timeout} s")
+    return found
 
 
-def wait_for(log: Path, predicate, timeout: float = 60) -> dict:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        found = next((e for e in events(log) if predicate(e)), None)
-        if found is not None:
-            return found
-        time.sleep(0.02)
-    raise TimeoutError(f"no such event in {log} within {timeout} s")
-
-
-def one_session(folder: Path, cache: Path) -> list[tuple[float, float]]:
+def one_session(folder: Path) -> list[tuple[float, float]]:
     """(line written -> answer's first sound, line written -> heard event) in ms, one pair per question."""
-    log = folder / "events.jsonl"
-    (folder / "routine.yaml").write_text(ROUTINE)
-    env = {**os.environ, "XDG_DATA_HOME": str(folder / "data"), "XDG_CONFIG_HOME": str(folder / "config"),
-           "XDG_CACHE_HOME": str(cache)}
-    process = subprocess.Popen([sys.executable, "-m", "voicecoach", "run", str(folder / "routine.yaml"), "--text",
-                                "--start-wait", "0", "--events", str(log)], stdin=subprocess.PIPE,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT, text=True, env=env)
+    session = Session(folder, ROUTINE, ("--text", "--start-wait", "0"), stdin=subprocess.PIPE)
     timings = []
     try:
-        clock_t0 = wait_for(log, lambda e: e["event"] == "session_start")["clock_t0"]
-        wait_for(log, lambda e: e["event"] == "hold_start")
+        awaited(session, lambda e: e["event"] == "hold_start")
         time.sleep(1.0)
         for question in QUESTIONS:
-            written = time.monotonic() - clock_t0
-            process.stdin.write(question + "\n")
-            process.stdin.flush()
-            answer = wait_for(log, lambda e: e["event"] == "speech_start" and e.get("kind") == "answer"
-                              and e["t"] > written)
-            heard = wait_for(log, lambda e: e["event"] == "heard" and e["t"] > written)
+            written = session.now()
+            session.process.stdin.write(question + "\n")
+            session.process.stdin.flush()
+            answer = awaited(session, lambda e: e["event"] == "speech_start" and e.get("kind") == "answer", written)
+            heard = awaited(session, lambda e: e["event"] == "heard", written)
             timings.append(((answer["t"] - written) * 1000, (heard["t"] - written) * 1000))
             # the hold resumes once the coach has said "back to the stretch"
-            wait_for(log, lambda e: e["event"] == "state" and e["to"] == "running" and e["t"] > answer["t"])
+            awaited(session, lambda e: e["event"] == "state" and e["to"] == "running", answer["t"])
             time.sleep(1.0)
-        process.stdin.write("stop\n")
-        process.stdin.flush()
-        process.wait(timeout=30)
+        session.process.stdin.write("stop\n")
+        session.process.stdin.flush()
+        session.process.wait(timeout=30)
     finally:
-        if process.poll() is None:
-            process.kill()
+        if session.process.poll() is None:
+            session.process.kill()
     return timings
 
 
@@ -86,14 +69,13 @@ def main() -> None:
     args = parser.parse_args()
     require_pulse()
     to_sound, to_heard = [], []
-    with tempfile.TemporaryDirectory() as cache:
-        for run in range(args.runs):
-            with tempfile.TemporaryDirectory() as tmp:
-                timings = one_session(Path(tmp), Path(cache))
-            to_sound += [sound for sound, _ in timings]
-            to_heard += [heard for _, heard in timings]
-            print(f"run {run + 1}: line -> answer sound "
-                  + ", ".join(f"{sound:.0f}" for sound, _ in timings) + " ms", flush=True)
+    for run in range(args.runs):
+        with tempfile.TemporaryDirectory() as tmp:
+            timings = one_session(Path(tmp))
+        to_sound += [sound for sound, _ in timings]
+        to_heard += [heard for _, heard in timings]
+        print(f"run {run + 1}: line -> answer sound " + ", ".join(f"{sound:.0f}" for sound, _ in timings) + " ms",
+              flush=True)
     print(f"{date.today()} {platform.node()} {platform.machine()}, {os.cpu_count()} cores; {args.runs} sessions of "
           f"{len(QUESTIONS)} typed questions")
     print(f"line written -> answer's first sound: median {statistics.median(to_sound):.0f} ms, "

@@ -81,13 +81,13 @@ class Result:
 class Session:
     """`voicecoach run` on the real speaker and microphone, with its events log read as it grows."""
 
-    def __init__(self, folder: Path):
+    def __init__(self, folder: Path, routine: str = ROUTINE, args: tuple[str, ...] = (), stdin=subprocess.DEVNULL):
         self.log = folder / "events.jsonl"
-        (folder / "handsfree.yaml").write_text(ROUTINE)
+        (folder / "handsfree.yaml").write_text(routine)
         env = {**os.environ, "XDG_DATA_HOME": str(folder / "data"), "XDG_CONFIG_HOME": str(folder / "config"),
                "XDG_CACHE_HOME": str(folder / "cache"), "VOICECOACH_START_WAIT": str(START_WAIT_S)}
         self.process = subprocess.Popen([sys.executable, "-m", "voicecoach", "run", str(folder / "handsfree.yaml"),
-                                         "--events", str(self.log)], stdin=subprocess.DEVNULL,
+                                         "--events", str(self.log), *args], stdin=stdin,
                                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
 
     def events(self) -> list[dict]:
