@@ -149,23 +149,27 @@ class Transcriber:
                 break
             text.append(token)
         words = b"".join(self.tokens[t] for t in text).decode("utf-8", "replace").replace("\u2581", " ").strip()
+        attended = {name: value for name, value in past.items() if ".encoder." in name}
         sentences = list(dict.fromkeys(alternatives(words))) if alternatives else []
-        fits = dict(zip(sentences, self.fit(hidden, sentences)))
+        fits = dict(zip(sentences, self.fit(hidden, attended, sentences)))
         self.weights.release()
-        return Transcript(words, logprob, fits, functools.partial(self.fit, hidden))
+        return Transcript(words, logprob, fits, functools.partial(self.fit, hidden, attended))
 
-    def fit(self, hidden: numpy.ndarray, sentences: list[str]) -> list[float]:
-        """Each sentence's log-probability given the audio (natural log), read in one batched decoder run."""
+    def fit(self, hidden: numpy.ndarray, attended: dict[str, numpy.ndarray], sentences: list[str]) -> list[float]:
+        """Each sentence's log-probability given the audio (natural log), read in one batched decoder run.
+        `attended` holds the audio's cross-attention keys and values from the transcript's first step: reusing them
+        gives the same scores in half the time of recomputing them for every sentence."""
         if not sentences:
             return []
         rows = [[START] + self.encode(spelled(s)) for s in sentences]
         ids = numpy.full((len(rows), max(map(len, rows))), END, numpy.int64)
         for i, row in enumerate(rows):
             ids[i, :len(row)] = row
-        past = {name: numpy.zeros((len(rows), HEADS, 0, HEAD_SIZE), numpy.float32)
+        past = {name: numpy.repeat(attended[name], len(rows), 0) if name in attended
+                else numpy.zeros((len(rows), HEADS, 0, HEAD_SIZE), numpy.float32)
                 for name in self.inputs if name.startswith("past_key_values")}
-        logits = self.decoder.run(["logits"], {"input_ids": ids, "use_cache_branch": numpy.array([False]),
-                                               "encoder_hidden_states": numpy.repeat(hidden, len(rows), 0), **past})[0]
+        logits = self.decoder.run(["logits"], {"input_ids": ids, "use_cache_branch": numpy.array([True]),
+                                               "encoder_hidden_states": hidden, **past})[0]
         fits = []
         for i, row in enumerate(rows):
             scores = log_softmax(logits[i, :len(row)])
