@@ -102,7 +102,7 @@ def tune(rows: list[dict], recognizer: Recognizer) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--split", default="test", choices=["dev", "tune", "test"])
+    parser.add_argument("--split", default="test", choices=["dev", "tune", "accents", "test"])
     parser.add_argument("--tune", action="store_true")
     parser.add_argument("--pocketsphinx-only", action="store_true", help="without Moonshine's second opinion")
     args = parser.parse_args()
