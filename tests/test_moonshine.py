@@ -5,6 +5,7 @@ import numpy
 import pytest
 
 from tests.harness import make_speech_wav
+from voicecoach.intents import command_of
 from voicecoach.listening.moonshine import Transcriber, Transcript, int8_model, model_dir, read_tokens
 from voicecoach.listening.recognizer import Recognizer
 
@@ -115,8 +116,25 @@ def test_a_loose_match_gives_way_to_the_command_sentence_the_audio_fits_better()
     noise = numpy.random.default_rng(4).normal(0, 30, 16000).astype(numpy.int16).tobytes()
     heard = Recognizer(transcriber=FixedTranscript("That's out.", {"That's enough": -9.0, "That hurts": -2.5}))
     assert heard.recognize(noise).intent == "pain"
-    unsure = FixedTranscript("That's out.", {"That's enough": -9.0, "That hurts": -6.0})
+    unsure = FixedTranscript("That's out.", {"That's enough": -9.0, "That hurts": -7.5})
     assert Recognizer(transcriber=unsure).recognize(noise).intent is None  # not "stop", which ends the session
+
+
+def test_a_command_sentence_well_ahead_of_the_others_counts_when_nothing_else_understood_the_audio():
+    noise = numpy.random.default_rng(5).normal(0, 30, 16000).astype(numpy.int16).tobytes()
+    go_on = command_of("go on")[0]
+    heard = Recognizer(transcriber=FixedTranscript("Glenn Mann.", {"Go on": -5.0, "Go back": -8.0})).recognize(noise)
+    assert (heard.intent, heard.text, heard.extra["recogniser"]) == (go_on, "Go on", "moonshine")
+    close_call = FixedTranscript("Glenn Mann.", {"Go on": -5.0, "Go back": -6.0})
+    assert Recognizer(transcriber=close_call).recognize(noise).intent is None
+    too_far = FixedTranscript("Glenn Mann.", {"Go on": -8.0, "Go back": -12.0})
+    assert Recognizer(transcriber=too_far).recognize(noise).intent is None
+    one_word = FixedTranscript("Glory.", {"Go on": -5.0, "Go back": -8.0})  # one word has less slack
+    assert Recognizer(transcriber=one_word).recognize(noise).intent is None
+    # A television line that starts like a command is longer than the command:
+    longer = FixedTranscript("Next, wait for the contestants.", {"Next": 0.0, "Go back": -9.0})
+    assert Recognizer(transcriber=longer).recognize(noise).intent is None
+    assert Recognizer(transcriber=FixedTranscript("Eight.", {"Wait": -2.0, "Next": -9.0})).recognize(noise).intent is None
 
 
 def test_the_nearest_command_sentences_keep_the_transcripts_own_politeness_words():
