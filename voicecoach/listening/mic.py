@@ -2,8 +2,10 @@
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import dataclasses
 import queue
+import sys
 import threading
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -26,6 +28,14 @@ ECHO_SECONDS = 0.3
 # Moonshine takes longer, and 3 frames start it early enough to be ready at the cut (listen_latency with both
 # recognisers side by side: audio_end -> action median 496 ms at 5 frames, 369 ms at 3).
 EARLY_AFTER_QUIET_FRAMES = 3
+
+
+def release_free_heap() -> None:
+    """Give the C heap's free pages back to the system (glibc only). Recognising an utterance leaves about 40 MB
+    of freed working memory in the heap; returning it takes about 7 ms, done after the result is posted."""
+    if sys.platform == "linux":
+        with contextlib.suppress(OSError, AttributeError):
+            ctypes.CDLL("libc.so.6").malloc_trim(0)
 
 
 def find_input_device(wanted: str | int | None) -> int | None:
@@ -170,3 +180,4 @@ class MicListener:
                 heard = Heard(heard.text, None, None, heard.confidence, audio_end,
                               {**heard.extra, "echo": True, "near_miss": False})
             post(heard)
+            decoding.submit(release_free_heap)
