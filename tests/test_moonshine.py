@@ -1,6 +1,8 @@
 """Moonshine's second opinion: the model files, their int8 conversion, and how its transcript is used."""
 from __future__ import annotations
 
+import dataclasses
+
 import numpy
 import pytest
 
@@ -8,6 +10,7 @@ from tests.harness import make_speech_wav
 from voicecoach.intents import command_of
 from voicecoach.listening.moonshine import Transcriber, Transcript, int8_model, model_dir, read_tokens
 from voicecoach.listening.recognizer import Recognizer
+from voicecoach.ports import Heard
 
 
 @pytest.fixture(scope="module")
@@ -135,6 +138,22 @@ def test_a_command_sentence_well_ahead_of_the_others_counts_when_nothing_else_un
     longer = FixedTranscript("Next, wait for the contestants.", {"Next": 0.0, "Go back": -9.0})
     assert Recognizer(transcriber=longer).recognize(noise).intent is None
     assert Recognizer(transcriber=FixedTranscript("Eight.", {"Wait": -2.0, "Next": -9.0})).recognize(noise).intent is None
+
+
+def test_the_command_the_grammar_rejected_counts_when_its_sentence_fits_the_audio_best(monkeypatch):
+    noise = numpy.random.default_rng(6).normal(0, 30, 16000).astype(numpy.int16).tobytes()
+    rejected = Heard("slow down", None, None, 0.2, None,
+                     {"hypothesis": "slow down", "gap": 40.0, "recogniser": "pocketsphinx", "near_miss": False})
+
+    class Scored(FixedTranscript):
+        def hear(self, pcm, alternatives=None):
+            return Transcript(self.text, -1.0, self.fits, lambda said: [-5.0 if s == "slow down" else -20.0 for s in said])
+
+    scored, unscored = (Recognizer(transcriber=kind("Sloane town.", {"Go on": -12.0})) for kind in (Scored, FixedTranscript))
+    for recognizer in (scored, unscored):
+        monkeypatch.setattr(recognizer, "_grammar_heard", lambda pcm, audio_end: dataclasses.replace(rejected))
+    assert scored.recognize(noise).intent == "slower"
+    assert unscored.recognize(noise).intent is None  # its sentence cannot be scored
 
 
 def test_the_nearest_command_sentences_keep_the_transcripts_own_politeness_words():
