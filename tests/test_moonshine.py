@@ -156,6 +156,27 @@ def test_the_command_the_grammar_rejected_counts_when_its_sentence_fits_the_audi
     assert unscored.recognize(noise).intent is None  # its sentence cannot be scored
 
 
+class SlowerHeard(FixedTranscript):
+    """Hears `text` in the audio as given, and `slower_text` in the same audio played slower."""
+    def __init__(self, text, slower_text):
+        super().__init__(text)
+        self.slower_text, self.lengths = slower_text, []
+
+    def hear(self, pcm, alternatives=None):
+        self.lengths.append(len(pcm))
+        return Transcript(self.text if len(self.lengths) == 1 else self.slower_text, -1.0, {})
+
+
+def test_audio_nothing_understood_is_heard_once_more_slower_and_its_command_counts_from_two_words():
+    noise = numpy.random.default_rng(7).normal(0, 30, 16000).astype(numpy.int16).tobytes()
+    twice = SlowerHeard("Born.", "Slow down.")
+    heard = Recognizer(transcriber=twice).recognize(noise)
+    assert (heard.intent, heard.extra["slowed"]) == ("slower", "Slow down.")
+    assert twice.lengths == [len(noise), 2 * int(len(noise) / 2 / 0.9)]  # 10% slower, in whole samples
+    assert Recognizer(transcriber=SlowerHeard("Damn.", "Next.")).recognize(noise).intent is None  # one word
+    assert Recognizer(transcriber=SlowerHeard("Born.", "Lovely weather today.")).recognize(noise).intent is None
+
+
 def test_the_nearest_command_sentences_keep_the_transcripts_own_politeness_words():
     sentences = Recognizer().command_sentences("Wait a secant, thank you.")
     assert "wait a second, thank you" in sentences and len(sentences) == Recognizer().tuning.fit_candidates

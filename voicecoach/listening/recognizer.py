@@ -97,6 +97,12 @@ class Tuning:
     rescue_margin: float = 6.0
     rescue_lead: float = 2.5
     rescue_extra_words: int = 2
+    # When nothing was understood, Moonshine hears the audio once more, played 10% slower (and so lower): fast or
+    # odd voices often come out right then. Only its own command counts, and only from two or more words: one
+    # word ("Damn", "Tim", "I'm" for numbers) and the grammar on slowed coughs gave false commands on tune.
+    # Spoken phrasings, clean / 20 / 10 dB: accents 81.3 / 84.0 / 71.7 -> 86.6 / 88.8 / 77.0%, dev 95.6 / 92.8 / 82.9
+    # -> 97.2 / 92.8 / 86.2%, tune 97.1 / 95.7 / 83.6 -> 97.9 / 96.4 / 85.0%; no false command added on any of them.
+    slowed_speed: float = 0.9
 
 
 def voiced_frames(pcm: bytes, peak: float = 0.6, rate: int = 16000) -> int:
@@ -131,6 +137,13 @@ def pronunciations_of(words: set[str], dictionary: str) -> str:
     then holds the grammar's few hundred words instead of all 134,000: 22 MB less resident memory."""
     with open(dictionary, encoding="utf-8") as lines:
         return "".join(line for line in lines if line.split(" ", 1)[0].split("(", 1)[0] in words)
+
+
+def slowed(pcm: bytes, speed: float) -> bytes:
+    """pcm16 played at `speed` times its rate (below 1: slower and lower), by linear interpolation."""
+    samples = numpy.frombuffer(pcm, numpy.int16).astype(numpy.float32)
+    at = numpy.arange(int(len(samples) / speed)) * speed
+    return numpy.interp(at, numpy.arange(len(samples)), samples).astype(numpy.int16).tobytes()
 
 
 def core_of(text: str) -> str:
@@ -308,6 +321,8 @@ class Recognizer:
                 heard.extra.update(recogniser="moonshine", near_miss=False)
                 heard = Heard(instead.text, instead.intent, instead.topic, round(instead.confidence, 3), audio_end,
                               heard.extra)
+        if heard.intent is None and transcript is not None and not self.exhaustive:
+            heard = self._heard_slower(pcm, heard) or heard
         heard.extra["decode_ms"] = round((time.perf_counter() - started) * 1000, 1)
         if transcript is not None:
             heard.extra["transcript"] = transcript.text
@@ -350,6 +365,18 @@ class Recognizer:
             # "that's enough" (stop), but was "that hurts".
             return Heard(transcript.text, intent, None, confidence)
         return None
+
+    def _heard_slower(self, pcm: bytes, heard: Heard) -> Heard | None:
+        """The command Moonshine names in the audio played slower, from a transcript of two or more words."""
+        try:
+            transcript = self.transcriber.hear(slowed(pcm, self.tuning.slowed_speed), self.command_sentences)
+        except Exception:  # as for the first hearing: the answer so far stands
+            return None
+        command = self._command_in(transcript) or self._rescued(transcript, "")
+        if command is None or len(transcript.text.split()) < 2:
+            return None
+        return Heard(command.text, command.intent, None, round(command.confidence, 3), heard.audio_end,
+                     {**heard.extra, "recogniser": "moonshine", "near_miss": False, "slowed": transcript.text})
 
     def _rescued(self, transcript: Transcript | None, hypothesis: str) -> Heard | None:
         """The command whose sentence fits the audio clearly best, when nothing else was understood: a sentence
