@@ -299,13 +299,8 @@ class Recognizer:
 
     def recognize(self, pcm: bytes, audio_end: float | None = None) -> Heard:
         started = time.perf_counter()
-        transcript, failure = None, None
-        if self.transcriber is not None:
-            # Not gated on voicing: at 10 dB SNR Moonshine finds commands that the voicing check misses (dev: 60 -> 66%).
-            try:
-                transcript = self.transcriber.hear(pcm, self.command_sentences)
-            except Exception as error:  # a failing second opinion must not stop listening: the grammar's answer stands
-                failure = repr(error)
+        # Not gated on voicing: at 10 dB SNR Moonshine finds commands that the voicing check misses (dev: 60 -> 66%).
+        transcript, failure = self._transcribe(pcm)
         command = self._command_in(transcript) if transcript is not None else None
         if command is not None and not self.exhaustive:
             # It wins whatever the grammar says, so the grammar is not searched. Moonshine runs first and alone
@@ -366,13 +361,19 @@ class Recognizer:
             return Heard(transcript.text, intent, None, confidence)
         return None
 
+    def _transcribe(self, pcm: bytes) -> tuple[Transcript | None, str | None]:
+        """Moonshine's transcript, or the reason it failed: a failing second opinion must not stop listening."""
+        if self.transcriber is None:
+            return None, None
+        try:
+            return self.transcriber.hear(pcm, self.command_sentences), None
+        except Exception as error:
+            return None, repr(error)
+
     def _heard_slower(self, pcm: bytes, heard: Heard) -> Heard | None:
         """The command Moonshine names in the audio played slower, from a transcript of two or more words."""
-        try:
-            transcript = self.transcriber.hear(slowed(pcm, self.tuning.slowed_speed), self.command_sentences)
-        except Exception:  # as for the first hearing: the answer so far stands
-            return None
-        command = self._command_in(transcript) or self._rescued(transcript, "")
+        transcript, _ = self._transcribe(slowed(pcm, self.tuning.slowed_speed))
+        command = transcript and (self._command_in(transcript) or self._rescued(transcript, ""))
         if command is None or len(transcript.text.split()) < 2:
             return None
         return Heard(command.text, command.intent, None, round(command.confidence, 3), heard.audio_end,
