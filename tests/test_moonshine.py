@@ -191,6 +191,15 @@ def test_moonshine_scores_the_sentence_that_was_said_above_its_neighbours(tmp_pa
         b"".join(transcriber.tokens[t] for t in transcriber.encode("Go ahead")) == "\u2581Go\u2581ahead".encode()
 
 
+def test_proposed_sentences_are_scored_only_when_their_fits_are_read(tmp_path, transcriber):
+    recognizer, proposed = Recognizer(transcriber=transcriber), []
+    recognizer.command_sentences = lambda text: proposed.append(text) or ["Next one"]
+    pcm = pcm_of(tmp_path, "next one please")
+    assert recognizer.recognize(pcm).intent == "next" and proposed == []  # the transcript named it
+    heard = transcriber.hear(pcm, recognizer.command_sentences)
+    assert list(heard.fits) == ["Next one"] and heard.fits is heard.fits and proposed == [heard.text]
+
+
 def test_talk_that_no_command_sentence_fits_drops_the_grammars_command(tmp_path):
     pcm = pcm_of(tmp_path, "slow down")
     chatter = FixedTranscript("That film last night was rather boring.", {"That film last night": -40.0})
