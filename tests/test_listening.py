@@ -42,6 +42,11 @@ def test_typed_only_phrases_are_out_of_the_grammar_but_still_parse():
     assert set(spoken_phrases().values()) == set(vocabulary().phrases.values())  # every intent can be spoken
 
 
+def test_numbers_written_in_digits_mean_what_their_words_mean():
+    assert parse("Give me 30 more seconds.").intent == "add_thirty_seconds"  # was ten, by fuzzy similarity
+    assert parse("add 10 seconds").intent == "add_ten_seconds" and parse("Count by 5s").intent == "count_fives"
+
+
 def test_politeness_words_are_peeled_fewest_first_from_either_end():
     assert parse("hey go on then").intent == "resume"  # "go on then", not "go on"
     assert parse("okay go on now please").intent == "next"

@@ -27,10 +27,24 @@ class Vocabulary:
     fillers: tuple[str, ...]  # politeness words, longest first
 
 
+ONES = ("zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen "
+        "seventeen eighteen nineteen").split()
+TENS = "twenty thirty forty fifty sixty seventy eighty ninety".split()
+
+
 def normalise(text: str) -> str:
+    """Lower case, words and apostrophes only, numbers below 100 spelled: Moonshine writes "Give me 30 more
+    seconds", which was "give me ten more seconds" to the fuzzy match."""
     text = text.lower().replace("’", "'")
     text = re.sub(r"[^a-z0-9' ]+", " ", text)
+    text = re.sub(r"\b([0-9]{1,2})(s?)\b", lambda number: spelled_number(int(number[1])) + number[2], text)  # 5s: fives
     return " ".join(text.split())
+
+
+def spelled_number(n: int) -> str:
+    if n < 20:
+        return ONES[n]
+    return TENS[n // 10 - 2] + (f" {ONES[n % 10]}" if n % 10 else "")
 
 
 @lru_cache(maxsize=1)
