@@ -121,6 +121,10 @@ class MicListener:
             self.lost_reported = True
             self.notify("input_lost", {"error": str(error)})
 
+    def _release_memory(self) -> None:
+        getattr(self._recognizer, "release_memory", lambda: None)()  # the optional recognisers hold none to give
+        release_free_heap()
+
     def _capture(self) -> None:
         try:
             with quiet_stderr():
@@ -180,4 +184,4 @@ class MicListener:
                 heard = Heard(heard.text, None, None, heard.confidence, audio_end,
                               {**heard.extra, "echo": True, "near_miss": False})
             post(heard)
-            decoding.submit(release_free_heap)
+            decoding.submit(self._release_memory)

@@ -165,6 +165,9 @@ class Transcriber(Protocol):
         """Free text for pcm16 mono 16 kHz, from a model that knows nothing of the grammar, and how well each
         sentence that alternatives(text) proposes fits the same audio."""
 
+    def release_memory(self) -> None:
+        """Give back what the model holds between utterances."""
+
 
 class Recognizer:
     """recognize(pcm16 mono 16 kHz) -> Heard. Not thread-safe: one caller at a time.
@@ -324,6 +327,11 @@ class Recognizer:
         if failure is not None:
             heard.extra["transcriber_error"] = failure
         return heard
+
+    def release_memory(self) -> None:
+        """Between utterances: let the second opinion give back the memory its model holds."""
+        if self.transcriber is not None:
+            self.transcriber.release_memory()
 
     def command_sentences(self, transcript: str) -> list[str]:
         """The command sentences that sound most like the transcript: its closest phrases, inside its own
