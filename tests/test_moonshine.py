@@ -245,6 +245,8 @@ def test_a_transcript_that_is_only_a_number_vetoes_the_grammars_command(tmp_path
     assert Recognizer(transcriber=FixedTranscript("Twenty-seven.")).recognize(pcm).intent is None
     assert Recognizer(transcriber=FixedTranscript("42")).recognize(pcm).intent is None
     assert Recognizer(transcriber=FixedTranscript("One.")).recognize(pcm).intent is None  # not "done"
+    assert Recognizer(transcriber=FixedTranscript("A. D.")).recognize(pcm).intent is None  # "eighty", spelled
+    assert Recognizer(transcriber=FixedTranscript("A.d.", {"Ready": -1.0})).recognize(pcm).intent is None
     assert Recognizer(transcriber=FixedTranscript("Slow down for 2 seconds")).recognize(pcm).intent == "slower"
 
 

@@ -430,7 +430,11 @@ class Recognizer:
 
     @staticmethod
     def is_number(text: str) -> bool:
+        """A number said aloud, as Moonshine writes it: in digits or words, or as letters it spelled for one (tune
+        split: "A.d." for "eighty" fitted "ready", "A.g." for "eighteen" "again"; no command was written so)."""
         words = re.findall(r"[a-z]+|[0-9]+", text.lower())
+        if len(words) >= 2 and "." in text and all(len(word) == 1 and word.isalpha() for word in words):
+            return True
         return bool(words) and all(w.isdigit() or w in listening_words().numbers or w == "and" for w in words)
 
     def _grammar_heard(self, pcm: bytes, audio_end: float | None) -> Heard:
