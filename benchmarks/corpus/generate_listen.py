@@ -24,9 +24,9 @@ RATE = 16000
 PAD_SECONDS = 0.4            # endpointer slack before and after speech
 FLOOR_RMS = 12.0             # "clean" still has a microphone noise floor (about -69 dBFS)
 SNRS = {"clean": None, "snr20": 20.0, "snr10": 10.0}
-COMMANDS_PER_SPLIT = {"dev": 200, "test": 280, "tune": 150, "accents": 200}
-COUGHS_PER_SPLIT = {"dev": 20, "test": 30, "tune": 10, "accents": 10}
-SPLIT_SEED = {"dev": 11, "test": 29, "tune": 47, "accents": 83}
+COMMANDS_PER_SPLIT = {"dev": 200, "test": 280, "tune": 150, "accents": 200, "counting": 0}
+COUGHS_PER_SPLIT = {"dev": 20, "test": 30, "tune": 10, "accents": 10, "counting": 0}
+SPLIT_SEED = {"dev": 11, "test": 29, "tune": 47, "accents": 83, "counting": 101}
 
 
 def synthesize(speaker: dict, text: str, rng: random.Random, out: Path, effects: tuple[str, ...] = ()) -> None:
@@ -153,7 +153,7 @@ def build(split: str, out_dir: Path) -> list[dict]:
     for text, intent in command_texts(split, rng, COMMANDS_PER_SPLIT[split]):
         base.append({"kind": "command", "text": text, "intent": intent})
     for kind in ("chatter", "numbers", "tv"):
-        for text in spec[kind][split]:
+        for text in spec[kind].get(split) or ():
             base.append({"kind": kind, "text": text, "intent": None})
     for _ in range(COUGHS_PER_SPLIT[split]):
         base.append({"kind": "cough", "text": "", "intent": None})
