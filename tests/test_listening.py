@@ -8,7 +8,7 @@ import subprocess
 import pytest
 
 from tests.harness import make_speech_wav, read_wav
-from voicecoach.intents import parse, vocabulary
+from voicecoach.intents import command_of, parse, vocabulary
 from voicecoach.listening.commands import hear
 from voicecoach.listening.endpoint import FRAME_BYTES, Segmenter
 from voicecoach.listening.grammar import compile_jsgf, grammar_words, listening_words, spoken_phrases
@@ -42,9 +42,12 @@ def test_typed_only_phrases_are_out_of_the_grammar_but_still_parse():
     assert set(spoken_phrases().values()) == set(vocabulary().phrases.values())  # every intent can be spoken
 
 
-def test_numbers_written_in_digits_mean_what_their_words_mean():
+def test_numbers_in_digits_are_spelled_and_a_phrase_must_have_the_numbers_said():
     assert parse("Give me 30 more seconds.").intent == "add_thirty_seconds"  # was ten, by fuzzy similarity
     assert parse("add 10 seconds").intent == "add_ten_seconds" and parse("Count by 5s").intent == "count_fives"
+    assert command_of("40 volume", cutoff=77)[0] is None and command_of("Add 20 seconds.", cutoff=77)[0] is None
+    assert parse("give me thirty seconds").intent == "add_thirty_seconds"  # the number it names is in the phrase
+    assert command_of("Wait one second.", cutoff=77)[0] == "pause" and parse("count by five").intent == "count_fives"
 
 
 def test_politeness_words_are_peeled_fewest_first_from_either_end():

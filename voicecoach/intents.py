@@ -30,6 +30,7 @@ class Vocabulary:
 ONES = ("zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen "
         "seventeen eighteen nineteen").split()
 TENS = "twenty thirty forty fifty sixty seventy eighty ninety".split()
+NUMBER_WORDS = frozenset(ONES + TENS + ["hundred"])
 
 
 def normalise(text: str) -> str:
@@ -97,9 +98,14 @@ def _lookup(plain: str, table: Mapping[str, str], cutoff: float = FUZZY_CUTOFF) 
     if not core or core in fillers:
         return None, 0.0
     best = process.extractOne(core, table.keys(), scorer=fuzz.ratio, score_cutoff=cutoff)
-    if best is None:
-        return None, 0.0
+    if best is None or any(not re.search(rf"\b{number}", best[0]) for number in numbers_in(core)):
+        return None, 0.0  # a number the phrase lacks: "forty volume" is not "more volume", "add twenty" not "add ten"
     return table[best[0]], best[1] / 100
+
+
+def numbers_in(text: str) -> set[str]:
+    """The number words in the text, but "one", which often stands for "a": "wait one second"."""
+    return set(text.split()) & NUMBER_WORDS - {"one"}
 
 
 QuestionMatcher = Callable[[str], "tuple[str | None, float]"]
