@@ -27,10 +27,23 @@ class Vocabulary:
     fillers: tuple[str, ...]  # politeness words, longest first
 
 
-ONES = ("zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen "
-        "seventeen eighteen nineteen").split()
-TENS = "twenty thirty forty fifty sixty seventy eighty ninety".split()
-NUMBER_WORDS = frozenset(ONES + TENS + ["hundred"])
+@dataclass(frozen=True)
+class NumberWords:
+    ones: tuple[str, ...]  # zero to nineteen
+    tens: tuple[str, ...]  # twenty to ninety
+    every: frozenset[str]  # these and the larger ones
+
+
+@lru_cache(maxsize=1)
+def _data() -> dict:
+    return yaml.safe_load(resources.files("voicecoach.data").joinpath("intents.yaml").read_text("utf-8"))
+
+
+@lru_cache(maxsize=1)
+def number_words() -> NumberWords:
+    numbers = _data()["numbers"]
+    ones, tens = tuple(numbers["ones"]), tuple(numbers["tens"])
+    return NumberWords(ones, tens, frozenset(ones + tens + tuple(numbers["larger"])))
 
 
 def normalise(text: str) -> str:
@@ -43,14 +56,15 @@ def normalise(text: str) -> str:
 
 
 def spelled_number(n: int) -> str:
+    ones, tens = number_words().ones, number_words().tens
     if n < 20:
-        return ONES[n]
-    return TENS[n // 10 - 2] + (f" {ONES[n % 10]}" if n % 10 else "")
+        return ones[n]
+    return tens[n // 10 - 2] + (f" {ones[n % 10]}" if n % 10 else "")
 
 
 @lru_cache(maxsize=1)
 def vocabulary() -> Vocabulary:
-    data = yaml.safe_load(resources.files("voicecoach.data").joinpath("intents.yaml").read_text("utf-8"))
+    data = _data()
     phrases: dict[str, str] = {}
     for intent, entry in data["intents"].items():
         if intent not in INTENTS:
@@ -105,7 +119,7 @@ def _lookup(plain: str, table: Mapping[str, str], cutoff: float = FUZZY_CUTOFF) 
 
 def numbers_in(text: str) -> set[str]:
     """The number words in the text, but "one", which often stands for "a": "wait one second"."""
-    return set(text.split()) & NUMBER_WORDS - {"one"}
+    return set(text.split()) & number_words().every - {"one"}
 
 
 QuestionMatcher = Callable[[str], "tuple[str | None, float]"]

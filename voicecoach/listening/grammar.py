@@ -9,7 +9,7 @@ from typing import Iterable
 
 import yaml
 
-from voicecoach.intents import normalise, vocabulary
+from voicecoach.intents import normalise, number_words, vocabulary
 
 
 # JSGF prior of the number path (commands weigh 1); the dev split was tuned with this value. Even so the
@@ -37,7 +37,7 @@ def listening_words() -> ListeningWords:
     unknown = not_spoken - set(vocabulary().phrases)
     if unknown:
         raise ValueError(f"listening.yaml: not_spoken names no phrase of intents.yaml: {sorted(unknown)}")
-    return ListeningWords(prefixes, suffixes, tuple(map(normalise, data.get("numbers", []))), not_spoken)
+    return ListeningWords(prefixes, suffixes, tuple(sorted(number_words().every)), not_spoken)
 
 
 def spoken_phrases() -> dict[str, str]:
