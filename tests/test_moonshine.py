@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import dataclasses
-import sys
 from pathlib import Path
 
 import numpy
@@ -212,7 +211,6 @@ def resident_kb_of_weights(transcriber):
     return total
 
 
-@pytest.mark.skipif(sys.platform != "linux", reason="the weights' pages are dropped on Linux only")
 def test_releasing_memory_drops_the_weights_pages_until_they_are_used_again(tmp_path, transcriber):
     pcm = pcm_of(tmp_path, "slow down")
     text = transcriber.hear(pcm).text
