@@ -1,7 +1,7 @@
 """Command accuracy by noise level, false commands, decode time and confusions on the listening corpus.
 
-Usage: .venv/bin/python benchmarks/corpus/generate_listen.py [--splits dev test tune accents counting]  # once
-       .venv/bin/python benchmarks/listen_accuracy.py [--split test|dev|tune|accents|counting] [--tune]
+Usage: .venv/bin/python benchmarks/corpus/generate_listen.py [--splits dev test tune accents counting talk]  # once
+       .venv/bin/python benchmarks/listen_accuracy.py [--split test|dev|tune|accents|counting|talk] [--tune]
 --tune (dev or tune split, by rule) sweeps the rejection threshold; the report uses the shipped Tuning.
 Command accuracy counts the phrasings of the spoken grammar; the corpus also says the typed-only phrasings
 (listening.yaml not_spoken), reported on their own line as "all phrasings".
@@ -102,7 +102,7 @@ def tune(rows: list[dict], recognizer: Recognizer) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--split", default="test", choices=["dev", "tune", "accents", "counting", "test"])
+    parser.add_argument("--split", default="test", choices=["dev", "tune", "accents", "counting", "talk", "test"])
     parser.add_argument("--tune", action="store_true")
     parser.add_argument("--pocketsphinx-only", action="store_true", help="without Moonshine's second opinion")
     args = parser.parse_args()

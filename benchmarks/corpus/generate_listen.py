@@ -24,9 +24,9 @@ RATE = 16000
 PAD_SECONDS = 0.4            # endpointer slack before and after speech
 FLOOR_RMS = 12.0             # "clean" still has a microphone noise floor (about -69 dBFS)
 SNRS = {"clean": None, "snr20": 20.0, "snr10": 10.0}
-COMMANDS_PER_SPLIT = {"dev": 200, "test": 280, "tune": 150, "accents": 200, "counting": 0}
-COUGHS_PER_SPLIT = {"dev": 20, "test": 30, "tune": 10, "accents": 10, "counting": 0}
-SPLIT_SEED = {"dev": 11, "test": 29, "tune": 47, "accents": 83, "counting": 101}
+COMMANDS_PER_SPLIT = {"dev": 200, "test": 280, "tune": 150, "accents": 200, "counting": 0, "talk": 0}
+COUGHS_PER_SPLIT = {"dev": 20, "test": 30, "tune": 10, "accents": 10, "counting": 0, "talk": 0}
+SPLIT_SEED = {"dev": 11, "test": 29, "tune": 47, "accents": 83, "counting": 101, "talk": 131}
 
 
 def synthesize(speaker: dict, text: str, rng: random.Random, out: Path, effects: tuple[str, ...] = ()) -> None:
@@ -47,6 +47,9 @@ def synthesize(speaker: dict, text: str, rng: random.Random, out: Path, effects:
     else:
         raise ValueError(engine)
     tempo_pitch = [] if engine != "flite" else ["pitch", str(rng.choice([-200, 0, 150, 300]))]
+    with wave.open(str(raw)) as w:
+        if effects and w.getframerate() < RATE:  # flite's kal speaks at 8 kHz, too low for the television's filter
+            tempo_pitch = ["rate", str(RATE), *tempo_pitch]
     subprocess.run(["sox", str(raw), "-r", str(RATE), "-c", "1", "-b", "16", str(out), *tempo_pitch, *effects], check=True)
     raw.unlink()
 
