@@ -26,12 +26,12 @@ def pcm_of(tmp_path, text, voice="en-us", speed=160):
 
 
 class FixedTranscript:
-    def __init__(self, text, fits=None):
-        self.text, self.fits, self.calls = text, fits or {}, 0
+    def __init__(self, text, fits=None, tokens=None):
+        self.text, self.fits, self.tokens, self.calls = text, fits or {}, tokens, 0
 
     def hear(self, pcm, alternatives=None):
         self.calls += 1
-        return Transcript(self.text, -1.0, self.fits)
+        return Transcript(self.text, -1.0, self.fits, tokens=self.tokens and (lambda sentence: self.tokens))
 
 
 def test_token_lengths_of_128_bytes_or_more_take_two_bytes(tmp_path):
@@ -231,6 +231,9 @@ def test_a_grammar_sentence_moonshine_finds_far_less_likely_than_what_it_heard_i
     pcm = pcm_of(tmp_path, "slow down")
     assert Recognizer(transcriber=FixedTranscript("The island.", {"slow down": -20.0})).recognize(pcm).intent is None
     assert Recognizer(transcriber=FixedTranscript("So down.", {"slow down": -5.0})).recognize(pcm).intent == "slower"
+    # 10 nats behind is dropped only when each of the sentence's tokens is unlikely too (here -5.5, then -3.7)
+    assert Recognizer(transcriber=FixedTranscript("Hello.", {"slow down": -11.0}, tokens=2)).recognize(pcm).intent is None
+    assert Recognizer(transcriber=FixedTranscript("So done.", {"slow down": -11.0}, tokens=3)).recognize(pcm).intent == "slower"
 
 
 def test_moonshine_scores_a_sentence_it_was_not_offered_against_the_same_audio(tmp_path, transcriber):
@@ -246,6 +249,7 @@ def test_a_transcript_that_is_only_a_number_vetoes_the_grammars_command(tmp_path
     assert Recognizer(transcriber=FixedTranscript("A. D.")).recognize(pcm).intent is None  # "eighty", spelled
     assert Recognizer(transcriber=FixedTranscript("A.d.", {"Ready": -1.0})).recognize(pcm).intent is None
     assert Recognizer(transcriber=FixedTranscript("Slow down for 2 seconds")).recognize(pcm).intent == "slower"
+    assert Recognizer.is_number("One hundred and five.") and not Recognizer.is_number("And?")  # "end", heard so
 
 
 def test_a_question_the_grammar_could_not_fit_is_answered_from_the_transcript():

@@ -165,7 +165,8 @@ class Transcriber:
         words = b"".join(self.tokens[t] for t in text).decode("utf-8", "replace").replace("\u2581", " ").strip()
         attended = {name: value for name, value in past.items() if ".encoder." in name}
         scorer = functools.partial(self.fit, hidden, attended)
-        return Transcript(words, logprob, scorer=scorer, proposals=(lambda: alternatives(words)) if alternatives else None)
+        return Transcript(words, logprob, scorer=scorer, proposals=(lambda: alternatives(words)) if alternatives else None,
+                          tokens=lambda sentence: len(self.encode(spelled(sentence))) + 1)
 
     def fit(self, hidden: numpy.ndarray, attended: dict[str, numpy.ndarray], sentences: list[str]) -> list[float]:
         """Each sentence's log-probability given the audio (natural log), read in one batched decoder run.
@@ -237,9 +238,9 @@ class Transcript:
 
     def __init__(self, text: str, logprob: float, fits: dict[str, float] | None = None,
                  scorer: Callable[[list[str]], list[float]] | None = None,
-                 proposals: Callable[[], list[str]] | None = None):
+                 proposals: Callable[[], list[str]] | None = None, tokens: Callable[[str], int] | None = None):
         self.text, self.logprob, self.scorer = text, logprob, scorer  # logprob: of the text itself, natural log
-        self._fits, self._proposals = fits, proposals
+        self._fits, self._proposals, self._tokens, self._scored = fits, proposals, tokens, {}
 
     @property
     def fits(self) -> dict[str, float]:
@@ -253,8 +254,15 @@ class Transcript:
     def fit_of(self, sentence: str) -> float | None:
         """The sentence's log-probability given the same audio, scored now if it was not proposed; None if unknown."""
         if sentence not in self.fits and self.scorer is not None:
-            return self.scorer([sentence])[0]
+            if sentence not in self._scored:
+                self._scored[sentence] = self.scorer([sentence])[0]
+            return self._scored[sentence]
         return self.fits.get(sentence)
+
+    def fit_per_token(self, sentence: str) -> float | None:
+        """fit_of(sentence) per token scored (its words and its ending), or None if unknown."""
+        fit = self.fit_of(sentence)
+        return fit / self._tokens(sentence) if fit is not None and self._tokens is not None else None
 
 
 def spelled(sentence: str) -> str:
