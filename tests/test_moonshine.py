@@ -262,6 +262,8 @@ def test_a_question_the_grammar_could_not_fit_is_answered_from_the_transcript():
 
     asked = heard("Should I put heat or ice on my calf?")
     assert (asked.intent, asked.topic, asked.extra["recogniser"]) == ("ask", "heat-or-ice", "moonshine")
+    assert asked.extra["hypothesis"] is None  # asked plainly: answered without searching the grammar
+    assert heard("Heat? Ice?").extra["hypothesis"] is not None  # two words: the grammar is searched first
     assert heard("This carpet really needs a good clean.").intent is None
     assert heard("").intent is None
 
