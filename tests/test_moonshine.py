@@ -26,12 +26,15 @@ def pcm_of(tmp_path, text, voice="en-us", speed=160):
 
 
 class FixedTranscript:
-    def __init__(self, text, fits=None, tokens=None):
-        self.text, self.fits, self.tokens, self.calls = text, fits or {}, tokens, 0
+    """fits: the proposed command sentences' scores; scores: any other sentence's, when asked for."""
+
+    def __init__(self, text, fits=None, tokens=None, scores=None):
+        self.text, self.fits, self.tokens, self.scores, self.calls = text, fits or {}, tokens, scores, 0
 
     def hear(self, pcm, alternatives=None):
         self.calls += 1
-        return Transcript(self.text, -1.0, self.fits, tokens=self.tokens and (lambda sentence: self.tokens))
+        scorer = self.scores and (lambda sentences: [self.scores.get(s) for s in sentences])
+        return Transcript(self.text, -1.0, self.fits, scorer=scorer, tokens=self.tokens and (lambda sentence: self.tokens))
 
 
 def test_token_lengths_of_128_bytes_or_more_take_two_bytes(tmp_path):
@@ -266,6 +269,20 @@ def test_a_question_the_grammar_could_not_fit_is_answered_from_the_transcript():
     assert heard("Heat? Ice?").extra["hypothesis"] is not None  # two words: the grammar is searched first
     assert heard("This carpet really needs a good clean.").intent is None
     assert heard("").intent is None
+
+
+def test_a_known_question_that_fits_the_audio_almost_as_well_as_the_transcript_is_answered():
+    from voicecoach import knowledge
+    noise = numpy.random.default_rng(2).normal(0, 30, 16000).astype(numpy.int16).tobytes()
+
+    def heard(fit):
+        transcript = FixedTranscript("Should I use heat or rice?", scores={"should i use heat or ice": fit})
+        recognizer = Recognizer(question_texts=["should I use heat or ice"], question_matcher=knowledge.match_question,
+                                transcriber=transcript)
+        return recognizer.recognize(noise)
+
+    assert (heard(-3.0).intent, heard(-3.0).topic) == ("ask", "heat-or-ice")  # 2 nats behind what was heard
+    assert heard(-20.0).intent is None  # "rice" is no topic, and the question fits too badly
 
 
 def test_an_unwritable_cache_is_one_clear_error(tmp_path):

@@ -253,11 +253,14 @@ class Transcript:
 
     def fit_of(self, sentence: str) -> float | None:
         """The sentence's log-probability given the same audio, scored now if it was not proposed; None if unknown."""
-        if sentence not in self.fits and self.scorer is not None:
-            if sentence not in self._scored:
-                self._scored[sentence] = self.scorer([sentence])[0]
-            return self._scored[sentence]
-        return self.fits.get(sentence)
+        return self.fits_of([sentence])[0]
+
+    def fits_of(self, sentences: list[str]) -> list[float | None]:
+        """fit_of() for each sentence, those not yet scored scored together in one batched run."""
+        if self.scorer is not None:
+            new = [s for s in dict.fromkeys(sentences) if s not in self.fits and s not in self._scored]
+            self._scored.update(zip(new, self.scorer(new)) if new else ())
+        return [self.fits.get(s, self._scored.get(s)) for s in sentences]
 
     def fit_per_token(self, sentence: str) -> float | None:
         """fit_of(sentence) per token scored (its words and its ending), or None if unknown."""
