@@ -208,7 +208,8 @@ class Recognizer:
     pocketsphinx where Moonshine names no command 83.0 / 77.5 / 62.0%, Moonshine first 89.0 / 81.0 / 66.0%;
     Moonshine named no command for any of the 165 non-commands. Questions and routine names go the other way:
     the grammar's answer stands, and the transcript is used only when the grammar found nothing, or when it asks a
-    question so plainly that the grammar is not searched (see Tuning.question_confidence)."""
+    question plainly or a known question fits the audio almost as well, so that the grammar is not searched (see
+    Tuning.question_confidence)."""
 
     def __init__(self, question_texts: Iterable[str] = (), question_matcher: QuestionMatcher | None = None,
                  tuning: Tuning = Tuning(), decoder_options: dict | None = None,
@@ -405,7 +406,8 @@ class Recognizer:
         return None
 
     def _question_in(self, transcript: Transcript) -> Heard | None:
-        """A question the transcript asks plainly enough to be answered without searching the grammar."""
+        """A question the transcript asks plainly, or a known question sentence that fits the audio almost as well
+        as the transcript: either is answered without searching the grammar."""
         tuning = self.tuning
         if self.questions is None or len(transcript.text.split()) < tuning.question_words:
             return None
