@@ -25,7 +25,6 @@ def _data(name: str) -> dict:
 class ListeningWords:
     prefixes: tuple[str, ...]
     suffixes: tuple[str, ...]
-    numbers: tuple[str, ...]
     not_spoken: frozenset[str]
 
 
@@ -37,7 +36,7 @@ def listening_words() -> ListeningWords:
     unknown = not_spoken - set(vocabulary().phrases)
     if unknown:
         raise ValueError(f"listening.yaml: not_spoken names no phrase of intents.yaml: {sorted(unknown)}")
-    return ListeningWords(prefixes, suffixes, tuple(sorted(number_words().every)), not_spoken)
+    return ListeningWords(prefixes, suffixes, not_spoken)
 
 
 def spoken_phrases() -> dict[str, str]:
@@ -89,8 +88,8 @@ def compile_jsgf(questions: Iterable[str] = ()) -> str:
     if questions:
         lines.append(f"<question> = {_prefix_tree(questions)};")
         branches.append("/1/ ([<prefix>] <question> [<suffix>])")
-    if words.numbers:
-        lines.append(f"<number> = {_alternatives(words.numbers)};")
+    if number_words().every:
+        lines.append(f"<number> = {_alternatives(sorted(number_words().every))};")
         branches.append(f"/{NUMBER_WEIGHT}/ (<number> [<number>])")
     top = " | ".join(branches)
     lines.append(f"public <utterance> = {top};")
@@ -118,5 +117,5 @@ def shortened_questions(examples: Iterable[tuple[str, str]], topics_of) -> list[
 
 def grammar_words(questions: Iterable[str] = ()) -> set[str]:
     words = listening_words()
-    texts = [*spoken_phrases(), *words.prefixes, *words.suffixes, *words.numbers, *(normalise(q) for q in questions)]
+    texts = [*spoken_phrases(), *words.prefixes, *words.suffixes, *number_words().every, *(normalise(q) for q in questions)]
     return {word for text in texts for word in text.split()}

@@ -13,7 +13,7 @@ import numpy
 import pocketsphinx
 from rapidfuzz import fuzz, process
 
-from voicecoach.intents import FUZZY_CUTOFF, command_of, normalise, parse, vocabulary, without_fillers
+from voicecoach.intents import FUZZY_CUTOFF, command_of, normalise, number_words, parse, vocabulary, without_fillers
 from voicecoach.listening.grammar import (compile_jsgf, extra_pronunciations, grammar_words, listening_words,
                                           shortened_questions, spoken_phrases)
 from voicecoach.ports import Heard
@@ -496,7 +496,7 @@ class Recognizer:
         if len(words) >= 2 and "." in text and all(len(word) == 1 and word.isalpha() for word in words):
             return True
         numbers = [w for w in words if w != "and"]  # "one hundred and five"; a lone "And" was "end" (tune, accents)
-        return bool(numbers) and all(w.isdigit() or w in listening_words().numbers for w in numbers)
+        return bool(numbers) and all(w.isdigit() or w in number_words().every for w in numbers)
 
     def _grammar_heard(self, pcm: bytes, audio_end: float | None) -> Heard:
         started = time.perf_counter()
