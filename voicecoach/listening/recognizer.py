@@ -239,6 +239,7 @@ class Recognizer:
         self.choices = choices  # routine name -> id: names are sentences of the grammar too
         self.exhaustive = False  # the tuning benchmark sets it to see every score of every utterance
         self.transcriber = transcriber
+        self._last_parsed: tuple[str, Heard] | None = None
 
     @classmethod
     def with_knowledge(cls, choices: dict[str, str] | None = None, transcribe: bool = True) -> "Recognizer":
@@ -411,7 +412,7 @@ class Recognizer:
         tuning = self.tuning
         if self.questions is None or len(transcript.text.split()) < tuning.question_words:
             return None
-        asked = parse(transcript.text, questions=self.questions, choices=self.choices)
+        asked = self._understood(transcript.text)
         if asked.intent != "ask":
             return None
         if asked.topic is not None and asked.confidence >= tuning.question_confidence:
@@ -425,6 +426,13 @@ class Recognizer:
             return None
         topic, confidence = self.questions(best)
         return Heard(transcript.text, "ask", topic, confidence) if topic is not None else None
+
+    def _understood(self, text: str) -> Heard:
+        """parse() of a transcript, kept for the next call: the question matcher embeds the text (about 30 ms),
+        and chatter of three or more words is asked about both before and after the grammar's search."""
+        if self._last_parsed is None or self._last_parsed[0] != text:
+            self._last_parsed = (text, parse(text, questions=self.questions, choices=self.choices))
+        return self._last_parsed[1]
 
     def _transcribe(self, pcm: bytes) -> tuple[Transcript | None, str | None]:
         """Moonshine's transcript, or the reason it failed: a failing second opinion must not stop listening."""
@@ -472,7 +480,7 @@ class Recognizer:
             # The grammar found nothing: the transcript may still be a routine's name or a question it could not
             # fit (rare words, a voice it hears badly). Spoken questions, 120 per condition: 90.8 -> 97.5% clean,
             # 88.3 -> 95.0% at 20 dB; on the dev split no non-command and 2 of 765 commands became questions.
-            understood = parse(text, questions=self.questions, choices=self.choices)
+            understood = self._understood(text)
             return understood if understood.intent not in (None, "ask") or understood.topic is not None else None
         if grammar.intent is not None and self.is_number(text):
             return Heard(text, None, None, grammar.confidence)  # counting along, forced into a phrase by the grammar
