@@ -4,7 +4,8 @@ Usage: .venv/bin/python benchmarks/corpus/generate_listen.py [--splits dev test 
        .venv/bin/python benchmarks/listen_accuracy.py [--split test|dev|tune|accents|counting|talk] [--tune]
 --tune (dev or tune split, by rule) sweeps the rejection threshold; the report uses the shipped Tuning.
 Command accuracy counts the phrasings of the spoken grammar; the corpus also says the typed-only phrasings
-(listening.yaml not_spoken), reported on their own line as "all phrasings".
+(listening.yaml not_spoken), reported on their own line as "all phrasings". The recogniser is a session's: non-command
+speech answered as a question counts as acted on, and a command answered as one as wrong.
 """
 from __future__ import annotations
 
@@ -14,9 +15,9 @@ import dataclasses
 
 from listen_common import load, median, percentile
 
+from voicecoach.cli import choosable_routines, spoken_names
 from voicecoach.intents import normalise, parse, vocabulary
 from voicecoach.listening.grammar import listening_words, spoken_phrases
-from voicecoach.listening.moonshine import Transcriber as Moonshine
 from voicecoach.listening.recognizer import Recognizer
 
 SNRS = ("clean", "snr20", "snr10")
@@ -53,7 +54,15 @@ def report(rows: list[dict], split: str) -> None:
         missed = sum(r["got"] is None for r in subset)
         print(f"  {snr:6s} {rate(right, len(subset))}   rejected {rate(missed, len(subset))}   "
               f"wrong command {rate(len(subset) - right - missed, len(subset))}")
-    print("false commands on non-commands:")
+    acted = [r for r in others if r["got"] is not None]
+    print(f"non-commands acted on (a command or an answer): {rate(len(acted), len(others))}, of which answered as "
+          f"questions {sum(r['got'] == 'ask' for r in acted)}: " + "; ".join(
+              f"{r['heard']!r} for {r['text']!r}" for r in acted if r["got"] == "ask"))
+    print(f"commands answered as questions: {rate(sum(r['got'] == 'ask' for r in commands), len(commands))}")
+    print("false commands: " + "; ".join(f"{r['heard']!r} for {r['text']!r} -> {r['got']}" for r in acted
+                                         if r["got"] != "ask"))
+    print("false commands on non-commands (answers not counted):")
+    others = [dict(r, got=None) if r["got"] == "ask" else r for r in others]
     print(f"  all    {rate(sum(r['got'] is not None for r in others), len(others))}")
     for kind in sorted({r["kind"] for r in others}):
         subset = [r for r in others if r["kind"] == kind]
@@ -109,11 +118,15 @@ def main() -> None:
     if args.tune and args.split == "test":
         parser.error("tune on the dev or tune split, never on test")
     rows = load(args.split)
-    recognizer = Recognizer(transcriber=None if args.pocketsphinx_only or args.tune else Moonshine())
+    transcribe = not (args.pocketsphinx_only or args.tune)
+    # A session's recogniser: its grammar holds the knowledge base's questions and the routines' names too.
+    recognizer = Recognizer(transcriber=None) if args.tune else Recognizer.with_knowledge(
+        spoken_names(choosable_routines()), transcribe)
     recognizer.exhaustive = args.tune  # every score of every file, so decode times are the full two searches
     for row in rows:
         heard = recognizer.recognize(row["pcm"])
         row["got"], row["decode_ms"], row["near_miss"] = heard.intent, heard.extra["decode_ms"], heard.extra.get("near_miss")
+        row["heard"] = heard.extra.get("transcript", heard.text)
         if args.tune:
             row.update({k: v for k, v in heard.extra["evidence"].items() if k != "text"})  # keep the corpus text
             row["guess"] = parse(heard.extra["hypothesis"]).intent

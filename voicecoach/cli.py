@@ -85,12 +85,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     def notify(name: str, fields: dict) -> None:
         inbox.put(("notify", name, fields))
 
-    choosable = {routine_id: routine for routine_id, routine, _ in all_routines()
-                 if not isinstance(routine, RoutineError)}
-    names = {**{routine.name: routine_id for routine_id, routine in choosable.items()},
-             **{routine_id.replace("-", " "): routine_id for routine_id in choosable}}
+    choosable = choosable_routines()
     speaker = make_speaker(args, settings, clock, notify)
-    listener = make_listener(args, clock, notify, names)
+    listener = make_listener(args, clock, notify, spoken_names(choosable))
     from voicecoach import knowledge as knowledge_base
     knowledge = knowledge_base.load()
     ctx = core.Context(lines(), routine.name, answers={t.id: t.answer for t in knowledge.topics.values()},
@@ -185,6 +182,17 @@ def all_routines():
             yield path.stem, load_routine_file(path, path.stem), f"yours, {path}"
         except RoutineError as error:
             yield path.stem, error, str(path)
+
+
+def choosable_routines() -> dict:
+    """id -> Routine, for every routine that loads."""
+    return {routine_id: routine for routine_id, routine, _ in all_routines() if not isinstance(routine, RoutineError)}
+
+
+def spoken_names(choosable: dict) -> dict[str, str]:
+    """What a person may say to pick each routine (its name, or its id in words) -> its id."""
+    return {**{routine.name: routine_id for routine_id, routine in choosable.items()},
+            **{routine_id.replace("-", " "): routine_id for routine_id in choosable}}
 
 
 def cmd_list(args: argparse.Namespace) -> int:
