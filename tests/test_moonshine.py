@@ -271,6 +271,13 @@ def test_a_question_the_grammar_could_not_fit_is_answered_from_the_transcript():
     assert heard("").intent is None
 
 
+def test_a_number_the_grammar_heard_is_not_answered_as_a_question(tmp_path):
+    from voicecoach import knowledge
+    recognizer = Recognizer(question_matcher=knowledge.match_question, transcriber=FixedTranscript("Hurting"))
+    heard = recognizer.recognize(pcm_of(tmp_path, "thirteen"))
+    assert heard.intent is None and Recognizer.is_number(heard.extra["hypothesis"])  # counting along
+
+
 def test_a_known_question_that_fits_the_audio_almost_as_well_as_the_transcript_is_answered():
     from voicecoach import knowledge
     noise = numpy.random.default_rng(2).normal(0, 30, 16000).astype(numpy.int16).tobytes()
@@ -283,6 +290,20 @@ def test_a_known_question_that_fits_the_audio_almost_as_well_as_the_transcript_i
 
     assert (heard(-3.0).intent, heard(-3.0).topic) == ("ask", "heat-or-ice")  # 2 nats behind what was heard
     assert heard(-20.0).intent is None  # "rice" is no topic, and the question fits too badly
+
+
+def test_a_question_the_grammar_forced_onto_other_words_is_dropped(tmp_path):
+    from voicecoach import knowledge
+    pcm = pcm_of(tmp_path, "heat or ice")
+
+    def heard(fit):
+        transcript = FixedTranscript("Peter eyes.", scores={"heat or ice": fit}, tokens=4)
+        return Recognizer(question_texts=["heat or ice"], question_matcher=knowledge.match_question,
+                          transcriber=transcript).recognize(pcm)
+
+    assert (heard(-2.0).intent, heard(-2.0).topic) == ("ask", "heat-or-ice")  # 1 nat behind what was heard
+    assert (heard(-14.0).intent, heard(-14.0).topic) == ("ask", "heat-or-ice")  # far behind, but -3.5 a token
+    assert heard(-30.0).intent is None  # television forced into a question sentence: -7.5 a token
 
 
 def test_an_unwritable_cache_is_one_clear_error(tmp_path):
