@@ -186,8 +186,8 @@ def build(split: str, out_dir: Path) -> list[dict]:
                 name = f"{split}-{n:04d}-{cond}.wav"
                 write_pcm(split_dir / name, mix(speech, noise, offset, snr, level_db))
                 manifest.append({**item, "file": f"{split}/{name}", "split": split, "snr": cond, "speaker": speaker})
-            print(f"\r{split}: {n + 1}/{len(base)}", end="", file=sys.stderr)
-    print(file=sys.stderr)
+            if (n + 1) % 100 == 0 or n + 1 == len(base):
+                print(f"{split}: {n + 1}/{len(base)}", file=sys.stderr)
     return manifest
 
 
