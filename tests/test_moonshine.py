@@ -314,6 +314,19 @@ def test_an_unwritable_cache_is_one_clear_error(tmp_path):
         int8_model(model_dir() / "encoder_model.ort", blocker / "cache")
 
 
+def test_a_failed_conversion_is_one_clear_error_and_leaves_nothing_behind(tmp_path, monkeypatch):
+    import onnx
+    from voicecoach.listening.moonshine import MoonshineUnavailable
+
+    def disk_full(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(onnx, "save", disk_full)
+    with pytest.raises(MoonshineUnavailable, match="No space left on device"):
+        int8_model(model_dir() / "encoder_model.ort", tmp_path)
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_a_failing_transcriber_leaves_the_grammars_answer(tmp_path):
     class Broken:
         def hear(self, pcm, alternatives=None):

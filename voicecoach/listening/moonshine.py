@@ -6,6 +6,7 @@ import functools
 import importlib.util
 import mmap
 import os
+import shutil
 import sys
 from pathlib import Path
 from typing import Callable
@@ -87,7 +88,10 @@ def int8_model(source: Path, cache_dir: Path) -> Path:
         onnxruntime.InferenceSession(str(work / "unfolded.onnx"), options, providers=["CPUExecutionProvider"])
         for unfolded in work.glob("unfolded.*"):
             unfolded.unlink()
-    except OSError as error:
+    except BaseException as error:
+        shutil.rmtree(work, ignore_errors=True)  # a failed or interrupted conversion leaves nothing behind
+        if not isinstance(error, OSError):
+            raise
         raise MoonshineUnavailable(f"Could not write Moonshine's converted model to {cache_dir} "
                                    f"({error.strerror or error}): free some space or set XDG_CACHE_HOME to a "
                                    "writable folder.") from None
