@@ -214,9 +214,9 @@ class Recognizer:
     alone 73.5 / 72.5 / 51.5% of all phrasings (clean / 20 / 10 dB), Moonshine alone 65.0 / 51.5 / 36.0%,
     pocketsphinx where Moonshine names no command 83.0 / 77.5 / 62.0%, Moonshine first 89.0 / 81.0 / 66.0%;
     Moonshine named no command for any of the 165 non-commands. Questions and routine names go the other way:
-    the grammar's answer stands, and the transcript is used only when the grammar found nothing, or when it asks a
-    question plainly or a known question fits the audio almost as well, so that the grammar is not searched (see
-    Tuning.question_confidence)."""
+    the grammar's answer stands unless Moonshine finds its sentence very unlikely (Tuning.question_poor_fit_per_token),
+    and the transcript is used only when the grammar found nothing, or when it asks a question plainly or a known
+    question fits the audio almost as well, so that the grammar is not searched (see Tuning.question_confidence)."""
 
     def __init__(self, question_texts: Iterable[str] = (), question_matcher: QuestionMatcher | None = None,
                  tuning: Tuning = Tuning(), decoder_options: dict | None = None,
