@@ -177,6 +177,13 @@ def slowed(pcm: bytes, speed: float) -> bytes:
     return numpy.interp(at, numpy.arange(len(samples)), samples).astype(numpy.int16).tobytes()
 
 
+def best_fit(transcript: Transcript, sentences: list[str]) -> tuple[str | None, float]:
+    """The sentence the audio fits best and its log-probability; (None, -inf) when none can be scored."""
+    fits = {sentence: fit for sentence, fit in zip(sentences, transcript.fits_of(sentences)) if fit is not None}
+    best = max(fits, key=fits.get, default=None)
+    return best, fits.get(best, -math.inf)
+
+
 def core_of(text: str) -> str:
     """The text without its politeness words, normalised."""
     return without_fillers(normalise(text), vocabulary().fillers)[-1]
@@ -427,9 +434,8 @@ class Recognizer:
         nearest = [sentence for sentence, _, _ in process.extract(
             normalise(transcript.text), self.asked_sentences, scorer=fuzz.ratio, score_cutoff=tuning.question_similarity,
             limit=tuning.question_candidates)]
-        fits = {sentence: fit for sentence, fit in zip(nearest, transcript.fits_of(nearest)) if fit is not None}
-        best = max(fits, key=fits.get, default=None)
-        if best is None or transcript.logprob - fits[best] > tuning.question_fit_margin:
+        best, fit = best_fit(transcript, nearest)
+        if best is None or transcript.logprob - fit > tuning.question_fit_margin:
             return None
         topic, confidence = self.questions(best)
         return Heard(transcript.text, "ask", topic, confidence) if topic is not None else None
@@ -483,7 +489,8 @@ class Recognizer:
         """What the transcript says instead of the grammar's answer, or None to keep that answer."""
         text, tuning = transcript.text, self.tuning
         trail = [transcript.logprob - fit for fit in transcript.fits.values()]
-        if grammar.intent is None and text and not self.is_number(grammar.extra["hypothesis"]):
+        hypothesis = grammar.extra["hypothesis"]
+        if grammar.intent is None and text and not self.is_number(hypothesis):
             # The grammar found nothing: the transcript may still be a routine's name or a question it could not
             # fit (rare words, a voice it hears badly). Spoken questions, 120 per condition: 90.8 -> 97.5% clean,
             # 88.3 -> 95.0% at 20 dB; on the dev split no non-command and 2 of 765 commands became questions.
@@ -492,25 +499,26 @@ class Recognizer:
             return understood if understood.intent not in (None, "ask") or understood.topic is not None else None
         if grammar.intent is not None and self.is_number(text):
             return Heard(text, None, None, grammar.confidence)  # counting along, forced into a phrase by the grammar
-        hypothesis = grammar.extra["hypothesis"]
         if grammar.intent == "ask":
-            # with or without the politeness words the grammar put around it, whichever fits better
-            sentences = [hypothesis, self.sentence_of(hypothesis) or hypothesis]
-            fits = {sentence: fit for sentence, fit in zip(sentences, transcript.fits_of(sentences)) if fit is not None}
-            best = max(fits, key=fits.get, default=None)
-            if (best is not None and transcript.logprob - fits[best] > tuning.poor_fit_margin
-                    and (transcript.fit_per_token(best) or 0.0) < tuning.question_poor_fit_per_token):
+            asked = [hypothesis, self.sentence_of(hypothesis) or hypothesis]  # with or without its politeness words
+            if self._fits_poorly(transcript, asked, tuning.question_poor_fit_per_token):
                 return Heard(text, None, None, grammar.confidence)  # talk the grammar forced into a question
         if grammar.intent in (None, "ask", "choose_routine"):
             return None  # the vetoes below are for commands only
         if len(normalise(text).split()) >= tuning.disown_words and trail and min(trail) > tuning.disown_margin:
             return Heard(text, None, None, grammar.confidence)  # talk the grammar forced into a command
         fit = transcript.fit_of(hypothesis)
-        if fit is not None and (transcript.logprob - fit > tuning.doubt_margin or (
-                transcript.logprob - fit > tuning.poor_fit_margin
-                and (transcript.fit_per_token(hypothesis) or 0.0) < tuning.poor_fit_per_token)):
+        if fit is not None and (transcript.logprob - fit > tuning.doubt_margin
+                                or self._fits_poorly(transcript, [hypothesis], tuning.poor_fit_per_token)):
             return Heard(text, None, None, grammar.confidence)  # Moonshine heard something else entirely
         return None
+
+    def _fits_poorly(self, transcript: Transcript, sentences: list[str], per_token_limit: float) -> bool:
+        """The best-fitting of the sentences trails the transcript by more than Tuning.poor_fit_margin, at under
+        per_token_limit nats a token: talk the grammar forced into one of its sentences."""
+        best, fit = best_fit(transcript, sentences)
+        return (best is not None and transcript.logprob - fit > self.tuning.poor_fit_margin
+                and (transcript.fit_per_token(best) or 0.0) < per_token_limit)
 
     @staticmethod
     def is_number(text: str) -> bool:
