@@ -164,6 +164,15 @@ def test_echo_filter_ignores_the_coachs_own_words_but_not_the_users():
     assert not echo.is_echo("stop", speech_start=12.6)  # a quick reply after the coach fell silent: the user
 
 
+def test_a_quick_reply_to_the_coachs_prompt_is_not_its_echo():
+    echo = EchoFilter()
+    echo.coach_speaking("Paused. Say resume when you are ready.", now=20.0)
+    echo.coach_speaking(None, now=22.2)
+    assert not echo.is_echo("resume", speech_start=22.3)  # said a moment after the prompt: the user's answer
+    assert echo.is_echo("ready", speech_start=22.3)       # the line's last word, still sounding in the room
+    assert echo.is_echo("resume", speech_start=21.0)      # heard while the coach was saying it
+
+
 def test_hear_prints_one_json_object_per_file(recognizer, tmp_path):
     out = io.StringIO()
     files = [str(speech(tmp_path, "move on")), str(speech(tmp_path, "forty two"))]

@@ -13,7 +13,7 @@ from tests.fakes import FakeClock, ScriptedInbox, exercise, hold, routine, say
 ROUTINE = routine(exercise("Calf", say("Step forward with your {side} leg."), hold(5), sides=("left", "right")))
 
 
-def run(tmp_path, script, start_index=0):
+def run(tmp_path, script, start_index=0, listener=None):
     clock = FakeClock(1000.0)
     inbox = ScriptedInbox(clock, [(1000.0 + t, ("heard", h)) for t, h in script])
     speaker = SilentSpeaker(clock, lambda name, fields: inbox.put(("notify", name, fields)))
@@ -22,7 +22,7 @@ def run(tmp_path, script, start_index=0):
     ctx = core.Context(lines(), ROUTINE.name)
     runner = Runner(state=core.start_state(core.build_plan(ROUTINE, lines()), start_index), ctx=ctx,
                     speaker=speaker, clock=clock, inbox=inbox, events=EventLog(tmp_path / "events.jsonl"),
-                    store=store, print_line=printed.append, routine_ref="test")
+                    store=store, print_line=printed.append, routine_ref="test", listener=listener)
     outcome = runner.run()
     runner.events.close()
     events = [json.loads(line) for line in (tmp_path / "events.jsonl").read_text().splitlines()]
@@ -90,6 +90,28 @@ def test_ctrl_c_leaves_the_session_resumable_from_its_step(tmp_path):
     unfinished = store.unfinished()
     assert unfinished is not None and 0 < unfinished.steps_done < unfinished.steps_total
     assert plan[unfinished.steps_done].side == "right"
+
+
+class RecordingListener:
+    def __init__(self):
+        self.coach_lines: list[str | None] = []
+
+    def start(self, post) -> None:
+        pass
+
+    def coach_speaking(self, text: str | None) -> None:
+        self.coach_lines.append(text)
+
+    def stop(self) -> None:
+        pass
+
+
+def test_the_listener_is_told_the_coachs_words_but_not_its_tones(tmp_path):
+    listener = RecordingListener()
+    _, events, _, _ = run(tmp_path, [], listener=listener)
+    assert "Step forward with your left leg." in listener.coach_lines
+    assert {e["text"] for e in events if e["event"] == "speech_start" and e["kind"] == "cue"} >= {"hold_start"}
+    assert not {e["text"] for e in events if e.get("kind") == "cue"} & set(listener.coach_lines)
 
 
 def test_spoken_near_misses_get_the_not_understood_tone_and_other_rejected_speech_nothing(tmp_path):

@@ -141,7 +141,8 @@ class Runner:
             self._lost.add(name)
             self.print_line(fields.get("message") or self.ctx.lines[name].format(error=fields.get("error", "")))
         if self.listener is not None and name in ("speech_start", "speech_end"):
-            self.listener.coach_speaking(fields["text"] if name == "speech_start" else None)
+            spoken = name == "speech_start" and fields.get("kind") != "cue"  # a tone has no words to echo
+            self.listener.coach_speaking(fields["text"] if spoken else None)
         if name == "speech_end":
             self._feed(core.SpeechDone(fields["id"]))
 

@@ -21,6 +21,9 @@ from voicecoach.ports import Clock, Heard, Notify
 # began, are its echo. Longer would swallow a quick "resume" after "say resume when you are ready": people
 # answer about half a second after the coach stops, while a room's echo arrives within a few tenths.
 ECHO_SECONDS = 0.3
+# Word times inside a finished line are estimated by spreading its duration over its letters; this covers the
+# estimate's error (a full stop's pause is about 0.3 s).
+WORD_TIMING_SLACK = 0.5
 # After this many quiet 30 ms frames the open utterance is recognised while the endpointer waits out the rest of
 # its 0.3 s window; an accepted guess is used at once, a rejected one falls back to the finished utterance. On
 # the dev split 3, 4 and 5 frames all matched or beat the finished utterance alone; 5 wastes the fewest guesses
@@ -54,28 +57,45 @@ def find_input_device(wanted: str | int | None) -> int | None:
 
 
 class EchoFilter:
-    """Remembers what the coach said recently; recognised text made only of those words is the coach's echo."""
+    """Remembers what the coach said recently; recognised text made only of words it was saying when the user's
+    speech began (or a moment before) is the coach's echo. A reply to "Say resume when you are ready" that begins
+    after the line ends is the user's: only the line's last words can still be sounding then."""
 
     def __init__(self):
         self.lock = threading.Lock()
-        self.speaking: str | None = None
-        self.recent: list[tuple[float, set[str]]] = []  # (time the coach stopped, its words)
+        self.speaking: tuple[float, str] | None = None  # (when the coach began, the line)
+        self.recent: list[tuple[float, float, str]] = []  # (began, stopped, line)
 
     def coach_speaking(self, text: str | None, now: float) -> None:
         with self.lock:
             if self.speaking is not None:
-                self.recent.append((now, set(normalise(self.speaking).split())))
-            self.speaking = text
-            self.recent = [(t, words) for t, words in self.recent if now - t < 60]
+                self.recent.append((self.speaking[0], now, self.speaking[1]))
+            self.speaking = None if text is None else (now, text)
+            self.recent = [line for line in self.recent if now - line[1] < 60]
 
     def is_echo(self, heard_text: str, speech_start: float) -> bool:
         words = set(normalise(heard_text).split())
         if not words:
             return False
+        since = speech_start - ECHO_SECONDS
         with self.lock:
-            candidates = [] if self.speaking is None else [set(normalise(self.speaking).split())]
-            candidates += [w for t, w in self.recent if t >= speech_start - ECHO_SECONDS]
+            candidates = [] if self.speaking is None else [set(normalise(self.speaking[1]).split())]
+            candidates += [words_said_after(line, began, stopped, since - WORD_TIMING_SLACK)
+                           for began, stopped, line in self.recent if stopped >= since]
         return any(words <= coach_words for coach_words in candidates)
+
+
+def words_said_after(line: str, began: float, stopped: float, moment: float) -> set[str]:
+    """The words of a finished line that the coach was still saying at or after `moment`, estimated by spreading
+    the line's duration evenly over its letters."""
+    text = normalise(line)
+    from_letter = (moment - began) / max(stopped - began, 1e-6) * len(text)
+    said, at = set(), 0
+    for word in text.split():
+        at = text.index(word, at) + len(word)
+        if at >= from_letter:
+            said.add(word)
+    return said
 
 
 class MicListener:
