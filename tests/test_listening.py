@@ -157,20 +157,54 @@ def test_politeness_words_around_a_phrase_count_against_the_score_gap(recognizer
 def test_echo_filter_ignores_the_coachs_own_words_but_not_the_users():
     echo = EchoFilter()
     echo.coach_speaking("Hold the stretch and do not stop breathing", now=10.0)
-    assert echo.is_echo("stop", speech_start=10.5)
-    assert not echo.is_echo("next", speech_start=10.5)
+    assert echo.is_coach_words("stop", speech_start=10.5)
+    assert not echo.is_coach_words("next", speech_start=10.5)
     echo.coach_speaking(None, now=12.0)
-    assert echo.is_echo("stop", speech_start=12.2)      # the tail of the coach's voice in the room
-    assert not echo.is_echo("stop", speech_start=12.6)  # a quick reply after the coach fell silent: the user
+    assert echo.is_coach_words("stop", speech_start=12.2)      # the tail of the coach's voice in the room
+    assert not echo.is_coach_words("stop", speech_start=12.6)  # a quick reply after the coach fell silent: the user
 
 
 def test_a_quick_reply_to_the_coachs_prompt_is_not_its_echo():
     echo = EchoFilter()
     echo.coach_speaking("Paused. Say resume when you are ready.", now=20.0)
     echo.coach_speaking(None, now=22.2)
-    assert not echo.is_echo("resume", speech_start=22.3)  # said a moment after the prompt: the user's answer
-    assert echo.is_echo("ready", speech_start=22.3)       # the line's last word, still sounding in the room
-    assert echo.is_echo("resume", speech_start=21.0)      # heard while the coach was saying it
+    assert not echo.is_coach_words("resume", speech_start=22.3)  # said a moment after the prompt: the user's answer
+    assert echo.is_coach_words("ready", speech_start=22.3)       # the line's last word, still sounding in the room
+    assert echo.is_coach_words("resume", speech_start=21.0)      # heard while the coach was saying it
+
+
+def hear_line(echo: EchoFilter, text: str, began: float, seconds: float, mic_hears_it: bool, kind="instruction"):
+    echo.coach_speaking(text, now=began, kind=kind)
+    for _ in range(round(seconds / 0.03)):
+        echo.mic_frame(mic_hears_it)
+    echo.coach_speaking(None, now=began + seconds)
+
+
+def test_with_speakers_whatever_overlaps_a_line_or_lies_within_a_count_is_the_coachs_voice():
+    echo = EchoFilter()
+    for n in range(3):
+        hear_line(echo, "Rest your hands on the wall.", began=10.0 * n, seconds=2.0, mic_hears_it=True)
+    assert echo.coach_audible()
+    echo.coach_speaking("Keep your back leg straight.", now=40.0)
+    assert echo.is_coach_voice(40.2, 40.9)
+    echo.coach_speaking(None, now=42.0)
+    assert echo.is_coach_voice(41.8, 42.3)
+    assert not echo.is_coach_voice(42.5, 43.0)  # after the line: the user's
+    hear_line(echo, "9", began=50.0, seconds=0.5, mic_hears_it=True, kind="count")
+    assert echo.is_coach_voice(50.05, 50.7)     # inside the count and its echo
+    assert not echo.is_coach_voice(49.6, 50.4)  # began before the count: the user's
+    assert not echo.is_coach_words("nine", speech_start=50.05)  # a count's words are never a command anyway
+
+
+def test_with_headphones_the_user_may_talk_over_the_coach():
+    echo = EchoFilter()
+    for n in range(3):
+        hear_line(echo, "Rest your hands on the wall.", began=10.0 * n, seconds=2.0, mic_hears_it=False)
+    assert not echo.coach_audible()
+    echo.coach_speaking("Keep your back leg straight.", now=40.0)
+    assert not echo.is_coach_voice(40.2, 40.9)
+    assert not echo.is_coach_words("that's enough", speech_start=40.2)
+    assert echo.is_coach_words("straight", speech_start=40.2)  # words of the line itself are still its echo
 
 
 def test_hear_prints_one_json_object_per_file(recognizer, tmp_path):

@@ -2,9 +2,12 @@
 from __future__ import annotations
 
 import queue
+import subprocess
 import time
 
-from tests.harness import make_speech_wav, play_into_mic, read_wav, require_pulse
+import pytest
+
+from tests.harness import make_speech_wav, play, play_into_mic, read_wav, require_pulse
 from voicecoach.adapters.clock import MonotonicClock
 from voicecoach.listening.endpoint import FRAME_BYTES
 from voicecoach.listening.mic import MicListener
@@ -123,3 +126,51 @@ def test_a_rejected_early_guess_falls_back_to_the_finished_utterance(tmp_path):
     heard = _hear_once(tmp_path, recognizer)
     assert heard.intent == "next" and not heard.extra.get("early")
     assert len(recognizer.calls) == 2 and recognizer.calls[0] != recognizer.calls[1]
+
+
+LINE = "Rest your hands on the wall, and keep your back leg straight."
+
+
+@pytest.mark.parametrize("speakers", [False, True], ids=["headphones", "speakers"])
+def test_the_coach_heard_through_speakers_is_no_command_but_the_user_over_headphones_is(tmp_path, speakers):
+    require_pulse()
+    line = make_speech_wav(LINE, tmp_path / "line.wav", voice="en-us", pad_s=0.2)
+    user = make_speech_wav("next", tmp_path / "next.wav", voice="en-gb", pad_s=0.4)
+    heard: queue.Queue = queue.Queue()
+    notices = []
+    listener = MicListener(MonotonicClock(), recognizer=_Recognizer(accept=lambda pcm: True),
+                           notify=lambda event, fields: notices.append(event))
+    loop = subprocess.run(["pactl", "load-module", "module-loopback", "source=spk.monitor", "sink=micfeed",
+                           "latency_msec=60"], capture_output=True, text=True, check=True).stdout.strip() if speakers else None
+    listener.start(heard.put)
+    try:
+        time.sleep(0.5)
+        for n in range(4):
+            listener.coach_speaking(LINE)
+            coach = play(line, "spk", wait=False)
+            if n == 0:
+                first_line_began = time.monotonic()
+            if n == 3:
+                time.sleep(0.8)
+                play_into_mic(user)  # the user talks over the coach's last line
+            coach.wait(timeout=30)
+            listener.coach_speaking(None)
+            if n == 0:
+                first_line_ended = time.monotonic()
+            time.sleep(0.5)
+        time.sleep(1.0)
+    finally:
+        listener.stop()
+        if loop is not None:
+            subprocess.run(["pactl", "unload-module", loop], check=False)
+    results = []
+    while not heard.empty():
+        results.append(heard.get())
+    assert listener.echo.coach_audible() == speakers
+    assert notices == (["coach_audible"] if speakers else [])  # said once, to tell the user how to speak
+    if speakers:  # from the second line on the coach is known to be audible (the first is judged as it goes)
+        assert any(h.audio_end > first_line_began for h in results), "the loop did not reach the microphone"
+        assert [h.text for h in results if h.intent and h.audio_end > first_line_ended + 0.5] == []
+        assert any(h.extra.get("echo") for h in results)
+    else:
+        assert [h.intent for h in results] == ["next"]

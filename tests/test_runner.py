@@ -14,8 +14,10 @@ ROUTINE = routine(exercise("Calf", say("Step forward with your {side} leg."), ho
 
 
 def run(tmp_path, script, start_index=0, listener=None):
+    """script: (seconds, Heard) or (seconds, (event name, fields)) for a listener's notice."""
     clock = FakeClock(1000.0)
-    inbox = ScriptedInbox(clock, [(1000.0 + t, ("heard", h)) for t, h in script])
+    inbox = ScriptedInbox(clock, [(1000.0 + t, ("notify", *h) if isinstance(h, tuple) else ("heard", h))
+                                  for t, h in script])
     speaker = SilentSpeaker(clock, lambda name, fields: inbox.put(("notify", name, fields)))
     store = SqliteStore(tmp_path / "history.db")
     printed: list[str] = []
@@ -99,19 +101,29 @@ class RecordingListener:
     def start(self, post) -> None:
         pass
 
-    def coach_speaking(self, text: str | None) -> None:
-        self.coach_lines.append(text)
+    def coach_speaking(self, text: str | None, kind: str = "instruction") -> None:
+        self.coach_lines.append((text, kind))
 
     def stop(self) -> None:
         pass
 
 
-def test_the_listener_is_told_the_coachs_words_but_not_its_tones(tmp_path):
+def test_the_listener_is_told_the_coachs_lines_and_counts_but_not_its_tones(tmp_path):
     listener = RecordingListener()
     _, events, _, _ = run(tmp_path, [], listener=listener)
-    assert "Step forward with your left leg." in listener.coach_lines
-    assert {e["text"] for e in events if e["event"] == "speech_start" and e["kind"] == "cue"} >= {"hold_start"}
-    assert not {e["text"] for e in events if e.get("kind") == "cue"} & set(listener.coach_lines)
+    assert ("Step forward with your left leg.", "instruction") in listener.coach_lines
+    assert ("3", "count") in listener.coach_lines
+    tones = {e["text"] for e in events if e["event"] == "speech_start" and e["kind"] == "cue"}
+    assert "hold_start" in tones
+    assert not tones & {text for text, _ in listener.coach_lines}
+
+
+def test_a_coach_heard_through_speakers_says_how_to_speak_to_it(tmp_path):
+    _, events, printed, _ = run(tmp_path, [(3.0, ("coach_audible", {}))])
+    notice = lines()["coach_audible"]
+    assert printed.count(notice) == 1
+    assert [e["text"] for e in events if e["event"] == "speech_start"].count(notice) == 1
+    assert [e["event"] for e in events].count("coach_audible") == 1
 
 
 def test_spoken_near_misses_get_the_not_understood_tone_and_other_rejected_speech_nothing(tmp_path):

@@ -8,7 +8,8 @@ from typing import Callable, Iterable, Protocol
 # Speakers report "speech_start" / "speech_end" with fields
 #   id (the Say action's id), text, kind, t (clock seconds), interrupted (speech_end only),
 # and "speech_skipped" (a late count that was dropped) and "output_lost" (device gone; message).
-# Listeners report "input_lost" (message) the same way.
+# Listeners report "input_lost" (error) the same way, and "coach_audible" once the microphone is found to hear
+# the coach's lines (speakers rather than headphones).
 Notify = Callable[[str, dict], None]
 
 
@@ -52,8 +53,9 @@ class Listener(Protocol):
     def start(self, post: Callable[[Heard], None]) -> None:
         """Begin delivering Heard results to `post` from a background thread."""
 
-    def coach_speaking(self, text: str | None) -> None:
-        """Told what the coach is saying now (None when silent) so its own voice is not taken as a command."""
+    def coach_speaking(self, text: str | None, kind: str = "instruction") -> None:
+        """Told what the coach is saying now (None when silent) and its kind ("count" for a counted number), so
+        its own voice is not taken as a command."""
 
     def stop(self) -> None:
         """Stop listening and release the device."""

@@ -113,11 +113,16 @@ class Runner:
 
     def _adjust(self, change: str) -> None:
         setting = self.speaker.adjust(change)
-        text = setting or self.ctx.lines["adjust_unavailable"].format(change=change)
-        self.print_line(text)
         if setting:
-            self._extra_ids -= 1  # negative ids never collide with the session's own
-            self.speaker.say(setting, utterance_id=self._extra_ids, kind="info")
+            self._say_aside(setting)
+        else:
+            self.print_line(self.ctx.lines["adjust_unavailable"].format(change=change))
+
+    def _say_aside(self, text: str) -> None:
+        """Print and say a line the session's plan does not hold."""
+        self.print_line(text)
+        self._extra_ids -= 1  # negative ids never collide with the session's own
+        self.speaker.say(text, utterance_id=self._extra_ids, kind="info")
 
     def _heard(self, heard: Heard) -> None:
         fields = {"text": heard.text, "intent": heard.intent, "topic": heard.topic,
@@ -140,9 +145,13 @@ class Runner:
         if name in ("output_lost", "input_lost") and name not in self._lost:
             self._lost.add(name)
             self.print_line(fields.get("message") or self.ctx.lines[name].format(error=fields.get("error", "")))
+        if name == "coach_audible":  # once: the listener now ignores speech over the coach, so say how to speak
+            self._say_aside(self.ctx.lines[name])
         if self.listener is not None and name in ("speech_start", "speech_end"):
-            spoken = name == "speech_start" and fields.get("kind") != "cue"  # a tone has no words to echo
-            self.listener.coach_speaking(fields["text"] if spoken else None)
+            if name == "speech_start" and fields.get("kind") != "cue":  # a tone has no words to echo
+                self.listener.coach_speaking(fields["text"], fields.get("kind", "instruction"))
+            else:
+                self.listener.coach_speaking(None)
         if name == "speech_end":
             self._feed(core.SpeechDone(fields["id"]))
 

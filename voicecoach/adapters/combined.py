@@ -14,9 +14,9 @@ class CombinedListener:
         for listener in self.listeners:
             listener.start(post)
 
-    def coach_speaking(self, text: str | None) -> None:
+    def coach_speaking(self, text: str | None, kind: str = "instruction") -> None:
         for listener in self.listeners:
-            listener.coach_speaking(text)
+            listener.coach_speaking(text, kind)
 
     def stop(self) -> None:
         for listener in self.listeners:

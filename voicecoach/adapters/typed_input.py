@@ -28,7 +28,7 @@ class TypedInput:
             if line.strip():
                 post(parse(line.strip(), self._questions, choices=self._choices))
 
-    def coach_speaking(self, text: str | None) -> None:
+    def coach_speaking(self, text: str | None, kind: str = "instruction") -> None:
         pass
 
     def stop(self) -> None:

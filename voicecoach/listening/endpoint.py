@@ -49,6 +49,10 @@ class Segmenter:
             return self._cut(self.endpointer.speech_end)
         return None
 
+    @property
+    def in_speech(self) -> bool:
+        return self.start_frame is not None
+
     def _so_far(self) -> bytes:
         first = max(self.fed - len(self.history), self.start_frame - self.margin_frames)
         return b"".join(list(self.history)[first - (self.fed - len(self.history)):])

@@ -4,10 +4,12 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import dataclasses
+from dataclasses import dataclass
 import queue
 import sys
 import threading
 import time
+from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Callable
 
@@ -24,6 +26,16 @@ ECHO_SECONDS = 0.3
 # Word times inside a finished line are estimated by spreading its duration over its letters; this covers the
 # estimate's error (a full stop's pause is about 0.3 s).
 WORD_TIMING_SLACK = 0.5
+# The coach is audible to the microphone (speakers, not headphones) when, during the median of its last three
+# lines of a second or more, the endpointer heard speech this share of the time; with headphones it hears none
+# unless the user talks over the coach. Then whatever overlaps one of its lines, or lies within a count, is taken
+# as its voice: the words the recogniser makes of it rarely match the coach's ("Daphne, that didn't slow." became
+# "that's enough", "The island." for the count "nine" became "go on").
+AUDIBLE_SHARE = 0.5
+AUDIBLE_LINES = 3
+MIN_LINE_FRAMES = round(1.0 / FRAME_SECONDS)
+# A count's echo starts after the count does; the endpointer may place the start up to a frame or two early.
+COUNT_SLACK = 0.1
 # After this many quiet 30 ms frames the open utterance is recognised while the endpointer waits out the rest of
 # its 0.3 s window; an accepted guess is used at once, a rejected one falls back to the finished utterance. On
 # the dev split 3, 4 and 5 frames all matched or beat the finished utterance alone; 5 wastes the fewest guesses
@@ -56,33 +68,78 @@ def find_input_device(wanted: str | int | None) -> int | None:
     raise ValueError(f"no input device matches {wanted!r}; `voicecoach devices` lists them")
 
 
+@dataclass
+class CoachLine:
+    text: str
+    kind: str            # "count" for a counted number, else a line of words
+    began: float         # clock seconds
+    stopped: float | None = None
+
+
 class EchoFilter:
     """Remembers what the coach said recently; recognised text made only of words it was saying when the user's
     speech began (or a moment before) is the coach's echo. A reply to "Say resume when you are ready" that begins
-    after the line ends is the user's: only the line's last words can still be sounding then."""
+    after the line ends is the user's: only the line's last words can still be sounding then. When the microphone
+    hears the coach (speakers), whatever overlaps a line, or lies within a count, is taken as its echo."""
 
     def __init__(self):
         self.lock = threading.Lock()
-        self.speaking: tuple[float, str] | None = None  # (when the coach began, the line)
-        self.recent: list[tuple[float, float, str]] = []  # (began, stopped, line)
+        self.lines: list[CoachLine] = []  # the last minute's, the one being spoken last
+        self.line_frames = self.line_frames_in_speech = 0  # microphone frames during the line being spoken
+        self.audible_shares: deque[float] = deque(maxlen=AUDIBLE_LINES)
 
-    def coach_speaking(self, text: str | None, now: float) -> None:
+    def coach_speaking(self, text: str | None, now: float, kind: str = "instruction") -> None:
         with self.lock:
-            if self.speaking is not None:
-                self.recent.append((self.speaking[0], now, self.speaking[1]))
-            self.speaking = None if text is None else (now, text)
-            self.recent = [line for line in self.recent if now - line[1] < 60]
+            speaking = self._speaking()
+            if speaking is not None:
+                speaking.stopped = now
+                if speaking.kind != "count" and self.line_frames >= MIN_LINE_FRAMES:
+                    self.audible_shares.append(self.line_frames_in_speech / self.line_frames)
+            self.line_frames = self.line_frames_in_speech = 0
+            self.lines = [line for line in self.lines if now - line.stopped < 60]
+            if text is not None:
+                self.lines.append(CoachLine(text, kind, now))
 
-    def is_echo(self, heard_text: str, speech_start: float) -> bool:
+    def mic_frame(self, in_speech: bool) -> None:
+        """One 30 ms microphone frame went by, in which the endpointer did or did not hear speech."""
+        with self.lock:
+            if self._speaking() is not None:
+                self.line_frames += 1
+                self.line_frames_in_speech += in_speech
+
+    def coach_audible(self) -> bool:
+        """Whether the microphone hears the coach's lines; until one has ended, judged on the line being spoken."""
+        with self.lock:
+            shares = sorted(self.audible_shares)
+            speaking = self._speaking()
+            if not shares and speaking is not None and speaking.kind != "count" and self.line_frames >= MIN_LINE_FRAMES:
+                shares = [self.line_frames_in_speech / self.line_frames]
+        return bool(shares) and shares[len(shares) // 2] >= AUDIBLE_SHARE
+
+    def is_coach_voice(self, speech_start: float, speech_end: float) -> bool:
+        """With speakers: the utterance overlaps one of the coach's lines, or lies within a count."""
+        return self.coach_audible() and any(
+            line.began <= speech_end and (line.kind != "count" or (
+                speech_start >= line.began - COUNT_SLACK
+                and (line.stopped is None or speech_end <= line.stopped + ECHO_SECONDS)))
+            for line in self._sounding(speech_start))
+
+    def is_coach_words(self, heard_text: str, speech_start: float) -> bool:
+        """The recognised text is made only of words the coach was saying as the user's speech began."""
         words = set(normalise(heard_text).split())
-        if not words:
-            return False
         since = speech_start - ECHO_SECONDS
+        return bool(words) and any(
+            words <= (set(normalise(line.text).split()) if line.stopped is None
+                      else words_said_after(line.text, line.began, line.stopped, since - WORD_TIMING_SLACK))
+            for line in self._sounding(speech_start) if line.kind != "count")
+
+    def _sounding(self, speech_start: float) -> list[CoachLine]:
+        """The lines still being spoken, or stopped at most ECHO_SECONDS before the user's speech began."""
         with self.lock:
-            candidates = [] if self.speaking is None else [set(normalise(self.speaking[1]).split())]
-            candidates += [words_said_after(line, began, stopped, since - WORD_TIMING_SLACK)
-                           for began, stopped, line in self.recent if stopped >= since]
-        return any(words <= coach_words for coach_words in candidates)
+            return [line for line in self.lines if line.stopped is None or line.stopped >= speech_start - ECHO_SECONDS]
+
+    def _speaking(self) -> CoachLine | None:
+        return self.lines[-1] if self.lines and self.lines[-1].stopped is None else None
 
 
 def words_said_after(line: str, began: float, stopped: float, moment: float) -> set[str]:
@@ -115,6 +172,7 @@ class MicListener:
         self.stopping = threading.Event()
         self.threads: list[threading.Thread] = []
         self.lost_reported = False
+        self.audible_reported = False
         self.stream_anchor: float | None = None  # clock seconds at the start of the first captured frame
 
     @staticmethod
@@ -128,8 +186,11 @@ class MicListener:
         for thread in self.threads:
             thread.start()
 
-    def coach_speaking(self, text: str | None) -> None:
-        self.echo.coach_speaking(text, self.clock.now())
+    def coach_speaking(self, text: str | None, kind: str = "instruction") -> None:
+        self.echo.coach_speaking(text, self.clock.now(), kind)
+        if not self.audible_reported and self.echo.coach_audible():
+            self.audible_reported = True
+            self.notify("coach_audible", {"t": self.clock.now()})
 
     def stop(self) -> None:
         self.stopping.set()
@@ -183,6 +244,7 @@ class MicListener:
                 decoding.shutdown(wait=False, cancel_futures=True)
                 return
             utterance = segmenter.feed(frame)
+            self.echo.mic_frame(segmenter.in_speech)
             if utterance is None:
                 if segmenter.quiet_frames == 0:
                     early = None  # the speaker went on: that guess heard only part of it
@@ -190,6 +252,12 @@ class MicListener:
                     early = decoding.submit(self._recognizer.recognize, segmenter.provisional().pcm)
                 continue
             cut_at = time.perf_counter()
+            audio_end = self.stream_anchor + utterance.end
+            speech_start = self.stream_anchor + utterance.start
+            if self.echo.is_coach_voice(speech_start, audio_end):  # not worth decoding: its text cannot count
+                early = None
+                post(Heard("", None, None, 0.0, audio_end, {"echo": True, "near_miss": False}))
+                continue
             heard = early.result() if early is not None else None
             if heard is None or heard.intent is None:
                 heard = decoding.submit(self._recognizer.recognize, utterance.pcm).result()
@@ -197,10 +265,9 @@ class MicListener:
                 heard.extra["early"] = True
             heard.extra["decode_wait_ms"] = round((time.perf_counter() - cut_at) * 1000, 1)  # after the endpoint
             early = None
-            audio_end = self.stream_anchor + utterance.end
             heard = dataclasses.replace(heard, audio_end=audio_end)
             acted_on = heard.intent is not None or heard.extra.get("near_miss")
-            if acted_on and self.echo.is_echo(heard.text, self.stream_anchor + utterance.start):
+            if acted_on and self.echo.is_coach_words(heard.text, speech_start):
                 heard = Heard(heard.text, None, None, heard.confidence, audio_end,
                               {**heard.extra, "echo": True, "near_miss": False})
             post(heard)
