@@ -37,6 +37,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--seconds", type=float, default=200.0, help="length of each session (the routine is ~4 min)")
     parser.add_argument("--latency-ms", type=int, default=60, help="speaker-to-microphone delay of the loop")
+    parser.add_argument("--keep-events", metavar="DIR", help="write each session's events log here (run1.jsonl...)")
     args = parser.parse_args()
     require_pulse()
     module = subprocess.run(["pactl", "load-module", "module-loopback", "source=spk.monitor", "sink=micfeed",
@@ -47,6 +48,9 @@ def main() -> None:
             started = time.monotonic()
             with tempfile.TemporaryDirectory() as tmp:
                 events = session(args.seconds, Path(tmp))
+            if args.keep_events:
+                Path(args.keep_events).mkdir(parents=True, exist_ok=True)
+                (Path(args.keep_events) / f"run{run + 1}.jsonl").write_text("".join(json.dumps(e) + "\n" for e in events))
             heard = [e for e in events if e["event"] == "heard"]
             acted = [e for e in heard if e.get("intent")]
             lines = [e for e in events if e["event"] == "speech_start" and e.get("kind") not in ("cue", "count")]
