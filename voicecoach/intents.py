@@ -112,7 +112,7 @@ def _lookup(plain: str, table: Mapping[str, str], cutoff: float = FUZZY_CUTOFF) 
     if not core or core in fillers:
         return None, 0.0
     best = process.extractOne(core, table.keys(), scorer=fuzz.ratio, score_cutoff=cutoff)
-    if best is None or lacks_numbers(best[0], core):
+    if best is None or any(not re.search(rf"\b{number}", best[0]) for number in numbers_in(core)):
         return None, 0.0  # a number the phrase lacks: "forty volume" is not "more volume", "add twenty" not "add ten"
     return table[best[0]], best[1] / 100
 
@@ -120,11 +120,6 @@ def _lookup(plain: str, table: Mapping[str, str], cutoff: float = FUZZY_CUTOFF) 
 def numbers_in(text: str) -> set[str]:
     """The number words in the text, but "one", which often stands for "a": "wait one second"."""
     return set(text.split()) & number_words().every - {"one"}
-
-
-def lacks_numbers(phrase: str, said: str) -> bool:
-    """Whether the phrase leaves out a number word that was said (both normalised)."""
-    return any(not re.search(rf"\b{number}", phrase) for number in numbers_in(said))
 
 
 QuestionMatcher = Callable[[str], "tuple[str | None, float]"]

@@ -13,8 +13,7 @@ import numpy
 import pocketsphinx
 from rapidfuzz import fuzz, process
 
-from voicecoach.intents import (FUZZY_CUTOFF, command_of, lacks_numbers, normalise, number_words, parse, vocabulary,
-                                without_fillers)
+from voicecoach.intents import FUZZY_CUTOFF, command_of, normalise, number_words, parse, vocabulary, without_fillers
 from voicecoach.listening.grammar import (compile_jsgf, extra_pronunciations, grammar_words, listening_words,
                                           shortened_questions, spoken_phrases)
 from voicecoach.ports import Heard
@@ -413,8 +412,7 @@ class Recognizer:
         trail = {sentence: transcript.logprob - fit for sentence, fit in transcript.fits.items()}
         closest = min(trail, key=trail.get, default=None)
         if (closest is not None and trail[closest] <= tuning.fit_margin
-                and fuzz.ratio(core_of(transcript.text), core_of(closest)) >= tuning.fit_similarity
-                and not lacks_numbers(normalise(closest), normalise(transcript.text))):
+                and fuzz.ratio(core_of(transcript.text), core_of(closest)) >= tuning.fit_similarity):
             return Heard(closest, command_of(closest)[0], None, 1 / (1 + math.exp(trail[closest] - tuning.fit_margin)))
         if intent is not None and (closest is None or command_of(closest)[0] == intent):
             # A loose match counts only if the audio fits no other command better: "That's out." is 78 like
@@ -470,9 +468,8 @@ class Recognizer:
     def _rescued(self, transcript: Transcript | None, hypothesis: str) -> Heard | None:
         """The command whose sentence fits the audio clearly best, when nothing else was understood: a sentence
         near the transcript, or the command the grammar found but rejected."""
-        if (transcript is None or not transcript.fits or self.is_number(transcript.text)
-                or self.is_number(hypothesis)):
-            return None  # counting along, as Moonshine or the grammar heard it
+        if transcript is None or not transcript.fits or self.is_number(transcript.text):
+            return None
         tuning = self.tuning
         fits = dict(transcript.fits)
         if hypothesis and command_of(hypothesis)[0] is not None:
@@ -484,8 +481,7 @@ class Recognizer:
         trail, words = transcript.logprob - fit, len(transcript.text.split())
         margin = tuning.rescue_margin if words > 1 else tuning.fit_margin
         if (intent is not None and trail <= margin and fit - runner_up >= tuning.rescue_lead
-                and words - len(sentence.split()) <= tuning.rescue_extra_words
-                and not lacks_numbers(normalise(sentence), normalise(transcript.text))):
+                and words - len(sentence.split()) <= tuning.rescue_extra_words):
             return Heard(sentence, intent, None, 1 / (1 + math.exp(trail - margin)))
         return None
 
