@@ -4,13 +4,13 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import dataclasses
-from dataclasses import dataclass
 import queue
 import sys
 import threading
 import time
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import Callable
 
 from voicecoach.adapters.quiet import quiet_stderr
