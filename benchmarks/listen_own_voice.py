@@ -14,7 +14,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tests.harness import require_pulse  # noqa: E402
+from tests.harness import require_pulse, speakers_into_mic  # noqa: E402
 
 
 def session(seconds: float, folder: Path) -> list[dict]:
@@ -40,10 +40,8 @@ def main() -> None:
     parser.add_argument("--keep-events", metavar="DIR", help="write each session's events log here (run1.jsonl...)")
     args = parser.parse_args()
     require_pulse()
-    module = subprocess.run(["pactl", "load-module", "module-loopback", "source=spk.monitor", "sink=micfeed",
-                             f"latency_msec={args.latency_ms}"], capture_output=True, text=True, check=True).stdout
     acted_per_run, echo_per_run, heard_per_run = [], [], []
-    try:
+    with speakers_into_mic(args.latency_ms):
         for run in range(args.runs):
             started = time.monotonic()
             with tempfile.TemporaryDirectory() as tmp:
@@ -66,8 +64,6 @@ def main() -> None:
                         e["audio_end"] - 3 <= s["t"] <= e["audio_end"]]
                 print(f"  false {e['intent']}: {e['text']!r} (transcript {e.get('transcript')!r}) at {e['t']:.1f} s, "
                       f"the coach having begun to say {said} in the 3 s before its end")
-    finally:
-        subprocess.run(["pactl", "unload-module", module.strip()], check=False)
     print(f"machine: {platform.node()} {platform.machine()}, {os.cpu_count()} cores; {args.runs} runs of "
           f"{args.seconds:.0f} s, loop delay {args.latency_ms} ms")
     print(f"false commands per run: median {statistics.median(acted_per_run)} ({acted_per_run}); echoes caught: "

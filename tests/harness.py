@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import array
+import contextlib
 import ctypes
 import math
 import os
@@ -113,6 +114,18 @@ def play(wav_path: str | Path, device: str, wait: bool = True) -> subprocess.Pop
 def play_into_mic(wav_path: str | Path, wait: bool = True) -> subprocess.Popen:
     """Play a WAV file so the program hears it on the default source, `mic`."""
     return play(wav_path, "micfeed", wait)
+
+
+@contextlib.contextmanager
+def speakers_into_mic(latency_ms: int = 60):
+    """Within the block, everything played on the speaker (`spk`) also reaches the microphone, `latency_ms` late:
+    speakers beside the microphone rather than headphones."""
+    module = subprocess.run(["pactl", "load-module", "module-loopback", "source=spk.monitor", "sink=micfeed",
+                             f"latency_msec={latency_ms}"], capture_output=True, text=True, check=True).stdout.strip()
+    try:
+        yield
+    finally:
+        subprocess.run(["pactl", "unload-module", module], check=False)
 
 
 def _segments(samples, rate: int, threshold_db: float, min_gap_ms: float) -> list[tuple[float, float]]:

@@ -1,13 +1,13 @@
 """The microphone Listener through the private PulseAudio: a command played into the mic arrives as a Heard."""
 from __future__ import annotations
 
+import contextlib
 import queue
-import subprocess
 import time
 
 import pytest
 
-from tests.harness import make_speech_wav, play, play_into_mic, read_wav, require_pulse
+from tests.harness import make_speech_wav, play, play_into_mic, read_wav, require_pulse, speakers_into_mic
 from voicecoach.adapters.clock import MonotonicClock
 from voicecoach.listening.endpoint import FRAME_BYTES
 from voicecoach.listening.mic import MicListener
@@ -140,29 +140,26 @@ def test_the_coach_heard_through_speakers_is_no_command_but_the_user_over_headph
     notices = []
     listener = MicListener(MonotonicClock(), recognizer=_Recognizer(accept=lambda pcm: True),
                            notify=lambda event, fields: notices.append(event))
-    loop = subprocess.run(["pactl", "load-module", "module-loopback", "source=spk.monitor", "sink=micfeed",
-                           "latency_msec=60"], capture_output=True, text=True, check=True).stdout.strip() if speakers else None
     listener.start(heard.put)
     try:
-        time.sleep(0.5)
-        for n in range(4):
-            listener.coach_speaking(LINE)
-            coach = play(line, "spk", wait=False)
-            if n == 0:
-                first_line_began = time.monotonic()
-            if n == 3:
-                time.sleep(0.8)
-                play_into_mic(user)  # the user talks over the coach's last line
-            coach.wait(timeout=30)
-            listener.coach_speaking(None)
-            if n == 0:
-                first_line_ended = time.monotonic()
+        with speakers_into_mic() if speakers else contextlib.nullcontext():
             time.sleep(0.5)
-        time.sleep(1.0)
+            for n in range(4):
+                listener.coach_speaking(LINE)
+                coach = play(line, "spk", wait=False)
+                if n == 0:
+                    first_line_began = time.monotonic()
+                if n == 3:
+                    time.sleep(0.8)
+                    play_into_mic(user)  # the user talks over the coach's last line
+                coach.wait(timeout=30)
+                listener.coach_speaking(None)
+                if n == 0:
+                    first_line_ended = time.monotonic()
+                time.sleep(0.5)
+            time.sleep(1.0)
     finally:
         listener.stop()
-        if loop is not None:
-            subprocess.run(["pactl", "unload-module", loop], check=False)
     results = []
     while not heard.empty():
         results.append(heard.get())

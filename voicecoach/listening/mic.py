@@ -74,6 +74,12 @@ class CoachLine:
     kind: str            # "count" for a counted number, else a line of words
     began: float         # clock seconds
     stopped: float | None = None
+    frames: int = 0      # microphone frames while it was spoken, and those in which the endpointer heard speech
+    frames_in_speech: int = 0
+
+    def audible_share(self) -> float | None:
+        """The share of its frames in which the microphone heard speech; None for a count or under a second."""
+        return self.frames_in_speech / self.frames if self.kind != "count" and self.frames >= MIN_LINE_FRAMES else None
 
 
 class EchoFilter:
@@ -85,7 +91,6 @@ class EchoFilter:
     def __init__(self):
         self.lock = threading.Lock()
         self.lines: list[CoachLine] = []  # the last minute's, the one being spoken last
-        self.line_frames = self.line_frames_in_speech = 0  # microphone frames during the line being spoken
         self.audible_shares: deque[float] = deque(maxlen=AUDIBLE_LINES)
 
     def coach_speaking(self, text: str | None, now: float, kind: str = "instruction") -> None:
@@ -93,9 +98,8 @@ class EchoFilter:
             speaking = self._speaking()
             if speaking is not None:
                 speaking.stopped = now
-                if speaking.kind != "count" and self.line_frames >= MIN_LINE_FRAMES:
-                    self.audible_shares.append(self.line_frames_in_speech / self.line_frames)
-            self.line_frames = self.line_frames_in_speech = 0
+                if (share := speaking.audible_share()) is not None:
+                    self.audible_shares.append(share)
             self.lines = [line for line in self.lines if now - line.stopped < 60]
             if text is not None:
                 self.lines.append(CoachLine(text, kind, now))
@@ -103,17 +107,18 @@ class EchoFilter:
     def mic_frame(self, in_speech: bool) -> None:
         """One 30 ms microphone frame went by, in which the endpointer did or did not hear speech."""
         with self.lock:
-            if self._speaking() is not None:
-                self.line_frames += 1
-                self.line_frames_in_speech += in_speech
+            speaking = self._speaking()
+            if speaking is not None:
+                speaking.frames += 1
+                speaking.frames_in_speech += in_speech
 
     def coach_audible(self) -> bool:
         """Whether the microphone hears the coach's lines; until one has ended, judged on the line being spoken."""
         with self.lock:
             shares = sorted(self.audible_shares)
             speaking = self._speaking()
-            if not shares and speaking is not None and speaking.kind != "count" and self.line_frames >= MIN_LINE_FRAMES:
-                shares = [self.line_frames_in_speech / self.line_frames]
+            if not shares and speaking is not None and speaking.audible_share() is not None:
+                shares = [speaking.audible_share()]
         return bool(shares) and shares[len(shares) // 2] >= AUDIBLE_SHARE
 
     def is_coach_voice(self, speech_start: float, speech_end: float) -> bool:
