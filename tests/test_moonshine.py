@@ -10,7 +10,8 @@ import pytest
 from tests.harness import make_speech_wav
 from voicecoach.intents import command_of
 from voicecoach.listening.moonshine import Transcriber, Transcript, int8_model, model_dir, read_tokens
-from voicecoach.listening.recognizer import Recognizer
+from voicecoach.listening.denoise import speech_to_noise_db
+from voicecoach.listening.recognizer import Recognizer, Tuning
 from voicecoach.ports import Heard
 
 
@@ -28,13 +29,15 @@ def pcm_of(tmp_path, text, voice="en-us", speed=160):
 class FixedTranscript:
     """fits: the proposed command sentences' scores; scores: any other sentence's, when asked for."""
 
-    def __init__(self, text, fits=None, tokens=None, scores=None):
+    def __init__(self, text, fits=None, tokens=None, scores=None, logprob=-1.0):
         self.text, self.fits, self.tokens, self.scores, self.calls = text, fits or {}, tokens, scores, 0
+        self.logprob = logprob
 
     def hear(self, pcm, alternatives=None):
         self.calls += 1
         scorer = self.scores and (lambda sentences: [self.scores.get(s) for s in sentences])
-        return Transcript(self.text, -1.0, self.fits, scorer=scorer, tokens=self.tokens and (lambda sentence: self.tokens))
+        return Transcript(self.text, self.logprob, self.fits, scorer=scorer,
+                          tokens=self.tokens and (lambda sentence: self.tokens))
 
 
 def test_token_lengths_of_128_bytes_or_more_take_two_bytes(tmp_path):
@@ -74,6 +77,59 @@ def test_the_conversion_is_cached_and_replaces_older_ones(tmp_path):
 def test_silence_and_a_too_short_clip_give_no_words(transcriber):
     assert transcriber.hear(b"").text == ""
     assert transcriber.hear(numpy.zeros(1000, numpy.int16).tobytes()).text == ""
+
+
+def with_pink_noise(pcm: bytes, snr_db: float) -> bytes:
+    speech = numpy.frombuffer(pcm, numpy.int16).astype(numpy.float64)
+    white = numpy.fft.rfft(numpy.random.default_rng(5).normal(size=len(speech)))
+    pink = numpy.fft.irfft(white / numpy.sqrt(numpy.maximum(numpy.arange(len(white)), 1)), len(speech))
+    loud = numpy.sqrt(numpy.percentile(speech ** 2, 95))
+    noise = pink / pink.std() * loud / 10 ** (snr_db / 20)
+    return numpy.clip(speech + noise, -32768, 32767).astype(numpy.int16).tobytes()
+
+
+def quiet_start_db(pcm: bytes) -> float:
+    lead = numpy.frombuffer(pcm, numpy.int16)[:4800].astype(numpy.float64)  # the 0.4 s pad: noise only
+    return 10 * numpy.log10((lead ** 2).mean() + 1)
+
+
+def test_moonshine_hears_noise_suppressed_only_when_the_utterance_is_noisy(tmp_path):
+    class Recording(FixedTranscript):
+        def hear(self, pcm, alternatives=None):
+            self.heard = pcm
+            return super().hear(pcm, alternatives)
+
+    clean = pcm_of(tmp_path, "pause")
+    noisy = with_pink_noise(clean, 8)
+    assert speech_to_noise_db(clean) > Tuning.noisy_below_db > speech_to_noise_db(noisy)
+    moonshine = Recording("Pause.")
+    Recognizer(transcriber=moonshine).recognize(clean)
+    assert moonshine.heard == clean
+    Recognizer(transcriber=moonshine).recognize(noisy)
+    assert len(noisy) - 320 < len(moonshine.heard) <= len(noisy)
+    assert quiet_start_db(moonshine.heard) < quiet_start_db(noisy) - 10
+
+
+def test_in_noise_the_audio_as_it_came_is_heard_too_when_the_suppressed_audio_says_nothing(tmp_path, monkeypatch):
+    noisy = with_pink_noise(pcm_of(tmp_path, "skip"), 8)
+
+    class ByAudio(FixedTranscript):
+        def hear(self, pcm, alternatives=None):
+            self.calls += 1
+            return Transcript("Skip." if pcm == noisy else "Pink.", -1.0, {})
+
+    recognizer, searched = Recognizer(transcriber=ByAudio("")), []
+    silence = recognizer.scores(bytes(16000))  # the grammar finds nothing
+    monkeypatch.setattr(recognizer, "scores", lambda pcm, exhaustive=False: searched.append(pcm) or silence)
+    heard = recognizer.recognize(noisy)
+    assert (heard.intent, heard.extra["transcript"]) == ("next", "Skip.")
+    assert searched == [noisy]  # once, for both hearings
+    assert recognizer.transcriber.calls == 3  # suppressed, suppressed and slowed, as it came
+
+
+def test_suppression_keeps_the_words(tmp_path, transcriber):
+    heard = Recognizer(transcriber=transcriber).recognize(with_pink_noise(pcm_of(tmp_path, "go back"), 10))
+    assert (heard.intent, heard.extra["recogniser"]) == ("back", "moonshine"), heard
 
 
 def test_a_transcript_that_names_a_command_wins(tmp_path):
@@ -117,6 +173,14 @@ def test_a_command_sentence_that_fits_the_audio_almost_as_well_as_the_transcript
     # A cough heard as a sentence, which a command happened to fit better than the sentence itself:
     unlike = FixedTranscript("For all of us, we are all in the same state.", {"What else can I say": 2.0})
     assert Recognizer(transcriber=unlike).recognize(noise).intent is None
+
+
+def test_a_fitted_sentence_counts_only_if_each_of_its_tokens_is_likely_enough():
+    noise = numpy.random.default_rng(8).normal(0, 30, 16000).astype(numpy.int16).tobytes()
+    unlikely = FixedTranscript("Bee moor the tale.", {"be more detailed": -20.5}, tokens=5, logprob=-20.0)
+    assert Recognizer(transcriber=unlikely).recognize(noise).intent is None  # -4.1 a token
+    likely = FixedTranscript("Bee moor the tale.", {"be more detailed": -20.5}, tokens=8, logprob=-20.0)
+    assert Recognizer(transcriber=likely).recognize(noise).intent == "detailed"  # -2.6 a token
 
 
 def test_a_loose_match_gives_way_to_the_command_sentence_the_audio_fits_better():
@@ -168,7 +232,7 @@ class SlowerHeard(FixedTranscript):
 
     def hear(self, pcm, alternatives=None):
         self.lengths.append(len(pcm))
-        return Transcript(self.text if len(self.lengths) == 1 else self.slower_text, -1.0, {})
+        return Transcript(self.slower_text if len(pcm) > self.lengths[0] else self.text, -1.0, {})
 
 
 def test_audio_nothing_understood_is_heard_once_more_slower_and_its_command_counts_from_two_words():
