@@ -89,7 +89,7 @@ def with_pink_noise(pcm: bytes, snr_db: float) -> bytes:
 
 
 def quiet_start_db(pcm: bytes) -> float:
-    lead = numpy.frombuffer(pcm, numpy.int16)[:4800].astype(numpy.float64)  # the 0.4 s pad: noise only
+    lead = numpy.frombuffer(pcm, numpy.int16)[:4800].astype(numpy.float64)  # inside the 0.4 s pad: noise only
     return 10 * numpy.log10((lead ** 2).mean() + 1)
 
 

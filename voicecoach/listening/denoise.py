@@ -1,4 +1,4 @@
-"""WebRTC noise suppression for the audio Moonshine hears, stronger when the utterance is noisy."""
+"""WebRTC noise suppression for what Moonshine hears in a noisy room, and how noisy an utterance is."""
 from __future__ import annotations
 
 import numpy

@@ -517,7 +517,8 @@ class Recognizer:
         trail, words = transcript.logprob - fit, len(transcript.text.split())
         margin = tuning.rescue_margin if words > 1 else tuning.fit_margin
         if (intent is not None and trail <= margin and fit - runner_up >= tuning.rescue_lead
-                and words - len(sentence.split()) <= tuning.rescue_extra_words and self._fits_at_all(transcript, sentence)):
+                and words - len(sentence.split()) <= tuning.rescue_extra_words
+                and self._fits_at_all(transcript, sentence)):
             return Heard(sentence, intent, None, 1 / (1 + math.exp(trail - margin)))
         return None
 
