@@ -9,7 +9,8 @@ import pytest
 
 from tests.harness import make_speech_wav
 from voicecoach.intents import command_of
-from voicecoach.listening.moonshine import Transcriber, Transcript, int8_model, model_dir, read_tokens
+from voicecoach.listening.moonshine import (SentenceGrammar, Transcriber, Transcript, int8_model, model_dir,
+                                            read_tokens)
 from voicecoach.listening.denoise import speech_to_noise_db
 from voicecoach.listening.recognizer import Recognizer, Tuning
 from voicecoach.ports import Heard
@@ -29,15 +30,18 @@ def pcm_of(tmp_path, text, voice="en-us", speed=160):
 class FixedTranscript:
     """fits: the proposed command sentences' scores; scores: any other sentence's, when asked for."""
 
-    def __init__(self, text, fits=None, tokens=None, scores=None, logprob=-1.0):
+    def __init__(self, text, fits=None, tokens=None, scores=None, logprob=-1.0, found=()):
         self.text, self.fits, self.tokens, self.scores, self.calls = text, fits or {}, tokens, scores, 0
-        self.logprob = logprob
+        self.logprob, self.found = logprob, found  # found: what a grammar search finds, (text, fit, tokens)
 
     def hear(self, pcm, alternatives=None):
         self.calls += 1
         scorer = self.scores and (lambda sentences: [self.scores.get(s) for s in sentences])
+        best = max((fit for _, fit, _ in self.found), default=0.0)
         return Transcript(self.text, self.logprob, self.fits, scorer=scorer,
-                          tokens=self.tokens and (lambda sentence: self.tokens))
+                          tokens=self.tokens and (lambda sentence: self.tokens),
+                          searcher=lambda parts, floor, within: [f for f in self.found
+                                                                 if f[1] >= max(floor, best - within)])
 
 
 def test_token_lengths_of_128_bytes_or_more_take_two_bytes(tmp_path):
@@ -243,6 +247,54 @@ def test_audio_nothing_understood_is_heard_once_more_slower_and_its_command_coun
     assert twice.lengths == [len(noise), 2 * int(len(noise) / 2 / 0.9)]  # 10% slower, in whole samples
     assert Recognizer(transcriber=SlowerHeard("Damn.", "Next.")).recognize(noise).intent is None  # one word
     assert Recognizer(transcriber=SlowerHeard("Born.", "Lovely weather today.")).recognize(noise).intent is None
+
+
+def test_the_sentence_grammar_holds_each_phrase_with_or_without_a_politeness_word_and_comma_either_side():
+    ids: dict[str, int] = {}
+
+    def encode(text):  # one token a word, and one for a comma
+        return [ids.setdefault(piece, len(ids)) for word in text.split()
+                for piece in ([word[:-1], ","] if word.endswith(",") else [word])]
+
+    grammar = SentenceGrammar(encode, ["please"], ["slow down", "i'm ready"], ["now"], comma=encode("x,")[-1])
+    pieces = {i: piece for piece, i in ids.items()}
+
+    def sentences(places, said=()):
+        found = {" ".join(said).replace(" ,", ",")} if SentenceGrammar.complete(places) else set()
+        for token, following in grammar.following(places).items():
+            found |= sentences(following, said + (pieces[token],))
+        return found
+
+    assert sentences(grammar.start) == {f"{before}{phrase}{after}" for phrase in ("slow down", "I'm ready")
+                                        for before in ("", "Please ", "Please, ") for after in ("", " now", ", now")
+                                        if before or phrase[0].isupper()} | {"Slow down", "Slow down now", "Slow down, now"}
+
+
+def test_a_grammar_search_finds_the_sentence_said_and_scores_it_as_the_scorer_does(tmp_path, transcriber):
+    heard = transcriber.hear(pcm_of(tmp_path, "please pause"))
+    found = heard.likeliest(Recognizer().command_parts, -numpy.inf, 20.0)
+    assert found[0][0] == "Please pause" and found[0][2] == 3  # two tokens and the ending
+    assert abs(found[0][1] - heard.fit_of("please pause")) < 0.5
+    assert all(fit <= found[0][1] and fit >= found[0][1] - 20 for _, fit, _ in found)
+    assert all(command_of(text)[0] is not None for text, _, _ in found)
+
+
+def test_a_command_sentence_the_grammar_search_finds_clearly_best_counts_when_nothing_else_understood(tmp_path):
+    noise = numpy.random.default_rng(7).normal(0, 30, 16000).astype(numpy.int16).tobytes()
+
+    def heard(text, *found, logprob=-3.0, pcm=noise):
+        return Recognizer(transcriber=FixedTranscript(text, logprob=logprob, found=found)).recognize(pcm)
+
+    searched = heard("Late school farm.", ("Let's move on", -4.5, 6), ("Please move on", -5.9, 4), ("Wait", -9.0, 2))
+    assert (searched.intent, searched.text, searched.extra["searched"]) == ("next", "let's move on", True)
+    assert heard("Late school farm.", ("Let's move on", -4.5, 6), ("Wait", -6.0, 2)).intent is None  # 1.5 ahead
+    assert heard("Late school farm.", ("Let's move on", -8.0, 6)).intent is None  # 5 nats behind the transcript
+    assert heard("Nice job.", ("Now stop", -5.4, 2)).intent is None  # -2.7 a token
+    assert heard("Bag.", ("Back", -5.2, 2), logprob=-1.2).intent is None  # one word: 3 nats at most
+    assert heard("Bag.", ("Back", -4.0, 2), logprob=-1.2).intent == "back"
+    assert heard("Hello there, how are you doing today?", ("Hello", -4.0, 2)).intent is None  # far more words
+    assert heard("Eighteen.", ("Ready", -4.0, 3)).intent is None
+    assert heard("Aiding", ("Ready", -4.0, 3), pcm=pcm_of(tmp_path, "eighteen")).intent is None  # the grammar's number
 
 
 def test_the_nearest_command_sentences_keep_the_transcripts_own_politeness_words():
