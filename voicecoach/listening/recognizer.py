@@ -134,7 +134,7 @@ class Tuning:
     # commands, 4 wrong, no false one; -3.0 a token: 1 false (counting); two extra words: 16 right, 5 wrong, 1 false;
     # margin 6: 15 right, 4 wrong, 2 false. Run for real (spoken phrasings, clean / 20 / 10 dB): accents 84.0 / 88.2
     # / 83.4 -> 86.1 / 89.3 / 84.5%, dev 10 dB 91.4 -> 92.5%, tune the same; no false command added on any of the
-    # five, and two wrong ones ("Nice detail" for "less detail" as "let's go", the typed-only "go on then" as "go on").
+    # five, and two wrong ones ("Nice detail" for "less detail" as resume, the typed-only "go on then" as "go on").
     search_margin: float = 4.5
     search_per_token: float = -2.5
     search_extra_words: int = 1
