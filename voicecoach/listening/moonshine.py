@@ -171,7 +171,7 @@ class Transcriber:
             if token == END:
                 break
             text.append(token)
-        words = b"".join(self.tokens[t] for t in text).decode("utf-8", "replace").replace("\u2581", " ").strip()
+        words = self.text_of(text)
         attended = {name: value for name, value in past.items() if ".encoder." in name}
         scorer = functools.partial(self.fit, hidden, attended)
         return Transcript(words, logprob, scorer=scorer, proposals=(lambda: alternatives(words)) if alternatives else None,
@@ -224,17 +224,19 @@ class Transcriber:
             scores = log_softmax(result["logits"][:, -1])
             grown = []
             for row, (logprob, said, places) in enumerate(live):
-                if grammar.complete(places):
-                    text = b"".join(self.tokens[t] for t in said).decode("utf-8", "replace").replace("\u2581", " ").strip()
-                    found[text] = max(found.get(text, (-numpy.inf, 0)), (logprob + float(scores[row, self.endings].max()),
-                                                                          len(said) + 1))
+                if grammar.complete(places):  # each path is walked once, so each sentence is found once
+                    found[self.text_of(said)] = (logprob + float(scores[row, self.endings].max()), len(said) + 1)
                 grown += [(logprob + float(scores[row, token]), said + [token], following, row)
                           for token, following in grammar.following(places).items()]
             grown = sorted((hypothesis for hypothesis in grown if hypothesis[0] >= bar()), key=lambda h: -h[0])[:BEAM]
             rows = [row for *_, row in grown]
             own = {name: result["present" + name[len("past_key_values"):]][rows] for name in own}
             live, fed = [(logprob, said, places) for logprob, said, places, _ in grown], [[h[1][-1]] for h in grown]
-        return sorted(((text, fit, tokens) for text, (fit, tokens) in found.items() if fit >= bar()), key=lambda f: -f[1])
+        kept = [(text, fit, tokens) for text, (fit, tokens) in found.items() if fit >= bar()]
+        return sorted(kept, key=lambda sentence: -sentence[1])
+
+    def text_of(self, tokens: list[int]) -> str:
+        return b"".join(self.tokens[t] for t in tokens).decode("utf-8", "replace").replace("\u2581", " ").strip()
 
     def release_memory(self) -> None:
         """Drop the model weights' pages from this process until they are next used (see MappedFiles). Done once

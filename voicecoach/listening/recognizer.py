@@ -240,7 +240,8 @@ class Transcript(Protocol):
     def fits_of(self, sentences: list[str]) -> list[float | None]:
         """fit_of() of each sentence."""
 
-    def likeliest(self, parts: tuple[tuple[str, ...], ...], floor: float, within: float) -> list[tuple[str, float, int]]:
+    def likeliest(self, parts: tuple[tuple[str, ...], ...], floor: float,
+                  within: float) -> list[tuple[str, float, int]]:
         """The sentences "[prefix] phrase [suffix]" of the parts (prefixes, phrases, suffixes) likeliest given the
         same audio, best first, as (text, log-probability, tokens), down to `floor` and to `within` below the best."""
 
