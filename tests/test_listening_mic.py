@@ -128,6 +128,21 @@ def test_a_rejected_early_guess_falls_back_to_the_finished_utterance(tmp_path):
     assert len(recognizer.calls) == 2 and recognizer.calls[0] != recognizer.calls[1]
 
 
+class _Failing(_Recognizer):
+    def recognize(self, pcm: bytes, audio_end=None) -> Heard:
+        heard = super().recognize(pcm, audio_end)
+        if heard.intent is None:
+            raise RuntimeError("onnxruntime failed")
+        return heard
+
+
+def test_an_utterance_the_recogniser_fails_on_is_not_understood_and_listening_goes_on(tmp_path):
+    recognizer = _Failing(accept=lambda pcm: len(recognizer.calls) > 1)
+    assert _hear_once(tmp_path, recognizer).intent == "next"  # the early guess failed, the finished utterance not
+    heard = _hear_once(tmp_path, _Failing(accept=lambda pcm: False))
+    assert heard.intent is None and "onnxruntime failed" in heard.extra["recogniser_error"]
+
+
 LINE = "Rest your hands on the wall, and keep your back leg straight."
 
 

@@ -298,6 +298,21 @@ def test_a_command_sentence_the_grammar_search_finds_clearly_best_counts_when_no
     assert heard("Aiding", ("Ready", -4.0, 3), pcm=pcm_of(tmp_path, "eighteen")).intent is None  # the grammar's number
 
 
+def test_a_failing_grammar_search_leaves_the_utterance_not_understood():
+    def out_of_memory(*args):
+        raise RuntimeError("out of memory")
+
+    class BrokenSearch(FixedTranscript):
+        def hear(self, pcm, alternatives=None):
+            heard = super().hear(pcm, alternatives)
+            heard.likeliest = out_of_memory
+            return heard
+
+    noise = numpy.random.default_rng(7).normal(0, 30, 16000).astype(numpy.int16).tobytes()
+    heard = Recognizer(transcriber=BrokenSearch("Late school farm.")).recognize(noise)
+    assert heard.intent is None and "out of memory" in heard.extra["transcriber_error"]
+
+
 def test_the_nearest_command_sentences_keep_the_transcripts_own_politeness_words():
     sentences = Recognizer().command_sentences("Wait a secant, thank you.")
     assert "wait a second, thank you" in sentences and len(sentences) == Recognizer().tuning.fit_candidates

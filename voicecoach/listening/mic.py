@@ -233,6 +233,14 @@ class MicListener:
         finally:
             self.frames.put(None)
 
+    @staticmethod
+    def _decoded(decoding: Future) -> Heard:
+        """The recogniser's answer, or not understood if it failed on this utterance: listening goes on."""
+        try:
+            return decoding.result()
+        except Exception as error:
+            return Heard("", None, None, 0.0, None, {"recogniser_error": repr(error), "near_miss": False})
+
     def _recognise(self, post: Callable[[Heard], None]) -> None:
         if self._recognizer is None:  # built here, so the coach starts talking while the models load
             try:
@@ -263,9 +271,9 @@ class MicListener:
                 early = None
                 post(Heard("", None, None, 0.0, audio_end, {"echo": True, "near_miss": False}))
                 continue
-            heard = early.result() if early is not None else None
+            heard = self._decoded(early) if early is not None else None
             if heard is None or heard.intent is None:
-                heard = decoding.submit(self._recognizer.recognize, utterance.pcm).result()
+                heard = self._decoded(decoding.submit(self._recognizer.recognize, utterance.pcm))
             else:
                 heard.extra["early"] = True
             heard.extra["decode_wait_ms"] = round((time.perf_counter() - cut_at) * 1000, 1)  # after the endpoint

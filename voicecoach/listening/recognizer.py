@@ -558,9 +558,14 @@ class Recognizer:
                 or words > self.longest_command + tuning.search_extra_words):
             return None
         margin = tuning.search_margin if words > 1 else tuning.fit_margin
+        try:
+            likeliest = transcript.likeliest(self.command_parts, transcript.logprob - margin - tuning.rescue_lead,
+                                             tuning.rescue_lead)
+        except Exception as error:  # as in _transcribe: a failing second opinion must not stop listening
+            heard.extra["transcriber_error"] = repr(error)
+            return None
         found: dict[str, tuple[str, float, int]] = {}  # intent -> its likeliest sentence
-        floor = transcript.logprob - margin - tuning.rescue_lead
-        for text, fit, tokens in transcript.likeliest(self.command_parts, floor, tuning.rescue_lead):
+        for text, fit, tokens in likeliest:
             intent = command_of(text)[0]
             if intent is not None and intent not in found:
                 found[intent] = (normalise(text), fit, tokens)
