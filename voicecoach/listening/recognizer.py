@@ -564,12 +564,10 @@ class Recognizer:
         except Exception as error:  # as in _transcribe: a failing second opinion must not stop listening
             heard.extra["transcriber_error"] = repr(error)
             return None
-        found: dict[str, tuple[str, float, int]] = {}  # intent -> its likeliest sentence
+        found: dict[str | None, tuple[str, float, int]] = {}  # each intent's likeliest sentence, best first
         for text, fit, tokens in likeliest:
-            intent = command_of(text)[0]
-            if intent is not None and intent not in found:
-                found[intent] = (normalise(text), fit, tokens)
-        ranked = sorted(found.items(), key=lambda item: -item[1][1])
+            found.setdefault(command_of(text)[0], (normalise(text), fit, tokens))
+        ranked = [(intent, best) for intent, best in found.items() if intent is not None]
         if not ranked:
             return None
         intent, (sentence, fit, tokens) = ranked[0]
