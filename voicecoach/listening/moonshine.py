@@ -211,15 +211,16 @@ class Transcriber:
         own = {name: numpy.zeros((1, HEADS, 0, HEAD_SIZE), numpy.float32)
                for name in self.inputs if name.startswith("past_key_values") and name not in attended}
         live: list[tuple[float, list[int], list]] = [(0.0, [], grammar.start)]
-        fed, found = [[START]], {}
+        fed, found, cross = [[START]], {}, dict(attended)  # the audio's keys and values, one copy a hypothesis
 
         def bar() -> float:
             return max([floor] + [fit - within for fit, _ in found.values()])
 
         while live:
+            if len(next(iter(cross.values()))) != len(live):  # copied again only when the beam's width changes
+                cross = {name: numpy.repeat(value, len(live), 0) for name, value in attended.items()}
             feed = {"input_ids": numpy.array(fed, numpy.int64), "encoder_hidden_states": hidden,
-                    "use_cache_branch": numpy.array([True]), **own,
-                    **{name: numpy.repeat(value, len(live), 0) for name, value in attended.items()}}
+                    "use_cache_branch": numpy.array([True]), **own, **cross}
             result = dict(zip(self.outputs, self.decoder.run(None, feed)))
             scores = log_softmax(result["logits"][:, -1])
             grown = []
