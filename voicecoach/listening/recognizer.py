@@ -221,6 +221,14 @@ def best_fit(transcript: Transcript, sentences: list[str]) -> tuple[str | None, 
     return best, fits.get(best, -math.inf)
 
 
+def leading(fits: dict[str, float]) -> tuple[str, float, float]:
+    """The sentence that fits best, its fit, and the best fit of a sentence of any other command (-inf if none)."""
+    sentence = max(fits, key=fits.get)
+    intent = command_of(sentence)[0]
+    return sentence, fits[sentence], max((fit for said, fit in fits.items() if command_of(said)[0] != intent),
+                                         default=-math.inf)
+
+
 def core_of(text: str) -> str:
     """The text without its politeness words, normalised."""
     return without_fillers(normalise(text), vocabulary().fillers)[-1]
@@ -539,10 +547,8 @@ class Recognizer:
         fits = dict(transcript.fits)
         if hypothesis and command_of(hypothesis)[0] is not None:
             fits[hypothesis] = transcript.fit_of(hypothesis)
-        ranked = sorted(((said, fit) for said, fit in fits.items() if fit is not None), key=lambda item: -item[1])
-        sentence, fit = ranked[0]
+        sentence, fit, runner_up = leading({said: fit for said, fit in fits.items() if fit is not None})
         intent = command_of(sentence)[0]
-        runner_up = max((other for said, other in ranked if command_of(said)[0] != intent), default=-math.inf)
         trail, words = transcript.logprob - fit, len(transcript.text.split())
         margin = tuning.rescue_margin if words > 1 else tuning.fit_margin
         if (intent is not None and trail <= margin and fit - runner_up >= tuning.rescue_lead
@@ -564,18 +570,15 @@ class Recognizer:
         except Exception as error:  # as in _transcribe: a failing second opinion must not stop listening
             heard.extra["transcriber_error"] = repr(error)
             return None
-        found: dict[str | None, tuple[str, float, int]] = {}  # each intent's likeliest sentence, best first
-        for text, fit, tokens in likeliest:
-            found.setdefault(command_of(text)[0], (normalise(text), fit, tokens))
-        ranked = [(intent, best) for intent, best in found.items() if intent is not None]
-        if not ranked:
+        tokens = {text: count for text, _, count in likeliest if command_of(text)[0] is not None}
+        if not tokens:
             return None
-        intent, (sentence, fit, tokens) = ranked[0]
-        runner_up = ranked[1][1][1] if len(ranked) > 1 else -math.inf
+        text, fit, runner_up = leading({text: fit for text, fit, _ in likeliest if text in tokens})
         trail = transcript.logprob - fit
-        if (trail <= margin and fit - runner_up >= tuning.rescue_lead and fit / tokens >= tuning.search_per_token
-                and words - len(sentence.split()) <= tuning.search_extra_words):
-            return Heard(sentence, intent, None, round(1 / (1 + math.exp(trail - margin)), 3), heard.audio_end,
+        if (trail <= margin and fit - runner_up >= tuning.rescue_lead and fit / tokens[text] >= tuning.search_per_token
+                and words - len(text.split()) <= tuning.search_extra_words):
+            confidence = round(1 / (1 + math.exp(trail - margin)), 3)
+            return Heard(normalise(text), command_of(text)[0], None, confidence, heard.audio_end,
                          {**heard.extra, "recogniser": "moonshine", "near_miss": False, "searched": True})
         return None
 
