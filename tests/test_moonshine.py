@@ -284,7 +284,9 @@ def test_a_command_sentence_the_grammar_search_finds_clearly_best_counts_when_no
     noise = numpy.random.default_rng(7).normal(0, 30, 16000).astype(numpy.int16).tobytes()
 
     def heard(text, *found, logprob=-3.0, pcm=noise):
-        return Recognizer(transcriber=FixedTranscript(text, logprob=logprob, found=found)).recognize(pcm)
+        recognizer = Recognizer(transcriber=FixedTranscript(text, logprob=logprob, found=found))
+        recognizer.alignment_gap = lambda pcm, sentence: None  # pocketsphinx cannot vouch for any sentence
+        return recognizer.recognize(pcm)
 
     searched = heard("Late school farm.", ("Let's move on", -4.5, 6), ("Please move on", -5.9, 4), ("Wait", -9.0, 2))
     assert (searched.intent, searched.text, searched.extra["searched"]) == ("next", "let's move on", True)
@@ -296,6 +298,32 @@ def test_a_command_sentence_the_grammar_search_finds_clearly_best_counts_when_no
     assert heard("Hello there, how are you doing today?", ("Hello", -4.0, 2)).intent is None  # far more words
     assert heard("Eighteen.", ("Ready", -4.0, 3)).intent is None
     assert heard("Aiding", ("Ready", -4.0, 3), pcm=pcm_of(tmp_path, "eighteen")).intent is None  # the grammar's number
+
+
+def test_a_searched_sentence_just_outside_the_bounds_counts_when_pocketsphinx_aligns_it_as_closely():
+    noise = numpy.random.default_rng(7).normal(0, 30, 16000).astype(numpy.int16).tobytes()
+
+    def heard(gap, text="Bag.", found=(("Back", -5.2, 2),), logprob=-1.2):
+        recognizer = Recognizer(transcriber=FixedTranscript(text, logprob=logprob, found=found))
+        recognizer.alignment_gap = lambda pcm, sentence: gap
+        return recognizer.recognize(noise)
+
+    agreed = heard(7.5)  # one word, 4 nats behind: more than the 3 a one-word transcript gets alone
+    assert (agreed.intent, agreed.text, agreed.extra["alignment_gap"]) == ("back", "back", 7.5)
+    assert heard(12.0).intent is None
+    assert heard(None).intent is None  # it could not align the sentence
+    assert heard(7.5, found=(("Back", -6.0, 2),)).intent is None  # 4.8 nats behind
+    assert heard(7.5, found=(("Back", -6.4, 2),), logprob=-2.0).intent is None  # -3.2 a token
+    assert heard(7.5, "Don't buy it.", (("Goodbye", -4.7, 2),)).intent == "stop"  # two words more
+    assert heard(7.5, "Don't buy it now.", (("Goodbye", -4.7, 2),)).intent is None  # three more
+    assert heard(7.5, "Late school farm.", (("Let's move on", -4.5, 6), ("Wait", -6.0, 2))).intent is None  # 1.5 ahead
+
+
+def test_pocketsphinx_aligns_the_sentence_said_closer_than_another(tmp_path):
+    recognizer, pcm = Recognizer(), pcm_of(tmp_path, "please pause")
+    said, other = recognizer.alignment_gap(pcm, "Please, pause."), recognizer.alignment_gap(pcm, "stop")
+    assert said is not None and other is not None and said < Tuning().agreed_gap < other
+    assert recognizer.alignment_gap(pcm, "xyzzy") is None  # not in its dictionary
 
 
 def test_a_failing_grammar_search_leaves_the_utterance_not_understood():

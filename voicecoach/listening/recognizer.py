@@ -140,6 +140,17 @@ class Tuning:
     search_margin: float = 4.5
     search_per_token: float = -2.5
     search_extra_words: int = 1
+    # A searched sentence that misses only those last three bounds (one word up to `search_margin` behind, down to
+    # `agreed_per_token` a token, `agreed_extra_words` more words) still counts when pocketsphinx's own model, aligned
+    # to that very sentence, fits the audio within `agreed_gap` a frame of its free phone loop: two models that hear
+    # differently agree. "Council." is "cancel", "Glory." "go on". Chosen on the five tuning splits' utterances
+    # nothing understood, searched and aligned offline: 8 right commands, no wrong one, 1 false ("Early." for "eighty"
+    # as "ready", which every wider bound for one word let in); the bounds alone: 9 right, 1 wrong, 4 false; a gap of
+    # 12: 8 right, 2 false. Run for real (spoken phrasings): accents 86.1 -> 87.7% clean, tune 90.7 -> 91.4% at 10 dB
+    # with that false command, dev, talk and counting unchanged; test 91.3 -> 91.6% clean, 82.5 -> 82.9% at 10 dB.
+    agreed_per_token: float = -3.0
+    agreed_extra_words: int = 2
+    agreed_gap: float = 10.0
     # A sentence fitted to the transcript, or rescued, counts only if each of its tokens is at least this likely
     # (natural log): Moonshine's transcript of noisy audio can be so unlikely itself that a command sentence trails
     # it by little ("In the Marou Mammado, the Dimestan, I only close in." fitted "be more detailed" within 0.6
@@ -326,10 +337,11 @@ class Recognizer:
         examples = [(q, topic.id) for topic in knowledge.load().topics.values() for q in topic.examples]
         return [q for q, _ in examples] + shortened_questions(examples, knowledge.topics_of)
 
-    def _decode(self, search: str, pcm: bytes) -> tuple[str, int, int]:
-        """(text, acoustic log score, frames spent in words rather than silence)."""
+    def _decode(self, search: str | None, pcm: bytes) -> tuple[str, int, int]:
+        """(text, acoustic log score, frames spent in words rather than silence); None: the alignment just set."""
         decoder = self.decoder
-        decoder.activate_search(search)
+        if search is not None:
+            decoder.activate_search(search)
         decoder.start_utt()
         decoder.process_raw(pcm, full_utt=True)
         decoder.end_utt()
@@ -358,9 +370,23 @@ class Recognizer:
         if not exhaustive and not evidence["complete"]:
             return evidence
         phones, phone_score, _ = self._decode(PHONES, pcm)
-        evidence.update(gap=(phone_score - grammar_score) / max(frames, 1),
+        evidence.update(gap=(phone_score - grammar_score) / max(frames, 1), phone_score=phone_score,
                         vowels=sum(phone in VOWELS for phone in phones.split()))
         return evidence
+
+    def alignment_gap(self, pcm: bytes, sentence: str) -> float | None:
+        """How much worse, per frame, pocketsphinx fits the audio to this very sentence than a free phone loop does
+        (the grammar's gap, for one sentence), or None if it cannot align them."""
+        evidence = self._last_evidence[1] if self._last_evidence and self._last_evidence[0] is pcm else {}
+        phone_score = evidence.get("phone_score")
+        if phone_score is None:
+            phone_score = self._decode(PHONES, pcm)[1]
+        try:
+            self.decoder.set_align_text(normalise(sentence))
+        except RuntimeError:  # a word it cannot pronounce
+            return None
+        text, score, _ = self._decode(None, pcm)
+        return (phone_score - score) / max(self.decoder.n_frames(), 1) if text else None
 
     def vowels_of(self, text: str) -> int:
         return sum(phone in VOWELS for word in text.split() for phone in (self.decoder.lookup_word(word) or "").split())
@@ -411,7 +437,7 @@ class Recognizer:
             heard, as_it_came = self._heard_in(pcm, pcm, audio_end)  # see Tuning.noisy_below_db
             transcripts += as_it_came
         if heard.intent is None and not self.exhaustive:
-            heard = next(filter(None, (self._searched(transcript, heard) for transcript in transcripts)), heard)
+            heard = next(filter(None, (self._searched(transcript, heard, pcm) for transcript in transcripts)), heard)
         heard.extra["decode_ms"] = round((time.perf_counter() - started) * 1000, 1)
         return heard
 
@@ -557,15 +583,15 @@ class Recognizer:
             return Heard(sentence, intent, None, 1 / (1 + math.exp(trail - margin)))
         return None
 
-    def _searched(self, transcript: Transcript, heard: Heard) -> Heard | None:
+    def _searched(self, transcript: Transcript, heard: Heard, pcm: bytes) -> Heard | None:
         """The command whose sentence, of all the grammar's, fits the audio clearly best (see Tuning.search_margin)."""
         tuning, words = self.tuning, len(transcript.text.split())
         if (not words or self.is_number(transcript.text) or self.is_number(heard.extra.get("hypothesis") or "")
-                or words > self.longest_command + tuning.search_extra_words):
+                or words > self.longest_command + tuning.agreed_extra_words):
             return None
-        margin = tuning.search_margin if words > 1 else tuning.fit_margin
         try:
-            likeliest = transcript.likeliest(self.command_parts, transcript.logprob - margin - tuning.rescue_lead,
+            likeliest = transcript.likeliest(self.command_parts,
+                                             transcript.logprob - tuning.search_margin - tuning.rescue_lead,
                                              tuning.rescue_lead)
         except Exception as error:  # as in _transcribe: a failing second opinion must not stop listening
             heard.extra["transcriber_error"] = repr(error)
@@ -574,13 +600,20 @@ class Recognizer:
         if not tokens:
             return None
         text, fit, runner_up = leading({text: fit for text, fit, _ in likeliest if text in tokens})
-        trail = transcript.logprob - fit
-        if (trail <= margin and fit - runner_up >= tuning.rescue_lead and fit / tokens[text] >= tuning.search_per_token
-                and words - len(text.split()) <= tuning.search_extra_words):
-            confidence = round(1 / (1 + math.exp(trail - margin)), 3)
-            return Heard(normalise(text), command_of(text)[0], None, confidence, heard.audio_end,
-                         {**heard.extra, "recogniser": "moonshine", "near_miss": False, "searched": True})
-        return None
+        trail, per_token, extra_words = transcript.logprob - fit, fit / tokens[text], words - len(text.split())
+        if trail > tuning.search_margin or fit - runner_up < tuning.rescue_lead:
+            return None
+        extra = {**heard.extra, "recogniser": "moonshine", "near_miss": False, "searched": True}
+        margin = tuning.search_margin if words > 1 else tuning.fit_margin
+        if not (trail <= margin and per_token >= tuning.search_per_token and extra_words <= tuning.search_extra_words):
+            if per_token < tuning.agreed_per_token or extra_words > tuning.agreed_extra_words:
+                return None
+            gap = self.alignment_gap(pcm, text)  # see Tuning.agreed_gap
+            if gap is None or gap > tuning.agreed_gap:
+                return None
+            extra["alignment_gap"] = round(gap, 1)
+        confidence = round(1 / (1 + math.exp(trail - margin)), 3)
+        return Heard(normalise(text), command_of(text)[0], None, confidence, heard.audio_end, extra)
 
     def _from_transcript(self, transcript: Transcript, grammar: Heard) -> Heard | None:
         """What the transcript says instead of the grammar's answer, or None to keep that answer."""
