@@ -338,7 +338,8 @@ class Recognizer:
         return [q for q, _ in examples] + shortened_questions(examples, knowledge.topics_of)
 
     def _decode(self, search: str | None, pcm: bytes) -> tuple[str, int, int]:
-        """(text, acoustic log score, frames spent in words rather than silence); None: the alignment just set."""
+        """(text, acoustic log score, frames spent in words rather than silence) of the named search, or with
+        search None of the alignment set just before."""
         decoder = self.decoder
         if search is not None:
             decoder.activate_search(search)
