@@ -321,7 +321,7 @@ def test_a_searched_sentence_just_outside_the_bounds_counts_when_pocketsphinx_al
 
 def test_pocketsphinx_aligns_the_sentence_said_closer_than_another(tmp_path):
     recognizer, pcm = Recognizer(), pcm_of(tmp_path, "please pause")
-    said, other = recognizer.alignment_gap(pcm, "Please, pause."), recognizer.alignment_gap(pcm, "stop")
+    said, other = recognizer.alignment_gap(pcm, "Please, pause."), recognizer.alignment_gap(pcm, "how long left")
     assert said is not None and other is not None and said < Tuning().agreed_gap < other
     assert recognizer.alignment_gap(pcm, "xyzzy") is None  # not in its dictionary
 
