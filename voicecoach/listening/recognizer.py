@@ -379,15 +379,14 @@ class Recognizer:
         """How much worse, per frame, pocketsphinx fits the audio to this very sentence than a free phone loop does
         (the grammar's gap, for one sentence), or None if it cannot align them."""
         evidence = self._last_evidence[1] if self._last_evidence and self._last_evidence[0] is pcm else {}
-        phone_score = evidence.get("phone_score")
-        if phone_score is None:
-            phone_score = self._decode(PHONES, pcm)[1]
+        if evidence.get("phone_score") is None:  # kept with the grammar's evidence: each hearing may ask again
+            evidence["phone_score"] = self._decode(PHONES, pcm)[1]
         try:
             self.decoder.set_align_text(normalise(sentence))
         except RuntimeError:  # a word it cannot pronounce
             return None
         text, score, _ = self._decode(None, pcm)
-        return (phone_score - score) / max(self.decoder.n_frames(), 1) if text else None
+        return (evidence["phone_score"] - score) / max(self.decoder.n_frames(), 1) if text else None
 
     def vowels_of(self, text: str) -> int:
         return sum(phone in VOWELS for word in text.split() for phone in (self.decoder.lookup_word(word) or "").split())
