@@ -1,0 +1,1 @@
+"""The faults benchmark's fault modules: each defines FAULTS, a list of common.Fault."""
