@@ -29,10 +29,11 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--only", default="", help="run only faults whose name contains this")
     args = parser.parse_args()
-    failed = 0
+    failed = ran = 0
     for fault in all_faults():
         if args.only not in fault.name:
             continue
+        ran += 1
         started = time.monotonic()
         with isolated_home() as home:
             try:
@@ -42,7 +43,10 @@ def main() -> int:
         failed += not result.ok
         print(f"{'ok  ' if result.ok else 'FAIL'} {fault.name} ({time.monotonic() - started:.1f} s): "
               f"heard: {result.heard} | lost: {result.lost}", flush=True)
-    print(f"{failed} of the faults went wrong" if failed else "every fault handled")
+    if not ran:
+        print("no fault matched")
+        return 1
+    print(f"{failed} of {ran} faults went wrong" if failed else f"all {ran} faults handled")
     return 1 if failed else 0
 
 
