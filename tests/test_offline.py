@@ -79,8 +79,14 @@ def observed_session(folder: Path, say_stop: bool = True, timeout: float = 120) 
                 if process.poll() is not None or time.monotonic() > deadline:
                     raise AssertionError(f"the hold never started: {process.stderr.read() if process.poll() else ''}")
                 time.sleep(0.1)
-            time.sleep(1)
-            play_into_mic(stop_wav)
+            for _ in range(3):  # said again if a loaded machine made the coach miss it
+                time.sleep(1)
+                play_into_mic(stop_wav)
+                heard_by = time.monotonic() + 6
+                while time.monotonic() < heard_by and not any(e["event"] == "heard" for e in _events(events_path)):
+                    time.sleep(0.1)
+                if any(e["event"] == "heard" for e in _events(events_path)):
+                    break
         _, stderr = process.communicate(timeout=max(1.0, deadline - time.monotonic()))
     finally:
         if process.poll() is None:
