@@ -2,12 +2,18 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
+import re
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import platformdirs
 import yaml
+
+from voicecoach.privacy import private_dir
+from voicecoach.routine import MAX_BYTES, RoutineError, compose_yaml
 
 SPEAKERS = ("pyttsx3", "speechd", "print")
 VERBOSITIES = ("brief", "normal", "detailed")
@@ -76,31 +82,91 @@ def _fields() -> dict[str, str]:
 
 
 def _from_file(path: Path) -> dict:
-    if not path.exists():
+    data = _read(path)
+    if data is None:
         return {}
-    text = path.read_text("utf-8")
     try:
-        root = yaml.compose(text)
-    except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        where = f"{path}:{mark.line + 1}" if mark else str(path)
-        raise SettingsError(f"{where}: this is not valid YAML ({getattr(error, 'problem', error)}).") from None
-    if root is None:
+        root = compose_yaml(data, str(path))  # the routine loader's limits: no aliases, size, depth, count
+    except RoutineError as error:
+        raise SettingsError(f"{path}:{max(error.line, 1)}: {_of_settings(error.message)}.") from None
+    if root is None or root.tag == "tag:yaml.org,2002:null":
         return {}
     if not isinstance(root, yaml.MappingNode):
         raise SettingsError(f"{path}:{root.start_mark.line + 1}: expected 'setting: value' lines.")
     fields, values = _fields(), {}
     for key_node, value_node in root.value:
         line = key_node.start_mark.line + 1
+        if not isinstance(key_node, yaml.ScalarNode):
+            raise SettingsError(f"{path}:{line}: expected 'setting: value' lines.")
         name = key_node.value
         if name not in fields:
-            raise SettingsError(f"{path}:{line}: unknown setting {name!r}; known settings are {', '.join(fields)}.")
-        value = yaml.safe_load(yaml.serialize(value_node)) if value_node.tag != "tag:yaml.org,2002:null" else None
+            raise SettingsError(f"{path}:{line}: unknown setting {_shown(name)}; known settings are {', '.join(fields)}.")
+        value = _value(value_node)
         try:
             values[name] = _check(fields[name], value)
         except ValueError as error:
-            raise SettingsError(f"{path}:{line}: {name} {error}, not {value!r}.") from None
+            raise SettingsError(f"{path}:{line}: {name} {error}, not {_shown(value)}.") from None
     return values
+
+
+def _value(node: yaml.Node):
+    if node.tag == "tag:yaml.org,2002:null":
+        return None
+    try:
+        return yaml.safe_load(yaml.serialize(node))
+    except (ValueError, OverflowError, yaml.YAMLError):  # e.g. a 5,000-digit number or a date like 2024-13-45
+        return node.value if isinstance(node, yaml.ScalarNode) else [item.value for item in node.value]
+
+
+def _read(path: Path) -> bytes | None:
+    """The settings file's bytes, None when there is none. Only a regular file is read, and at most MAX_BYTES: it is
+    opened without blocking, so a named pipe (or a symlink to /dev/zero) is refused at once instead of waited on."""
+    try:
+        handle = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    except FileNotFoundError:
+        return None
+    except OSError as error:
+        raise SettingsError(f"{path}: cannot read the settings file ({error.strerror or error}); "
+                            "let your user read it, or remove it.") from None
+    try:
+        info = os.fstat(handle)
+        if not stat.S_ISREG(info.st_mode):
+            raise SettingsError(f"{path}: this is {_kind(info.st_mode)}, not a settings file; replace it with a text "
+                                "file of 'setting: value' lines, or remove it.")
+        with open(handle, "rb", closefd=False) as file:
+            data = file.read(MAX_BYTES + 1)
+    finally:
+        os.close(handle)
+    if len(data) > MAX_BYTES:
+        size = max(len(data), info.st_size)
+        raise SettingsError(f"{path}: the settings file is too large ({math.ceil(size / 1024)} KiB, at most "
+                            f"{MAX_BYTES // 1024} KiB); it needs only a few 'setting: value' lines.")
+    return data
+
+
+def _kind(mode: int) -> str:
+    for test, name in ((stat.S_ISDIR, "a folder"), (stat.S_ISFIFO, "a named pipe"), (stat.S_ISSOCK, "a socket"),
+                       (stat.S_ISCHR, "a device"), (stat.S_ISBLK, "a device")):
+        if test(mode):
+            return name
+    return "not a regular file"
+
+
+# The routine loader's sentences, said of the settings file instead.
+_REWORDED = ((re.compile(r"\ba routine file\b|\broutine files\b|\bthe routine\b"), "the settings file"),
+             (re.compile(r"\bonly one routine per file\b"), "only one document in the settings file"),
+             (re.compile(r"; a routine (holds|needs) .*"), "; settings are plain 'setting: value' lines"))
+
+
+def _of_settings(message: str) -> str:
+    for pattern, words in _REWORDED:
+        message = pattern.sub(words, message)
+    return message
+
+
+def _shown(value, limit: int = 60) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit - 3] + "..."
 
 
 def _from_env(environ) -> dict:
@@ -140,12 +206,16 @@ def remember(changes: dict, path: Path | None = None) -> Path:
 
 
 def save_settings(settings: Settings, path: Path | None = None) -> Path:
-    """Write every setting to the config file (atomically), so changes like 'slower' are remembered."""
+    """Write every setting to the config file (atomically), so changes like 'slower' are remembered. The file is
+    0600 and its folder 0700 (a file or folder left wider by an older voicecoach is tightened here)."""
     path = path or config_path()
-    path.parent.mkdir(parents=True, exist_ok=True)
+    private_dir(path.parent)
     body = "# voicecoach settings; VOICECOACH_<NAME> variables and flags override these.\n"
     body += yaml.safe_dump(dataclasses.asdict(settings), sort_keys=False)
     temporary = path.with_suffix(".yaml.tmp")
-    temporary.write_text(body, "utf-8")
+    handle = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_CLOEXEC", 0), 0o600)
+    with open(handle, "w", encoding="utf-8") as file:
+        os.fchmod(handle, 0o600)  # a temporary file left by an interrupted older run kept its own mode
+        file.write(body)
     os.replace(temporary, path)
     return path

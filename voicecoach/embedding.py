@@ -13,7 +13,8 @@ from importlib import resources
 from pathlib import Path
 
 import numpy as np
-import platformdirs
+
+from voicecoach.privacy import cache_dir, private_dir
 
 DTYPES = {"F32": np.float32, "I64": np.int64}
 MAX_TOKENS = 128
@@ -129,7 +130,7 @@ def embed_cached(sentences: list[str]) -> np.ndarray:
     identity = f"{folder.name}:{(folder / 'model.safetensors').stat().st_size}"
     digest = hashlib.sha256("\n".join([identity, *sentences]).encode()).hexdigest()[:16]
     name = f"embeddings-{digest}.npy"
-    path = Path(platformdirs.user_cache_dir("voicecoach")) / name
+    path = cache_dir() / name
     for known in (resources.files("voicecoach.data").joinpath(name), path):
         try:
             with known.open("rb") as file:
@@ -142,7 +143,7 @@ def embed_cached(sentences: list[str]) -> np.ndarray:
             pass
     vectors = np.vstack([model().embed(sentences[i:i + 64]) for i in range(0, len(sentences), 64)])
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        private_dir(path.parent)
         for stale in path.parent.glob("embeddings-*.npy"):  # lists of an older knowledge base or model
             if time.time() - stale.stat().st_mtime > STALE_AFTER_S:
                 stale.unlink(missing_ok=True)

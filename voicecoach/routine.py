@@ -319,6 +319,15 @@ def _syntax_problem(error: yaml.MarkedYAMLError, text: str) -> _Problem:
     return _Problem(mark, message)
 
 
+def compose_yaml(data: str | bytes, file: str) -> yaml.Node | None:
+    """One YAML document read with the limits above (size, text, no anchors, aliases or tags, depth, count), for
+    other files of voicecoach (config.yaml); None when empty; RoutineError("file:line:col: ...") otherwise."""
+    try:
+        return _compose(_as_text(data))
+    except _Problem as problem:
+        raise RoutineError(file, problem.line, problem.column, problem.message) from None
+
+
 # ---- nodes -> model ------------------------------------------------------------------------
 
 def _routine(node: yaml.Node, routine_id: str) -> Routine:

@@ -14,6 +14,7 @@ from typing import Callable, Iterable
 import numpy
 
 from voicecoach.listening.optional import RecognizerUnavailable
+from voicecoach.privacy import cache_dir as default_cache_dir, private_dir
 
 MODEL_SUBDIR = Path("models") / "base-en"
 # Bump when int8_model() or ortconvert changes, so an old cached conversion is not reused.
@@ -81,9 +82,12 @@ def int8_model(source: Path, cache_dir: Path) -> Path:
         raise MoonshineUnavailable(f"{error.name} is not installed: run scripts/setup.") from None
     work = cache_dir / f"{stem}.{os.getpid()}.part"
     try:
-        work.mkdir(parents=True, exist_ok=True)
-        onnx.save(keep_int8(onnx_from_ort(source)), str(work / "unfolded.onnx"), save_as_external_data=True,
-                  location="unfolded.weights", size_threshold=1024)
+        private_dir(cache_dir)
+        work.mkdir(exist_ok=True)
+        # Weights inside the file, not as external data: onnx.save's external-data path calls uuid.uuid1(), and
+        # libuuid reads the network card's address for it through an AF_INET socket. The converted files are
+        # byte-identical either way; this costs 66 MB more at the peak of this one-time conversion (280 MB).
+        onnx.save(keep_int8(onnx_from_ort(source)), str(work / "unfolded.onnx"))
         options = session_options()
         options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_BASIC
         options.optimized_model_filepath = str(work / target.name)
@@ -130,8 +134,7 @@ class Transcriber:
             raise MoonshineUnavailable("onnxruntime is not installed: run scripts/setup.") from None
         folder = model_dir()
         if cache_dir is None:
-            import platformdirs
-            cache_dir = Path(platformdirs.user_cache_dir("voicecoach"))
+            cache_dir = default_cache_dir()
         models = [int8_model(folder / name, cache_dir) for name in ("encoder_model.ort", "decoder_model_merged.ort")]
         self.encoder, self.decoder = (onnxruntime.InferenceSession(str(model), session_options(),
                                                                    providers=["CPUExecutionProvider"])

@@ -12,8 +12,7 @@ from array import array
 from pathlib import Path
 from typing import Callable, Iterable
 
-import platformdirs
-
+from voicecoach import privacy
 from voicecoach.speech.clips import Clip, read_wav, trim, write_wav
 
 Key = tuple  # (text, voice or None, rate)
@@ -22,7 +21,7 @@ URGENT, AHEAD = 0, 1  # on-demand renders jump ahead of prepare()
 
 
 def cache_dir() -> Path:
-    return Path(platformdirs.user_cache_dir("voicecoach")) / "speech"
+    return privacy.cache_dir() / "speech"
 
 
 class Pyttsx3Synth:
@@ -145,7 +144,7 @@ class Renderer:
 
     def _store(self, key: Key, clip: Clip) -> None:
         try:
-            self._folder.mkdir(parents=True, exist_ok=True)
+            privacy.private_dir(self._folder)
             temporary = self._path(key).with_suffix(f".{os.getpid()}.tmp")
             write_wav(temporary, clip)
             os.replace(temporary, self._path(key))
