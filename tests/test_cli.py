@@ -66,6 +66,37 @@ def test_check_passes_good_files_and_fails_bad_ones_with_a_located_message(tmp_p
     assert err.strip() == f'{bad}:7:15: hold must be a number of seconds between 1 and 600, got "thirty"'
 
 
+def test_check_lists_every_mistake_of_a_file_in_one_run_and_counts_in_the_singular(tmp_path, capsys):
+    good, bad = tmp_path / "good.yaml", tmp_path / "bad.yaml"
+    good.write_text(SHORT.replace("    sides: [left, right]\n", "").replace(" {side}", ""))
+    bad.write_text(SHORT.replace("hold: 2", "hold: thirty").replace("sides: [left, right]", "sides: left")
+                   .replace("Quick calf", "Quick calf\n    colour: red"))
+    assert main(["check", str(good), str(bad)]) == 2
+    out, err = capsys.readouterr()
+    assert out == f"{good}: ok, 1 exercise, 2 steps\n"
+    assert err.splitlines() == [
+        f'{bad}:4:5: unknown key "colour" in an exercise; allowed keys are name, sides, steps, tip',
+        f'{bad}:5:12: sides must be a list of side names such as [left, right], got "left"',
+        f'{bad}:8:15: hold must be a number of seconds between 1 and 600, got "thirty"']
+
+
+def test_run_on_a_broken_file_lists_every_mistake_and_exits_2(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(SHORT.replace("hold: 2", "hold: thirty").replace("sides: [left, right]", "sides: left"))
+    result = voicecoach("run", str(bad), "--no-speech", "--text")
+    assert result.returncode == 2 and result.stdout == ""
+    assert result.stderr.splitlines() == [
+        f'voicecoach: {bad}:4:12: sides must be a list of side names such as [left, right], got "left"',
+        f'{bad}:7:15: hold must be a number of seconds between 1 and 600, got "thirty"']
+
+
+def test_a_missing_file_or_routine_has_no_position_in_front(tmp_path, capsys):
+    assert main(["check", str(tmp_path / "nonexist.yaml")]) == 2
+    assert capsys.readouterr().err == f"{tmp_path / 'nonexist.yaml'}: file not found\n"
+    assert main(["run", "calf", "--no-speech", "--text"]) == 2
+    assert capsys.readouterr().err.startswith('voicecoach: calf: no routine called "calf"; bundled ones are: ')
+
+
 def test_an_unknown_routine_is_a_usage_error_without_a_traceback():
     result = voicecoach("run", "no-such-routine", "--no-speech", "--text")
     assert result.returncode == 2

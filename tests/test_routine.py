@@ -26,6 +26,9 @@ exercises:
 """
 
 
+EXERCISES = "exercises:\n  - name: E\n    steps: [{rest: 5}]\n"   # a valid rest of a routine, for mistakes above it
+
+
 def load(text: str | bytes) -> Routine:
     return load_routine_text(text, "calf.yaml", "calf")
 
@@ -128,11 +131,11 @@ def test_step_written_as_plain_text_suggests_say():
 
 
 @pytest.mark.parametrize("text, expected", [
-    ("nmae: R\nexercises: []\n", 'calf.yaml:1:1: unknown key "nmae" in the routine; did you mean "name"?'),
+    ("nmae: R\n" + EXERCISES, 'calf.yaml:1:1: unknown key "nmae" in the routine; did you mean "name"?'),
     ("name: R\nexercices: []\n", 'calf.yaml:2:1: unknown key "exercices" in the routine; did you mean "exercises"?'),
-    ("name: R\ncolour: red\n",
+    ("name: R\ncolour: red\n" + EXERCISES,
      'calf.yaml:2:1: unknown key "colour" in the routine; allowed keys are name, about, source, exercises'),
-    ("name: R\nexercises:\n  - name: E\n    side: [left]\n",
+    ("name: R\nexercises:\n  - name: E\n    side: [left]\n    steps: [{rest: 5}]\n",
      'calf.yaml:4:5: unknown key "side" in an exercise; did you mean "sides"?'),
     (routine_with_steps("- sya: Hello.\n"), 'calf.yaml:6:9: unknown key "sya" in a step; did you mean "say"?'),
     (routine_with_steps("- hold: 30\n  Count: each\n"), 'calf.yaml:7:9: unknown key "Count" in a step; did you mean "count"?'),
@@ -226,7 +229,7 @@ def test_unknown_placeholder():
 
 
 @pytest.mark.parametrize("text, expected", [
-    ("name: R\nname: S\nexercises: []\n",
+    ("name: R\nname: S\n" + EXERCISES,
      'calf.yaml:2:1: duplicate key "name" (already given on line 1); keep only one'),
     (routine_with_steps("- hold: 30\n  hold: 40\n"),
      'calf.yaml:7:9: duplicate key "hold" (already given on line 6); keep only one'),
@@ -248,7 +251,7 @@ def test_empty_file(text):
     assert error(text) == 'calf.yaml:1:1: the file is empty; a routine needs "name:" and "exercises:"'
 
 
-@pytest.mark.parametrize("field, text", [("name", "name:\nexercises: []\n"), ("name", "name: '  '\nexercises: []\n")])
+@pytest.mark.parametrize("field, text", [("name", "name:\n" + EXERCISES), ("name", "name: '  '\n" + EXERCISES)])
 def test_empty_text(field, text):
     assert error(text).endswith(f'{field} is empty; write some words after "{field}:"')
     assert error(text).startswith("calf.yaml:1:")
@@ -267,11 +270,11 @@ def test_colon_in_unquoted_text_hints_at_quotes():
 
 
 def test_second_document():
-    assert error("name: R\n---\nname: S\n") == "calf.yaml:2:1: only one routine per file; remove this second document"
+    assert error("name: R\n" + EXERCISES + "---\nname: S\n") == "calf.yaml:5:1: only one routine per file; remove this second document"
 
 
 def test_text_that_is_a_list():
-    assert error("name: [a, b]\nexercises: []\n") == "calf.yaml:1:7: name must be text, got a list"
+    assert error("name: [a, b]\n" + EXERCISES) == "calf.yaml:1:7: name must be text, got a list"
 
 
 # ---- hostile input ----------------------------------------------------------------------
@@ -337,7 +340,7 @@ def test_control_character():
 
 
 def test_escaped_control_character_in_quoted_text():
-    assert error('name: "R\\a"\nexercises: []\n') == "calf.yaml:1:7: name holds the control character U+0007; remove it"
+    assert error('name: "R\\a"\n' + EXERCISES) == "calf.yaml:1:7: name holds the control character U+0007; remove it"
 
 
 @pytest.mark.parametrize("text, position", [
@@ -403,7 +406,7 @@ def test_explicit_str_tag_is_allowed():
 
 
 def test_non_scalar_key():
-    assert error("? [a]\n: b\n") == \
+    assert error("? [a]\n: b\nname: R\n" + EXERCISES) == \
         "calf.yaml:1:3: keys must be plain words such as name, about, source, exercises, got a list"
 
 
@@ -471,7 +474,7 @@ def test_missing_file(tmp_path):
     missing = str(tmp_path / "nope.yaml")
     with pytest.raises(RoutineError) as caught:
         load_routine_file(missing)
-    assert str(caught.value) == f"{missing}:0:0: file not found"
+    assert str(caught.value) == f"{missing}: file not found"
 
 
 def test_folder_is_not_a_routine_file(tmp_path):
@@ -489,7 +492,7 @@ def test_resolve_a_missing_yaml_path():
     with pytest.raises(RoutineError) as caught:
         resolve_routine("nowhere/calf.yaml", None)
     assert str(caught.value) == \
-        "nowhere/calf.yaml:0:0: file not found; give a bundled routine name or the path of a .yaml file"
+        "nowhere/calf.yaml: file not found; give a bundled routine name or the path of a .yaml file"
 
 
 def test_resolve_from_the_user_dir(tmp_path):
@@ -512,7 +515,7 @@ def test_unknown_name_lists_bundled_and_suggests(tmp_path):
     with pytest.raises(RoutineError) as caught:
         resolve_routine("calf-strech", None)
     assert str(caught.value) == (
-        'calf-strech:0:0: no routine called "calf-strech"; bundled ones are: calf-stretch, hamstring-stretch, '
+        'calf-strech: no routine called "calf-strech"; bundled ones are: calf-stretch, hamstring-stretch, '
         'soleus-stretch, towel-calf-stretch (did you mean "calf-stretch"?)')
 
 
@@ -526,7 +529,7 @@ def test_unknown_name_lists_user_routines_too(tmp_path):
 def test_unknown_name_without_a_close_match():
     with pytest.raises(RoutineError) as caught:
         resolve_routine("yoga", None)
-    assert str(caught.value) == ('yoga:0:0: no routine called "yoga"; bundled ones are: calf-stretch, '
+    assert str(caught.value) == ('yoga: no routine called "yoga"; bundled ones are: calf-stretch, '
                                  'hamstring-stretch, soleus-stretch, towel-calf-stretch')
 
 
@@ -548,3 +551,70 @@ def test_detail_on_a_hold_step():
 def test_detail_must_be_true_or_false():
     assert error(routine_with_steps("- say: Breathe.\n  detail: often\n")) == \
         'calf.yaml:7:17: detail must be true or false, got "often"'
+
+
+# ---- every mistake at once -----------------------------------------------------------------
+
+SEVEN_MISTAKES = """\
+name: Calf
+abuot: A stretch.
+exercises:
+  - name: One
+    sides: [left, right, left]
+    steps:
+      - say: Step your {side} foot back.
+      - hold: thirty
+        count: every
+      - rest: 5
+        count: each
+  - nmae: Two
+    steps:
+      - say: Lift your {leg}.
+      - Breathe.
+"""
+
+
+def test_every_independent_mistake_is_reported_in_file_order():
+    assert error(SEVEN_MISTAKES).splitlines() == [
+        'calf.yaml:2:1: unknown key "abuot" in the routine; did you mean "about"?',
+        'calf.yaml:5:26: side "left" is listed twice; list each side once',
+        'calf.yaml:8:15: hold must be a number of seconds between 1 and 600, got "thirty"',
+        'calf.yaml:9:16: count must be one of each, fives, none, got "every"',
+        'calf.yaml:11:9: "count" only goes with a hold step; remove it from this rest step',
+        'calf.yaml:12:5: unknown key "nmae" in an exercise; did you mean "name"?',
+        "calf.yaml:14:14: unknown placeholder {leg}; the only one is {side}",
+        'calf.yaml:15:9: a step must be one of "say: ...", "hold: 30" or "rest: 5", got "Breathe." '
+        '(to speak it, write "- say: Breathe.")',
+    ]
+
+
+def test_the_error_carries_every_mistake_and_the_first_as_its_parts():
+    with pytest.raises(RoutineError) as caught:
+        load(SEVEN_MISTAKES)
+    assert (caught.value.line, caught.value.column) == (2, 1)
+    assert [(m.line, m.column) for m in caught.value.mistakes][:3] == [(2, 1), (5, 26), (8, 15)]
+
+
+def test_a_misspelt_required_key_is_not_also_reported_missing():
+    assert error("nmae: R\nexercices: []\n").splitlines() == [
+        'calf.yaml:1:1: unknown key "nmae" in the routine; did you mean "name"?',
+        'calf.yaml:2:1: unknown key "exercices" in the routine; did you mean "exercises"?']
+
+
+def test_mistakes_before_a_yaml_syntax_error_are_reported_and_reading_stops_there():
+    text = ("name: R\nexercises:\n  - name: E\n    steps:\n      - hold: thirty\n"
+            "      - say: Breathe.\n     - rest: 5\n  - name: F\n    steps: [{hold: 0}]\n")
+    lines = error(text).splitlines()
+    assert lines[0] == 'calf.yaml:5:15: hold must be a number of seconds between 1 and 600, got "thirty"'
+    assert lines[1].startswith("calf.yaml:7:6: ") and len(lines) == 2   # line 9's hold: 0 is not read
+
+
+def test_a_cut_off_exercise_is_not_said_to_lack_its_steps():
+    assert "needs" not in error("name: R\nexercises:\n  - name: E\n   steps:\n      - hold: 30\n")
+
+
+def test_a_flood_of_mistakes_is_cut_short_with_a_count():
+    text = "name: R\n" + "".join(f"k{i}: x\n" for i in range(30)) + EXERCISES
+    lines = error(text).splitlines()
+    assert len(lines) == 20
+    assert lines[-1] == "calf.yaml:21:1: 11 more mistakes from here on; fix the ones above and check again"

@@ -211,11 +211,15 @@ def cmd_check(args: argparse.Namespace) -> int:
         try:
             routine = load_routine_file(Path(name), name)
             steps = sum(len(e.steps) for e in routine.exercises)
-            print_line(f"{name}: ok, {len(routine.exercises)} exercises, {steps} steps")
-        except RoutineError as error:
+            print_line(f"{name}: ok, {counted(len(routine.exercises), 'exercise')}, {counted(steps, 'step')}")
+        except RoutineError as error:   # one line per mistake, every mistake in the file
             failed = True
             print(error, file=sys.stderr, flush=True)
     return 2 if failed else 0
+
+
+def counted(number: int, noun: str) -> str:
+    return f"{number} {noun}" if number == 1 else f"{number} {noun}s"
 
 
 def cmd_history(args: argparse.Namespace) -> int:
