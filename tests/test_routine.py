@@ -259,14 +259,61 @@ def test_empty_text(field, text):
 
 def test_yaml_syntax_error_reports_its_position():
     assert error("name: R\nexercises: [a, b\n") == \
-        "calf.yaml:3:1: YAML syntax error: did not find expected ',' or ']' " \
-        "(while parsing a flow sequence at line 2, column 12)"
+        'calf.yaml:3:1: the list in [ ] that starts at line 2, column 12 is not closed; add "]" at its end, ' \
+        'and put ", " between its items'
 
 
 def test_colon_in_unquoted_text_hints_at_quotes():
     assert error(routine_with_steps("- say: Note: breathe.\n")) == \
-        "calf.yaml:6:18: YAML syntax error: mapping values are not allowed in this context; " \
+        'calf.yaml:6:18: this line has a second ": ", which is read as the start of a new key; ' \
         'if a text contains ": ", put the whole text in quotes'
+
+
+INDENTATION = ('In a routine, indent with spaces only: each item of a list starts with "- ", all the items of one '
+               'list start in the same column, and the keys of one item (such as name:, sides: and steps:) line up '
+               'under its first key.')
+
+
+@pytest.mark.parametrize("parser", ["CSafeLoader", "SafeLoader"])   # libyaml's and PyYAML's wording
+@pytest.mark.parametrize("text, expected", [
+    ("name: R\nexercises:\n  - name: E\n   steps:\n      - hold: 30\n",   # the issue's example
+     'calf.yaml:4:4: this line is not lined up with the item that starts on line 3: begin it with "- " to start '
+     'a new item, or indent it by 4 spaces to line it up with "name:" on line 3. ' + INDENTATION),
+    ("name: R\nexercises:\n  - name: E\n    steps:\n      - say: a\n     - hold: 3\n",
+     "calf.yaml:6:6: this line starts after 5 spaces, which matches nothing above it: the keys that start on "
+     'line 3 start after 4 spaces, and a "- " item must start exactly where the items before it do. ' + INDENTATION),
+    ("name: R\nexercises:\n  - name: E\n    steps:\n      - rest: 5\n    - hold: 3\n",
+     'calf.yaml:6:5: a "- " item cannot start here, among the keys of the item that starts on line 3; line it up '
+     'with the "- " of the items of its own list. ' + INDENTATION),
+    ("name: R\nexercises:\n  - name: E\n    steps:\n      - hold: 30\n         count: each\n",
+     "calf.yaml:6:15: this line is indented more than the key above it, so it is read as part of that key's "
+     "value; line its key up with the keys above it. " + INDENTATION),
+    ("name: R\nexercises:\n  - name: E\n    steps\n      - hold: 3\n",
+     'calf.yaml:4:5: "steps" has no ":" after it; write this line as "key: value", such as "hold: 30", or if it '
+     "goes on with the text of the line above, put that whole text in quotes on one line"),
+    ("name: 'R\nexercises: []\n",
+     "calf.yaml:1:7: the quote that opens here is never closed; add the same quote mark at the end of the text"),
+    ('name: "R" again\n', "calf.yaml:1:11: nothing more can follow here on this line; if it holds a text in "
+                          "quotes, put the whole text inside the quotes"),
+    ("name: R\nexercises: {a: b\n",
+     'calf.yaml:3:1: the mapping in { } that starts at line 2, column 12 is not closed; add "}" at its end, '
+     'and put ", " between its items'),
+    ("name: @R\n", 'calf.yaml:1:7: "@" cannot begin a value; put the whole text in quotes'),
+    ("%YAML 1.1\n%YAML 1.1\n---\nname: R\n",
+     "calf.yaml:2:1: this line cannot be read as YAML; check that it lines up with the lines above it. " + INDENTATION),
+])
+def test_yaml_syntax_errors_in_plain_words(monkeypatch, parser, text, expected):
+    import yaml
+    from voicecoach import routine
+    if not hasattr(yaml, parser):
+        pytest.fail(f"PyYAML here has no {parser}")
+    monkeypatch.setattr(routine, "_Parser", getattr(yaml, parser))
+    assert error(text) == expected
+
+
+def test_a_text_run_on_into_a_badly_indented_line_is_not_a_second_mistake():
+    lines = error("name: R\nexercises:\n  - name: E\n    steps:\n      - hold: 30\n         count: each\n")
+    assert "got" not in lines and len(lines.splitlines()) == 1
 
 
 def test_second_document():

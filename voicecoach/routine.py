@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import difflib
+import functools
 import math
 import os
 import re
@@ -322,7 +323,8 @@ def _compose(text: str, report: list[_Problem]) -> yaml.Node | None:
     except yaml.MarkedYAMLError as error:
         report.append(_syntax_problem(error, text))
         if roots and error.problem_mark is not None:
-            _cut_off_at(roots[0], error.problem_mark.index)
+            mark = error.problem_mark
+            _cut_off_at(roots[0], mark.index, mark.index - mark.column)
     except yaml.YAMLError as error:
         report.append(_Problem(None, f"YAML error: {error}"))
     finally:
@@ -367,14 +369,16 @@ def _node(parser, depth: int, budget: list[int], attach) -> yaml.Node:
     raise _Problem(event, f"unexpected YAML {type(event).__name__}")
 
 
-def _cut_off_at(root: yaml.Node, index: int) -> None:
+def _cut_off_at(root: yaml.Node, index: int, line_start: int) -> None:
     """Mark as unfinished the mappings and lists that the parser closed only on meeting the error at
     `index` (a line indented too little closes them): what they lack may be on that very line."""
-    node = root
+    node, parent = root, None
     while isinstance(node, (yaml.SequenceNode, yaml.MappingNode)) and node.value:
         if node.end_mark is not None and node.end_mark.index >= index:
             node.end_mark = None
-        node = node.value[-1][1] if isinstance(node, yaml.MappingNode) else node.value[-1]
+        node, parent = node.value[-1][1] if isinstance(node, yaml.MappingNode) else node.value[-1], node
+    if isinstance(node, yaml.ScalarNode) and parent is not None and node.end_mark.index >= line_start:
+        parent.value.pop()   # a plain text that ran on into the badly indented line is not what was meant
 
 
 def _open_flow_start(root: yaml.Node) -> tuple[int, int] | None:
@@ -394,19 +398,63 @@ def _unfinished(node: yaml.Node) -> bool:
     return node.end_mark is None
 
 
+@functools.lru_cache(maxsize=1)
+def _yaml_mistakes() -> dict[str, str]:
+    return yaml.safe_load((Path(__file__).parent / "data" / "yaml_mistakes.en.yaml").read_text("utf-8"))
+
+
+_INDENTATION_CASES = ("not_lined_up_with_item", "not_lined_up_with_keys", "item_among_keys",
+                      "indented_under_a_value", "generic")
+
+
 def _syntax_problem(error: yaml.MarkedYAMLError, text: str) -> _Problem:
+    """The parser's error (libyaml's or PyYAML's wording) in plain words about the line it is on."""
     mark = error.problem_mark or error.context_mark
     if mark is not None and _char_at(text, mark.line, mark.column) == "\t":
-        return _Problem(mark, "tab character here; YAML needs spaces, not tabs, for indentation and between items")
-    if error.problem and "maximum nesting depth" in error.problem:    # libyaml's own limit, met while looking ahead
+        return _Problem(mark, _yaml_mistakes()["tab"])
+    problem, context, at = error.problem or "", error.context or "", error.context_mark
+    if "maximum nesting depth" in problem:    # libyaml's own limit, met while looking ahead
         return _Problem(mark, f"nesting is too deep (more than {MAX_DEPTH} levels); a routine needs only 5")
-    message = f"YAML syntax error: {error.problem or error.context}"
-    context = error.context_mark
-    if error.context and error.problem and context is not None and (context.line, context.column) != (mark.line, mark.column):
-        message += f" ({error.context} at line {context.line + 1}, column {context.column + 1})"
-    if error.problem and "mapping values are not allowed" in error.problem:
-        message += '; if a text contains ": ", put the whole text in quotes'
+    line = _LINE_BREAK.split(text)[mark.line] if mark is not None else ""
+    before, here = line[:mark.column] if mark is not None else "", line[mark.column:] if mark is not None else ""
+    fill: dict = {"line": at.line + 1, "column": at.column + 1} if at is not None else {}
+    if "mapping values are not allowed" in problem:
+        case = "colon_in_text" if ": " in before or before.rstrip().endswith(":") else "indented_under_a_value"
+    elif "could not find expected ':'" in problem and at is not None:
+        mark, case = at, "no_colon"
+        fill["key"] = _truncated(_LINE_BREAK.split(text)[at.line][at.column:].strip())
+    elif "flow sequence" in context:
+        case = "unclosed_list"
+    elif "flow mapping" in context:
+        case = "unclosed_mapping"
+    elif "quoted scalar" in context and "end of stream" in problem and at is not None:
+        mark, case = at, "unclosed_quote"
+    elif "escape" in problem:
+        case = "unknown_escape"
+    elif "cannot start any token" in problem and here:
+        case, fill["char"] = "cannot_start", _quoted(here[0])
+    elif before.strip() and ("block mapping" in context or "block collection" in context):
+        case = "more_after_the_value"
+    elif "block collection" in context and at is not None:
+        item = _LINE_BREAK.split(text)[at.line][at.column:]
+        words = item[1:].lstrip().split(":")[0] if item.startswith("-") else ""
+        case = "not_lined_up_with_item" if words else "generic"
+        fill.update(key=_truncated(words.strip() + ":"),
+                    indent=_spaces(at.column + 1 + len(item[1:]) - len(item[1:].lstrip())))
+    elif "block mapping" in context and at is not None:
+        case = "item_among_keys" if here.startswith("-") and mark.column == at.column else "not_lined_up_with_keys"
+        fill.update(spaces=_spaces(mark.column), indent=_spaces(at.column),
+                    key=_truncated(_LINE_BREAK.split(text)[at.line][at.column:].split(":")[0]))
+    else:
+        case = "generic"
+    message = " ".join(_yaml_mistakes()[case].format(**fill).split())
+    if case in _INDENTATION_CASES:
+        message += " " + " ".join(_yaml_mistakes()["indentation"].split())
     return _Problem(mark, message)
+
+
+def _spaces(count: int) -> str:
+    return "no spaces" if count == 0 else "1 space" if count == 1 else f"{count} spaces"
 
 
 # ---- nodes -> model ------------------------------------------------------------------------
