@@ -269,3 +269,30 @@ def test_an_unfinished_session_whose_file_is_gone_is_not_offered(tmp_path, monke
     result = voicecoach("run", "--text", "--no-speech", "--brief", stdin="start\nstop\n")
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("Calf stretch. It takes")
+
+
+ROUNDS = """name: Rounds
+exercises:
+  - name: Quick calf
+    sides: [left, right]
+    rounds: 2
+    steps:
+      - say: Step forward with your {side} leg.
+      - hold: 1
+"""
+
+
+def test_a_routine_with_rounds_runs_and_announces_each_round(tmp_path, monkeypatch):
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    routine = tmp_path / "rounds.yaml"
+    routine.write_text(ROUNDS)
+    result = voicecoach("run", str(routine), "--no-speech", "--text", "--start-wait", "0")
+    assert result.returncode == 0, result.stderr
+    said = [line for line in result.stdout.splitlines() if not line.isdigit()]
+    assert said[1:4] == ["Exercise 1 of 1: Quick calf.", "Round 1 of 2.", "Step forward with your left leg."]
+    assert said.count("Step forward with your left leg.") == 2 and said.count("Step forward with your right leg.") == 2
+    second = said.index("Round 2 of 2.")
+    assert said[second - 2:second + 2] == ["Hold for 1 second.", "And relax.", "Round 2 of 2.",
+                                           "Step forward with your left leg."]
+    assert said[-1] == "Well done. That is the end of Rounds."

@@ -209,7 +209,8 @@ def test_sides_not_a_list_of_non_empty_names(sides, expected):
 
 def test_duplicate_sides():
     assert error(routine_with_steps("- rest: 5\n", sides="[left, right, Left]")) == \
-        'calf.yaml:4:26: side "Left" is listed twice; list each side once'
+        'calf.yaml:4:26: side "Left" is listed twice; list each side once, ' \
+        'and add "rounds: 2" to the exercise to do every side again'
 
 
 def test_side_placeholder_without_sides():
@@ -624,7 +625,8 @@ exercises:
 def test_every_independent_mistake_is_reported_in_file_order():
     assert error(SEVEN_MISTAKES).splitlines() == [
         'calf.yaml:2:1: unknown key "abuot" in the routine; did you mean "about"?',
-        'calf.yaml:5:26: side "left" is listed twice; list each side once',
+        'calf.yaml:5:26: side "left" is listed twice; list each side once, '
+        'and add "rounds: 2" to the exercise to do every side again',
         'calf.yaml:8:15: hold must be a number of seconds between 1 and 600, got "thirty"',
         'calf.yaml:9:16: count must be one of each, fives, none, got "every"',
         'calf.yaml:11:9: "count" only goes with a hold step; remove it from this rest step',
@@ -665,3 +667,42 @@ def test_a_flood_of_mistakes_is_cut_short_with_a_count():
     lines = error(text).splitlines()
     assert len(lines) == 20
     assert lines[-1] == "calf.yaml:21:1: 11 more mistakes from here on; fix the ones above and check again"
+
+
+# ---- rounds ----------------------------------------------------------------------------------
+
+def with_rounds(value: str) -> str:
+    return "name: R\nexercises:\n  - name: E\n    sides: [left, right]\n" \
+           f"    rounds: {value}\n    steps:\n      - hold: 30\n"
+
+
+def test_rounds_repeat_an_exercise_and_default_to_one():
+    assert load(with_rounds("3")).exercises[0] == Exercise("E", (Step("hold", seconds=30),), ("left", "right"), rounds=3)
+    assert load(routine_with_steps("- hold: 30\n")).exercises[0].rounds == 1
+    assert load(with_rounds("20")).exercises[0].rounds == 20
+
+
+@pytest.mark.parametrize("value, shown", [
+    ("0", "0"), ("100", "100"), ("21", "21"), ("-2", "-2"), ("three", '"three"'), ("2.5", "2.5"), ("~", "nothing"),
+    ("[1, 2]", "a list"), ("yes", "yes"), ("99999999999999999999", "99999999999999999999"),
+])
+def test_rounds_must_be_a_whole_number_from_1_to_20(value, shown):
+    assert error(with_rounds(value)) == \
+        f"calf.yaml:5:13: rounds must be a whole number from 1 to 20, such as rounds: 3, got {shown}"
+
+
+def test_rounds_as_a_quoted_number_says_remove_the_quotes():
+    assert error(with_rounds('"3"')) == \
+        'calf.yaml:5:13: rounds must be a whole number from 1 to 20, such as rounds: 3, got "3" (remove the quotes)'
+
+
+def test_a_misspelt_rounds_is_an_unknown_key_with_did_you_mean():
+    assert error(with_rounds("3").replace("rounds:", "round:")) == \
+        'calf.yaml:5:5: unknown key "round" in an exercise; did you mean "rounds"?'
+
+
+def test_too_many_steps_counting_rounds():
+    steps = "".join("      - rest: 1\n" for _ in range(126))
+    assert error(with_rounds("2").replace("      - hold: 30\n", steps)) == \
+        "calf.yaml:132:9: too many steps: a routine may have at most 500 (counting each side and round); " \
+        "split it into smaller routines"

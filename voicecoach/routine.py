@@ -30,6 +30,7 @@ class Exercise:
     steps: tuple[Step, ...]
     sides: tuple[str, ...] = ()
     tip: str = ""
+    rounds: int = 1           # the steps run this many times, each time on every side
 
 
 @dataclass(frozen=True)
@@ -67,6 +68,7 @@ MAX_DEPTH = 20            # a valid routine nests 5 deep
 MAX_TEXT = 500            # characters in any one text
 MAX_STEPS = 500           # steps in a routine, counting each side
 MAX_SIDES = 10
+MAX_ROUNDS = 20
 MAX_NODES = 20_000        # keys and values; the largest valid routine has about 7,000
 MIN_SECONDS, MAX_SECONDS = 1, 600
 MAX_MISTAKES = 20         # reported in one go; more would drown a screen-reader user
@@ -74,7 +76,7 @@ MAX_MISTAKES = 20         # reported in one go; more would drown a screen-reader
 BUNDLED_DIR = Path(__file__).parent / "data" / "routines"
 
 ROUTINE_KEYS = ("name", "about", "source", "exercises")
-EXERCISE_KEYS = ("name", "sides", "steps", "tip")
+EXERCISE_KEYS = ("name", "sides", "rounds", "steps", "tip")
 STEP_KINDS = ("say", "hold", "rest")
 STEP_KEYS = STEP_KINDS + ("count", "detail")
 
@@ -118,18 +120,20 @@ def load_routine_text(text: str | bytes, file: str, routine_id: str) -> Routine:
         name: text (required)
         sides: list of distinct texts (optional); the steps run once per side and "{side}" in a
                say line is replaced by the side (plain string replacement; no other {placeholder})
+        rounds: whole number 1..20 (optional, default 1); the steps run that many times, each round
+               on every side in turn
         steps: list (required, at least one); each is a mapping with exactly one of
                say: text | hold: whole seconds 1..600 | rest: whole seconds 1..600,
                and `count: each | fives | none` (default each) allowed on hold steps only,
                and `detail: true` on say steps said only at the detailed verbosity
-        tip: text (optional), said once after the exercise; it cannot use {side}
+        tip: text (optional), said once after the exercise (after all rounds); it cannot use {side}
     Texts are collapsed to single spaces and must be 1..500 characters; a plain scalar such as
     `yes` or `1984` in a text field is taken as written. Seconds are decimal integers only.
     Refused: files over 256 KiB, bytes that are not UTF-8 or contain NUL, control characters,
     anchors/aliases (& and *, which also rules out "billion laughs" expansion), YAML tags other
     than !!str, nesting deeper than 20, more than 20,000 keys and values, duplicate keys,
     unknown keys (with a did-you-mean), more than one document, more than 10 sides, and more
-    than 500 steps (counting each side). Any other failure also becomes a RoutineError.
+    than 500 steps (counting each side and round). Any other failure also becomes a RoutineError.
     Lines and columns are 1-based and point at the offending key or value.
     """
     try:
@@ -502,19 +506,21 @@ def _exercise(node: yaml.Node, steps_so_far: list[int], report: list[_Problem]) 
     tip = _attempt(report, _text, fields["tip"], "tip", default="") if fields.get("tip") else ""
     if tip:
         _attempt(report, _check_placeholders, fields["tip"][1], tip, has_sides, True)
-    repeats = max(1, len(sides))
+    rounds = _attempt(report, _rounds, fields["rounds"], default=1) if fields.get("rounds") else 1
+    repeats = max(1, len(sides)) * rounds
+    counting = "counting each side and round" if "rounds" in fields else "counting each side"
     steps = []
     items = _attempt(report, _list, fields["steps"], "steps", 'each step starting with "- say:", "- hold:" or "- rest:"',
                      "step", default=[]) if fields.get("steps") else []
     for item in items:
         if steps_so_far[0] <= MAX_STEPS < steps_so_far[0] + repeats:   # said once, at the first step over
             report.append(_Problem(item, f"too many steps: a routine may have at most {MAX_STEPS} "
-                                         "(counting each side); split it into smaller routines"))
+                                         f"({counting}); split it into smaller routines"))
         steps_so_far[0] += repeats
         steps.append(_step(item, has_sides, report))
     if name is None or None in steps:
         return None
-    return Exercise(name, tuple(steps), sides, tip)
+    return Exercise(name, tuple(steps), sides, tip, rounds)
 
 
 def _step(node: yaml.Node, has_sides: bool, report: list[_Problem]) -> Step | None:
@@ -640,7 +646,8 @@ def _sides(field) -> tuple[str, ...]:
             raise _Problem(item, f"each side must be a name such as left or right, got {_described(item)}")
         side = _text((key_node, item), "a side")
         if side.lower() in (s.lower() for s in sides):
-            raise _Problem(item, f"side {_quoted(side)} is listed twice; list each side once")
+            raise _Problem(item, f"side {_quoted(side)} is listed twice; list each side once, "
+                                 'and add "rounds: 2" to the exercise to do every side again')
         sides.append(side)
     return tuple(sides)
 
@@ -657,6 +664,17 @@ def _seconds(field, kind: str) -> int:
                              f"written like 30, got {_described(node)}")
     digits = node.value.lstrip("+-").lstrip("0") or "0"
     if len(digits) > 4 or not MIN_SECONDS <= int(node.value) <= MAX_SECONDS:
+        raise _Problem(node, wanted)
+    return int(node.value)
+
+
+def _rounds(field) -> int:
+    node = field[1]
+    wanted = f"rounds must be a whole number from 1 to {MAX_ROUNDS}, such as rounds: 3, got {_described(node)}"
+    if _is_text(node) and _DECIMAL.fullmatch(node.value.strip()):
+        raise _Problem(node, f"{wanted} (remove the quotes)")
+    if not (isinstance(node, yaml.ScalarNode) and node.tag == _INT and _DECIMAL.fullmatch(node.value)
+            and len(node.value.lstrip("+-").lstrip("0")) <= 4 and 1 <= int(node.value) <= MAX_ROUNDS):
         raise _Problem(node, wanted)
     return int(node.value)
 
