@@ -75,7 +75,7 @@ def test_check_lists_every_mistake_of_a_file_in_one_run_and_counts_in_the_singul
     out, err = capsys.readouterr()
     assert out == f"{good}: ok, 1 exercise, 2 steps\n"
     assert err.splitlines() == [
-        f'{bad}:4:5: unknown key "colour" in an exercise; allowed keys are name, sides, steps, tip',
+        f'{bad}:4:5: unknown key "colour" in an exercise; allowed keys are name, sides, rounds, steps, tip',
         f'{bad}:5:12: sides must be a list of side names such as [left, right], got "left"',
         f'{bad}:8:15: hold must be a number of seconds between 1 and 600, got "thirty"']
 
@@ -296,3 +296,68 @@ def test_a_routine_with_rounds_runs_and_announces_each_round(tmp_path, monkeypat
     assert said[second - 2:second + 2] == ["Hold for 1 second.", "And relax.", "Round 2 of 2.",
                                            "Step forward with your left leg."]
     assert said[-1] == "Well done. That is the end of Rounds."
+
+
+@pytest.fixture
+def own_home(tmp_path, monkeypatch) -> Path:
+    """HOME and every XDG folder in tmp_path; returns where the user's routines go."""
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    return tmp_path / "data" / "voicecoach" / "routines"
+
+
+def test_list_always_says_where_your_routines_go_and_how_to_start_one(own_home, capsys):
+    assert main(["list"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[-2:] == [f"Your own routines go in {own_home}. That folder does not exist yet.",
+                        "To start one, run: voicecoach new NAME"]
+    own_home.mkdir(parents=True)
+    assert main(["list"]) == 0
+    assert capsys.readouterr().out.splitlines()[-2] == f"Your own routines go in {own_home}. There are none in it yet."
+    (own_home / "evening.yaml").write_text(SHORT)
+    assert main(["list"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert f"evening: Short (yours, {own_home / 'evening.yaml'})" in out
+    assert out[-2] == f"Your own routines go in {own_home}."
+
+
+def test_new_writes_a_commented_template_that_passes_check_and_runs(own_home, capsys):
+    from voicecoach import session as core
+    from voicecoach.routine import resolve_routine
+    from tests.fakes import Drive
+    assert main(["new", "evening-calf"]) == 0
+    path = own_home / "evening-calf.yaml"
+    assert capsys.readouterr().out == (f"Wrote a new routine to {path}. Change it in a text editor, check it with: "
+                                       f"voicecoach check {path}, and run it with: voicecoach run evening-calf\n")
+    text = path.read_text()
+    assert text.startswith("# ") and "rounds: 2" in text and f"voicecoach check {path}" in text
+    assert main(["check", str(path)]) == 0
+    routine = resolve_routine("evening-calf", own_home)
+    assert routine.name == "Evening calf" and routine.exercises[0].rounds == 2
+    d = Drive(routine).start()
+    d.run_to_end()
+    assert d.state.completed and "Round 2 of 2." in [text for _, text in d.said()]
+    assert len(d.records("hold_start")) == 4
+    assert core.spoken_minutes(core.routine_seconds(routine), d.ctx.lines) == "about 4 minutes"
+
+
+@pytest.mark.parametrize("name, message", [
+    ("../evening", '"../evening" is not a plain name; use letters, digits, - and _ only, such as evening-calf, '
+                   "without a folder or .yaml."),
+    ("evening.yaml", '"evening.yaml" is not a plain name; use letters, digits, - and _ only, such as evening-calf, '
+                     "without a folder or .yaml."),
+    ("calf-stretch", "calf-stretch is the name of a bundled routine; pick another name, such as my-calf-stretch."),
+])
+def test_new_refuses_a_name_that_is_not_plain_or_is_bundled(own_home, capsys, name, message):
+    assert main(["new", name]) == 2
+    assert capsys.readouterr().err == f"voicecoach: {message}\n"
+    assert not own_home.exists()
+
+
+def test_new_never_overwrites(own_home, capsys):
+    own_home.mkdir(parents=True)
+    (own_home / "evening.yaml").write_text(SHORT)
+    assert main(["new", "evening"]) == 2
+    assert capsys.readouterr().err == (f"voicecoach: {own_home / 'evening.yaml'} already exists, so it was left as "
+                                       "it is; pick another name, or edit that file.\n")
+    assert (own_home / "evening.yaml").read_text() == SHORT
