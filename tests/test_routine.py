@@ -706,3 +706,12 @@ def test_too_many_steps_counting_rounds():
     assert error(with_rounds("2").replace("      - hold: 30\n", steps)) == \
         "calf.yaml:132:9: too many steps: a routine may have at most 500 (counting each side and round); " \
         "split it into smaller routines"
+
+
+@pytest.mark.parametrize("parser", ["CSafeLoader", "SafeLoader"])
+@pytest.mark.parametrize("text", ["[ steps", '\n  {#?,@"'])
+def test_a_syntax_error_at_the_very_end_of_the_file_is_still_in_plain_words(monkeypatch, parser, text):
+    import yaml
+    from voicecoach import routine
+    monkeypatch.setattr(routine, "_Parser", getattr(yaml, parser))
+    assert "could not read this routine" not in error(text)

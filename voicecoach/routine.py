@@ -419,14 +419,14 @@ def _syntax_problem(error: yaml.MarkedYAMLError, text: str) -> _Problem:
     problem, context, at = error.problem or "", error.context or "", error.context_mark
     if "maximum nesting depth" in problem:    # libyaml's own limit, met while looking ahead
         return _Problem(mark, f"nesting is too deep (more than {MAX_DEPTH} levels); a routine needs only 5")
-    line = _LINE_BREAK.split(text)[mark.line] if mark is not None else ""
+    line = _line_of(text, mark.line) if mark is not None else ""
     before, here = line[:mark.column] if mark is not None else "", line[mark.column:] if mark is not None else ""
     fill: dict = {"line": at.line + 1, "column": at.column + 1} if at is not None else {}
     if "mapping values are not allowed" in problem:
         case = "colon_in_text" if ": " in before or before.rstrip().endswith(":") else "indented_under_a_value"
     elif "could not find expected ':'" in problem and at is not None:
         mark, case = at, "no_colon"
-        fill["key"] = _truncated(_LINE_BREAK.split(text)[at.line][at.column:].strip())
+        fill["key"] = _truncated(_line_of(text, at.line)[at.column:].strip())
     elif "flow sequence" in context:
         case = "unclosed_list"
     elif "flow mapping" in context:
@@ -440,7 +440,7 @@ def _syntax_problem(error: yaml.MarkedYAMLError, text: str) -> _Problem:
     elif before.strip() and ("block mapping" in context or "block collection" in context):
         case = "more_after_the_value"
     elif "block collection" in context and at is not None:
-        item = _LINE_BREAK.split(text)[at.line][at.column:]
+        item = _line_of(text, at.line)[at.column:]
         words = item[1:].lstrip().split(":")[0] if item.startswith("-") else ""
         case = "not_lined_up_with_item" if words else "generic"
         fill.update(key=_truncated(words.strip() + ":"),
@@ -448,13 +448,19 @@ def _syntax_problem(error: yaml.MarkedYAMLError, text: str) -> _Problem:
     elif "block mapping" in context and at is not None:
         case = "item_among_keys" if here.startswith("-") and mark.column == at.column else "not_lined_up_with_keys"
         fill.update(spaces=_spaces(mark.column), indent=_spaces(at.column),
-                    key=_truncated(_LINE_BREAK.split(text)[at.line][at.column:].split(":")[0]))
+                    key=_truncated(_line_of(text, at.line)[at.column:].split(":")[0]))
     else:
         case = "generic"
     message = " ".join(_yaml_mistakes()[case].format(**fill).split())
     if case in _INDENTATION_CASES:
         message += " " + " ".join(_yaml_mistakes()["indentation"].split())
     return _Problem(mark, message)
+
+
+def _line_of(text: str, line: int) -> str:
+    """The 0-based line's text, or "" past the end (the parser's mark at the end of the file)."""
+    lines = _LINE_BREAK.split(text)
+    return lines[line] if line < len(lines) else ""
 
 
 def _spaces(count: int) -> str:
