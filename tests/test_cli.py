@@ -321,6 +321,16 @@ def test_list_always_says_where_your_routines_go_and_how_to_start_one(own_home, 
     assert out[-2] == f"Your own routines go in {own_home}."
 
 
+def test_list_gives_a_broken_routine_on_one_line_with_how_to_see_every_mistake(own_home, capsys):
+    own_home.mkdir(parents=True)
+    broken = own_home / "broken.yaml"
+    broken.write_text(SHORT.replace("hold: 2", "hold: thirty").replace("sides: [left, right]", "sides: left"))
+    assert main(["list"]) == 0
+    assert capsys.readouterr().out.splitlines()[4] == (
+        f'broken: cannot be used: {broken}:4:12: sides must be a list of side names such as [left, right], '
+        f'got "left" (1 more mistake; see them all with: voicecoach check {broken})')
+
+
 def test_new_writes_a_commented_template_that_passes_check_and_runs(own_home, capsys):
     from voicecoach import session as core
     from voicecoach.routine import resolve_routine

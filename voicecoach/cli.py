@@ -200,8 +200,11 @@ def cmd_list(args: argparse.Namespace) -> int:
     yours = 0
     for routine_id, routine, origin in all_routines():
         yours += origin != "bundled"
-        if isinstance(routine, RoutineError):
-            print_line(f"{routine_id}: cannot be used: {routine}")
+        if isinstance(routine, RoutineError):   # the first mistake, on one line; check lists them all
+            more = len(routine.mistakes) - 1
+            print_line(f"{routine_id}: cannot be used: {routine.mistakes[0].located(routine.file)}"
+                       + (" " + lines()["list_more_mistakes"].format(mistakes=counted(more, "more mistake"),
+                                                                      path=routine.file) if more else ""))
         else:
             print_line(f"{routine_id}: {routine.name} ({origin})")
     folder = user_routines_dir()
