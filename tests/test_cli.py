@@ -66,6 +66,37 @@ def test_check_passes_good_files_and_fails_bad_ones_with_a_located_message(tmp_p
     assert err.strip() == f'{bad}:7:15: hold must be a number of seconds between 1 and 600, got "thirty"'
 
 
+def test_check_lists_every_mistake_of_a_file_in_one_run_and_counts_in_the_singular(tmp_path, capsys):
+    good, bad = tmp_path / "good.yaml", tmp_path / "bad.yaml"
+    good.write_text(SHORT.replace("    sides: [left, right]\n", "").replace(" {side}", ""))
+    bad.write_text(SHORT.replace("hold: 2", "hold: thirty").replace("sides: [left, right]", "sides: left")
+                   .replace("Quick calf", "Quick calf\n    colour: red"))
+    assert main(["check", str(good), str(bad)]) == 2
+    out, err = capsys.readouterr()
+    assert out == f"{good}: ok, 1 exercise, 2 steps\n"
+    assert err.splitlines() == [
+        f'{bad}:4:5: unknown key "colour" in an exercise; allowed keys are name, sides, rounds, steps, tip',
+        f'{bad}:5:12: sides must be a list of side names such as [left, right], got "left"',
+        f'{bad}:8:15: hold must be a number of seconds between 1 and 600, got "thirty"']
+
+
+def test_run_on_a_broken_file_lists_every_mistake_and_exits_2(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(SHORT.replace("hold: 2", "hold: thirty").replace("sides: [left, right]", "sides: left"))
+    result = voicecoach("run", str(bad), "--no-speech", "--text")
+    assert result.returncode == 2 and result.stdout == ""
+    assert result.stderr.splitlines() == [
+        f'voicecoach: {bad}:4:12: sides must be a list of side names such as [left, right], got "left"',
+        f'{bad}:7:15: hold must be a number of seconds between 1 and 600, got "thirty"']
+
+
+def test_a_missing_file_or_routine_has_no_position_in_front(tmp_path, capsys):
+    assert main(["check", str(tmp_path / "nonexist.yaml")]) == 2
+    assert capsys.readouterr().err == f"{tmp_path / 'nonexist.yaml'}: file not found\n"
+    assert main(["run", "calf", "--no-speech", "--text"]) == 2
+    assert capsys.readouterr().err.startswith('voicecoach: calf: no routine called "calf"; bundled ones are: ')
+
+
 def test_an_unknown_routine_is_a_usage_error_without_a_traceback():
     result = voicecoach("run", "no-such-routine", "--no-speech", "--text")
     assert result.returncode == 2
@@ -238,3 +269,105 @@ def test_an_unfinished_session_whose_file_is_gone_is_not_offered(tmp_path, monke
     result = voicecoach("run", "--text", "--no-speech", "--brief", stdin="start\nstop\n")
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("Calf stretch. It takes")
+
+
+ROUNDS = """name: Rounds
+exercises:
+  - name: Quick calf
+    sides: [left, right]
+    rounds: 2
+    steps:
+      - say: Step forward with your {side} leg.
+      - hold: 1
+"""
+
+
+def test_a_routine_with_rounds_runs_and_announces_each_round(tmp_path, monkeypatch):
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    routine = tmp_path / "rounds.yaml"
+    routine.write_text(ROUNDS)
+    result = voicecoach("run", str(routine), "--no-speech", "--text", "--start-wait", "0")
+    assert result.returncode == 0, result.stderr
+    said = [line for line in result.stdout.splitlines() if not line.isdigit()]
+    assert said[1:4] == ["Exercise 1 of 1: Quick calf.", "Round 1 of 2.", "Step forward with your left leg."]
+    assert said.count("Step forward with your left leg.") == 2 and said.count("Step forward with your right leg.") == 2
+    second = said.index("Round 2 of 2.")
+    assert said[second - 2:second + 2] == ["Hold for 1 second.", "And relax.", "Round 2 of 2.",
+                                           "Step forward with your left leg."]
+    assert said[-1] == "Well done. That is the end of Rounds."
+
+
+@pytest.fixture
+def own_home(tmp_path, monkeypatch) -> Path:
+    """HOME and every XDG folder in tmp_path; returns where the user's routines go."""
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    return tmp_path / "data" / "voicecoach" / "routines"
+
+
+def test_list_always_says_where_your_routines_go_and_how_to_start_one(own_home, capsys):
+    assert main(["list"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[-2:] == [f"Your own routines go in {own_home}. That folder does not exist yet.",
+                        "To start one, run: voicecoach new NAME"]
+    own_home.mkdir(parents=True)
+    assert main(["list"]) == 0
+    assert capsys.readouterr().out.splitlines()[-2] == f"Your own routines go in {own_home}. There are none in it yet."
+    (own_home / "evening.yaml").write_text(SHORT)
+    assert main(["list"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert f"evening: Short (yours, {own_home / 'evening.yaml'})" in out
+    assert out[-2] == f"Your own routines go in {own_home}."
+
+
+def test_list_gives_a_broken_routine_on_one_line_with_how_to_see_every_mistake(own_home, capsys):
+    own_home.mkdir(parents=True)
+    broken = own_home / "broken.yaml"
+    broken.write_text(SHORT.replace("hold: 2", "hold: thirty").replace("sides: [left, right]", "sides: left"))
+    assert main(["list"]) == 0
+    assert capsys.readouterr().out.splitlines()[4] == (
+        f'broken: cannot be used: {broken}:4:12: sides must be a list of side names such as [left, right], '
+        f'got "left" (1 more mistake; see them all with: voicecoach check {broken})')
+
+
+def test_new_writes_a_commented_template_that_passes_check_and_runs(own_home, capsys):
+    from voicecoach import session as core
+    from voicecoach.routine import resolve_routine
+    from tests.fakes import Drive
+    assert main(["new", "evening-calf"]) == 0
+    path = own_home / "evening-calf.yaml"
+    assert capsys.readouterr().out == (f"Wrote a new routine to {path}. Change it in a text editor, check it with: "
+                                       f"voicecoach check {path}, and run it with: voicecoach run evening-calf\n")
+    text = path.read_text()
+    assert text.startswith("# ") and "rounds: 2" in text and f"voicecoach check {path}" in text
+    assert main(["check", str(path)]) == 0
+    routine = resolve_routine("evening-calf", own_home)
+    assert routine.name == "Evening calf" and routine.exercises[0].rounds == 2
+    d = Drive(routine).start()
+    d.run_to_end()
+    assert d.state.completed and "Round 2 of 2." in [text for _, text in d.said()]
+    assert len(d.records("hold_start")) == 4
+    assert core.spoken_minutes(core.routine_seconds(routine), d.ctx.lines) == "about 4 minutes"
+
+
+@pytest.mark.parametrize("name, message", [
+    ("../evening", '"../evening" is not a plain name; use letters, digits, - and _ only, such as evening-calf, '
+                   "without a folder or .yaml."),
+    ("evening.yaml", '"evening.yaml" is not a plain name; use letters, digits, - and _ only, such as evening-calf, '
+                     "without a folder or .yaml."),
+    ("calf-stretch", "calf-stretch is the name of a bundled routine; pick another name, such as my-calf-stretch."),
+])
+def test_new_refuses_a_name_that_is_not_plain_or_is_bundled(own_home, capsys, name, message):
+    assert main(["new", name]) == 2
+    assert capsys.readouterr().err == f"voicecoach: {message}\n"
+    assert not own_home.exists()
+
+
+def test_new_never_overwrites(own_home, capsys):
+    own_home.mkdir(parents=True)
+    (own_home / "evening.yaml").write_text(SHORT)
+    assert main(["new", "evening"]) == 2
+    assert capsys.readouterr().err == (f"voicecoach: {own_home / 'evening.yaml'} already exists, so it was left as "
+                                       "it is; pick another name, or edit that file.\n")
+    assert (own_home / "evening.yaml").read_text() == SHORT

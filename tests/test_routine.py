@@ -26,6 +26,9 @@ exercises:
 """
 
 
+EXERCISES = "exercises:\n  - name: E\n    steps: [{rest: 5}]\n"   # a valid rest of a routine, for mistakes above it
+
+
 def load(text: str | bytes) -> Routine:
     return load_routine_text(text, "calf.yaml", "calf")
 
@@ -128,11 +131,11 @@ def test_step_written_as_plain_text_suggests_say():
 
 
 @pytest.mark.parametrize("text, expected", [
-    ("nmae: R\nexercises: []\n", 'calf.yaml:1:1: unknown key "nmae" in the routine; did you mean "name"?'),
+    ("nmae: R\n" + EXERCISES, 'calf.yaml:1:1: unknown key "nmae" in the routine; did you mean "name"?'),
     ("name: R\nexercices: []\n", 'calf.yaml:2:1: unknown key "exercices" in the routine; did you mean "exercises"?'),
-    ("name: R\ncolour: red\n",
+    ("name: R\ncolour: red\n" + EXERCISES,
      'calf.yaml:2:1: unknown key "colour" in the routine; allowed keys are name, about, source, exercises'),
-    ("name: R\nexercises:\n  - name: E\n    side: [left]\n",
+    ("name: R\nexercises:\n  - name: E\n    side: [left]\n    steps: [{rest: 5}]\n",
      'calf.yaml:4:5: unknown key "side" in an exercise; did you mean "sides"?'),
     (routine_with_steps("- sya: Hello.\n"), 'calf.yaml:6:9: unknown key "sya" in a step; did you mean "say"?'),
     (routine_with_steps("- hold: 30\n  Count: each\n"), 'calf.yaml:7:9: unknown key "Count" in a step; did you mean "count"?'),
@@ -206,7 +209,8 @@ def test_sides_not_a_list_of_non_empty_names(sides, expected):
 
 def test_duplicate_sides():
     assert error(routine_with_steps("- rest: 5\n", sides="[left, right, Left]")) == \
-        'calf.yaml:4:26: side "Left" is listed twice; list each side once'
+        'calf.yaml:4:26: side "Left" is listed twice; list each side once, ' \
+        'and add "rounds: 2" to the exercise to do every side again'
 
 
 def test_side_placeholder_without_sides():
@@ -226,7 +230,7 @@ def test_unknown_placeholder():
 
 
 @pytest.mark.parametrize("text, expected", [
-    ("name: R\nname: S\nexercises: []\n",
+    ("name: R\nname: S\n" + EXERCISES,
      'calf.yaml:2:1: duplicate key "name" (already given on line 1); keep only one'),
     (routine_with_steps("- hold: 30\n  hold: 40\n"),
      'calf.yaml:7:9: duplicate key "hold" (already given on line 6); keep only one'),
@@ -248,7 +252,7 @@ def test_empty_file(text):
     assert error(text) == 'calf.yaml:1:1: the file is empty; a routine needs "name:" and "exercises:"'
 
 
-@pytest.mark.parametrize("field, text", [("name", "name:\nexercises: []\n"), ("name", "name: '  '\nexercises: []\n")])
+@pytest.mark.parametrize("field, text", [("name", "name:\n" + EXERCISES), ("name", "name: '  '\n" + EXERCISES)])
 def test_empty_text(field, text):
     assert error(text).endswith(f'{field} is empty; write some words after "{field}:"')
     assert error(text).startswith("calf.yaml:1:")
@@ -256,22 +260,69 @@ def test_empty_text(field, text):
 
 def test_yaml_syntax_error_reports_its_position():
     assert error("name: R\nexercises: [a, b\n") == \
-        "calf.yaml:3:1: YAML syntax error: did not find expected ',' or ']' " \
-        "(while parsing a flow sequence at line 2, column 12)"
+        'calf.yaml:3:1: the list in [ ] that starts at line 2, column 12 is not closed; add "]" at its end, ' \
+        'and put ", " between its items'
 
 
 def test_colon_in_unquoted_text_hints_at_quotes():
     assert error(routine_with_steps("- say: Note: breathe.\n")) == \
-        "calf.yaml:6:18: YAML syntax error: mapping values are not allowed in this context; " \
+        'calf.yaml:6:18: this line has a second ": ", which is read as the start of a new key; ' \
         'if a text contains ": ", put the whole text in quotes'
 
 
+INDENTATION = ('In a routine, indent with spaces only: each item of a list starts with "- ", all the items of one '
+               'list start in the same column, and the keys of one item (such as name:, sides: and steps:) line up '
+               'under its first key.')
+
+
+@pytest.mark.parametrize("parser", ["CSafeLoader", "SafeLoader"])   # libyaml's and PyYAML's wording
+@pytest.mark.parametrize("text, expected", [
+    ("name: R\nexercises:\n  - name: E\n   steps:\n      - hold: 30\n",   # the issue's example
+     'calf.yaml:4:4: this line is not lined up with the item that starts on line 3: begin it with "- " to start '
+     'a new item, or indent it by 4 spaces to line it up with "name:" on line 3. ' + INDENTATION),
+    ("name: R\nexercises:\n  - name: E\n    steps:\n      - say: a\n     - hold: 3\n",
+     "calf.yaml:6:6: this line starts after 5 spaces, which matches nothing above it: the keys that start on "
+     'line 3 start after 4 spaces, and a "- " item must start exactly where the items before it do. ' + INDENTATION),
+    ("name: R\nexercises:\n  - name: E\n    steps:\n      - rest: 5\n    - hold: 3\n",
+     'calf.yaml:6:5: a "- " item cannot start here, among the keys of the item that starts on line 3; line it up '
+     'with the "- " of the items of its own list. ' + INDENTATION),
+    ("name: R\nexercises:\n  - name: E\n    steps:\n      - hold: 30\n         count: each\n",
+     "calf.yaml:6:15: this line is indented more than the key above it, so it is read as part of that key's "
+     "value; line its key up with the keys above it. " + INDENTATION),
+    ("name: R\nexercises:\n  - name: E\n    steps\n      - hold: 3\n",
+     'calf.yaml:4:5: "steps" has no ":" after it; write this line as "key: value", such as "hold: 30", or if it '
+     "goes on with the text of the line above, put that whole text in quotes on one line"),
+    ("name: 'R\nexercises: []\n",
+     "calf.yaml:1:7: the quote that opens here is never closed; add the same quote mark at the end of the text"),
+    ('name: "R" again\n', "calf.yaml:1:11: nothing more can follow here on this line; if it holds a text in "
+                          "quotes, put the whole text inside the quotes"),
+    ("name: R\nexercises: {a: b\n",
+     'calf.yaml:3:1: the mapping in { } that starts at line 2, column 12 is not closed; add "}" at its end, '
+     'and put ", " between its items'),
+    ("name: @R\n", 'calf.yaml:1:7: "@" cannot begin a value; put the whole text in quotes'),
+    ("%YAML 1.1\n%YAML 1.1\n---\nname: R\n",
+     "calf.yaml:2:1: this line cannot be read as YAML; check that it lines up with the lines above it. " + INDENTATION),
+])
+def test_yaml_syntax_errors_in_plain_words(monkeypatch, parser, text, expected):
+    import yaml
+    from voicecoach import routine
+    if not hasattr(yaml, parser):
+        pytest.fail(f"PyYAML here has no {parser}")
+    monkeypatch.setattr(routine, "_Parser", getattr(yaml, parser))
+    assert error(text) == expected
+
+
+def test_a_text_run_on_into_a_badly_indented_line_is_not_a_second_mistake():
+    lines = error("name: R\nexercises:\n  - name: E\n    steps:\n      - hold: 30\n         count: each\n")
+    assert "got" not in lines and len(lines.splitlines()) == 1
+
+
 def test_second_document():
-    assert error("name: R\n---\nname: S\n") == "calf.yaml:2:1: only one routine per file; remove this second document"
+    assert error("name: R\n" + EXERCISES + "---\nname: S\n") == "calf.yaml:5:1: only one routine per file; remove this second document"
 
 
 def test_text_that_is_a_list():
-    assert error("name: [a, b]\nexercises: []\n") == "calf.yaml:1:7: name must be text, got a list"
+    assert error("name: [a, b]\n" + EXERCISES) == "calf.yaml:1:7: name must be text, got a list"
 
 
 # ---- hostile input ----------------------------------------------------------------------
@@ -337,7 +388,7 @@ def test_control_character():
 
 
 def test_escaped_control_character_in_quoted_text():
-    assert error('name: "R\\a"\nexercises: []\n') == "calf.yaml:1:7: name holds the control character U+0007; remove it"
+    assert error('name: "R\\a"\n' + EXERCISES) == "calf.yaml:1:7: name holds the control character U+0007; remove it"
 
 
 @pytest.mark.parametrize("text, position", [
@@ -403,7 +454,7 @@ def test_explicit_str_tag_is_allowed():
 
 
 def test_non_scalar_key():
-    assert error("? [a]\n: b\n") == \
+    assert error("? [a]\n: b\nname: R\n" + EXERCISES) == \
         "calf.yaml:1:3: keys must be plain words such as name, about, source, exercises, got a list"
 
 
@@ -471,7 +522,7 @@ def test_missing_file(tmp_path):
     missing = str(tmp_path / "nope.yaml")
     with pytest.raises(RoutineError) as caught:
         load_routine_file(missing)
-    assert str(caught.value) == f"{missing}:0:0: file not found"
+    assert str(caught.value) == f"{missing}: file not found"
 
 
 def test_folder_is_not_a_routine_file(tmp_path):
@@ -489,7 +540,7 @@ def test_resolve_a_missing_yaml_path():
     with pytest.raises(RoutineError) as caught:
         resolve_routine("nowhere/calf.yaml", None)
     assert str(caught.value) == \
-        "nowhere/calf.yaml:0:0: file not found; give a bundled routine name or the path of a .yaml file"
+        "nowhere/calf.yaml: file not found; give a bundled routine name or the path of a .yaml file"
 
 
 def test_resolve_from_the_user_dir(tmp_path):
@@ -512,7 +563,7 @@ def test_unknown_name_lists_bundled_and_suggests(tmp_path):
     with pytest.raises(RoutineError) as caught:
         resolve_routine("calf-strech", None)
     assert str(caught.value) == (
-        'calf-strech:0:0: no routine called "calf-strech"; bundled ones are: calf-stretch, hamstring-stretch, '
+        'calf-strech: no routine called "calf-strech"; bundled ones are: calf-stretch, hamstring-stretch, '
         'soleus-stretch, towel-calf-stretch (did you mean "calf-stretch"?)')
 
 
@@ -526,7 +577,7 @@ def test_unknown_name_lists_user_routines_too(tmp_path):
 def test_unknown_name_without_a_close_match():
     with pytest.raises(RoutineError) as caught:
         resolve_routine("yoga", None)
-    assert str(caught.value) == ('yoga:0:0: no routine called "yoga"; bundled ones are: calf-stretch, '
+    assert str(caught.value) == ('yoga: no routine called "yoga"; bundled ones are: calf-stretch, '
                                  'hamstring-stretch, soleus-stretch, towel-calf-stretch')
 
 
@@ -548,3 +599,119 @@ def test_detail_on_a_hold_step():
 def test_detail_must_be_true_or_false():
     assert error(routine_with_steps("- say: Breathe.\n  detail: often\n")) == \
         'calf.yaml:7:17: detail must be true or false, got "often"'
+
+
+# ---- every mistake at once -----------------------------------------------------------------
+
+SEVEN_MISTAKES = """\
+name: Calf
+abuot: A stretch.
+exercises:
+  - name: One
+    sides: [left, right, left]
+    steps:
+      - say: Step your {side} foot back.
+      - hold: thirty
+        count: every
+      - rest: 5
+        count: each
+  - nmae: Two
+    steps:
+      - say: Lift your {leg}.
+      - Breathe.
+"""
+
+
+def test_every_independent_mistake_is_reported_in_file_order():
+    assert error(SEVEN_MISTAKES).splitlines() == [
+        'calf.yaml:2:1: unknown key "abuot" in the routine; did you mean "about"?',
+        'calf.yaml:5:26: side "left" is listed twice; list each side once, '
+        'and add "rounds: 2" to the exercise to do every side again',
+        'calf.yaml:8:15: hold must be a number of seconds between 1 and 600, got "thirty"',
+        'calf.yaml:9:16: count must be one of each, fives, none, got "every"',
+        'calf.yaml:11:9: "count" only goes with a hold step; remove it from this rest step',
+        'calf.yaml:12:5: unknown key "nmae" in an exercise; did you mean "name"?',
+        "calf.yaml:14:14: unknown placeholder {leg}; the only one is {side}",
+        'calf.yaml:15:9: a step must be one of "say: ...", "hold: 30" or "rest: 5", got "Breathe." '
+        '(to speak it, write "- say: Breathe.")',
+    ]
+
+
+def test_the_error_carries_every_mistake_and_the_first_as_its_parts():
+    with pytest.raises(RoutineError) as caught:
+        load(SEVEN_MISTAKES)
+    assert (caught.value.line, caught.value.column) == (2, 1)
+    assert [(m.line, m.column) for m in caught.value.mistakes][:3] == [(2, 1), (5, 26), (8, 15)]
+
+
+def test_a_misspelt_required_key_is_not_also_reported_missing():
+    assert error("nmae: R\nexercices: []\n").splitlines() == [
+        'calf.yaml:1:1: unknown key "nmae" in the routine; did you mean "name"?',
+        'calf.yaml:2:1: unknown key "exercices" in the routine; did you mean "exercises"?']
+
+
+def test_mistakes_before_a_yaml_syntax_error_are_reported_and_reading_stops_there():
+    text = ("name: R\nexercises:\n  - name: E\n    steps:\n      - hold: thirty\n"
+            "      - say: Breathe.\n     - rest: 5\n  - name: F\n    steps: [{hold: 0}]\n")
+    lines = error(text).splitlines()
+    assert lines[0] == 'calf.yaml:5:15: hold must be a number of seconds between 1 and 600, got "thirty"'
+    assert lines[1].startswith("calf.yaml:7:6: ") and len(lines) == 2   # line 9's hold: 0 is not read
+
+
+def test_a_cut_off_exercise_is_not_said_to_lack_its_steps():
+    assert "needs" not in error("name: R\nexercises:\n  - name: E\n   steps:\n      - hold: 30\n")
+
+
+def test_a_flood_of_mistakes_is_cut_short_with_a_count():
+    text = "name: R\n" + "".join(f"k{i}: x\n" for i in range(30)) + EXERCISES
+    lines = error(text).splitlines()
+    assert len(lines) == 20
+    assert lines[-1] == "calf.yaml:21:1: 11 more mistakes from here on; fix the ones above and check again"
+
+
+# ---- rounds ----------------------------------------------------------------------------------
+
+def with_rounds(value: str) -> str:
+    return "name: R\nexercises:\n  - name: E\n    sides: [left, right]\n" \
+           f"    rounds: {value}\n    steps:\n      - hold: 30\n"
+
+
+def test_rounds_repeat_an_exercise_and_default_to_one():
+    assert load(with_rounds("3")).exercises[0] == Exercise("E", (Step("hold", seconds=30),), ("left", "right"), rounds=3)
+    assert load(routine_with_steps("- hold: 30\n")).exercises[0].rounds == 1
+    assert load(with_rounds("20")).exercises[0].rounds == 20
+
+
+@pytest.mark.parametrize("value, shown", [
+    ("0", "0"), ("100", "100"), ("21", "21"), ("-2", "-2"), ("three", '"three"'), ("2.5", "2.5"), ("~", "nothing"),
+    ("[1, 2]", "a list"), ("yes", "yes"), ("99999999999999999999", "99999999999999999999"),
+])
+def test_rounds_must_be_a_whole_number_from_1_to_20(value, shown):
+    assert error(with_rounds(value)) == \
+        f"calf.yaml:5:13: rounds must be a whole number from 1 to 20, such as rounds: 3, got {shown}"
+
+
+def test_rounds_as_a_quoted_number_says_remove_the_quotes():
+    assert error(with_rounds('"3"')) == \
+        'calf.yaml:5:13: rounds must be a whole number from 1 to 20, such as rounds: 3, got "3" (remove the quotes)'
+
+
+def test_a_misspelt_rounds_is_an_unknown_key_with_did_you_mean():
+    assert error(with_rounds("3").replace("rounds:", "round:")) == \
+        'calf.yaml:5:5: unknown key "round" in an exercise; did you mean "rounds"?'
+
+
+def test_too_many_steps_counting_rounds():
+    steps = "".join("      - rest: 1\n" for _ in range(126))
+    assert error(with_rounds("2").replace("      - hold: 30\n", steps)) == \
+        "calf.yaml:132:9: too many steps: a routine may have at most 500 (counting each side and round); " \
+        "split it into smaller routines"
+
+
+@pytest.mark.parametrize("parser", ["CSafeLoader", "SafeLoader"])
+@pytest.mark.parametrize("text", ["[ steps", '\n  {#?,@"'])
+def test_a_syntax_error_at_the_very_end_of_the_file_is_still_in_plain_words(monkeypatch, parser, text):
+    import yaml
+    from voicecoach import routine
+    monkeypatch.setattr(routine, "_Parser", getattr(yaml, parser))
+    assert "could not read this routine" not in error(text)

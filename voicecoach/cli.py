@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 import traceback
 from functools import lru_cache
@@ -196,11 +197,50 @@ def spoken_names(choosable: dict) -> dict[str, str]:
 
 
 def cmd_list(args: argparse.Namespace) -> int:
+    yours = 0
     for routine_id, routine, origin in all_routines():
-        if isinstance(routine, RoutineError):
-            print_line(f"{routine_id}: cannot be used: {routine}")
+        yours += origin != "bundled"
+        if isinstance(routine, RoutineError):   # the first mistake, on one line; check lists them all
+            more = len(routine.mistakes) - 1
+            print_line(f"{routine_id}: cannot be used: {routine.mistakes[0].located(routine.file)}"
+                       + (" " + lines()["list_more_mistakes"].format(mistakes=counted(more, "more mistake"),
+                                                                      path=routine.file) if more else ""))
         else:
             print_line(f"{routine_id}: {routine.name} ({origin})")
+    folder = user_routines_dir()
+    state = "" if yours else "routines_folder_empty" if folder.is_dir() else "routines_folder_missing"
+    print_line(lines()["routines_folder"].format(folder=folder) + (" " + lines()[state] if state else ""))
+    print_line(lines()["routines_new_hint"])
+    return 0
+
+
+PLAIN_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
+
+
+def cmd_new(args: argparse.Namespace) -> int:
+    """Write the commented template as <routines folder>/NAME.yaml, never over an existing file."""
+    from string import Template
+    from voicecoach.routine import bundled_routine_ids
+    name = args.name
+    if not PLAIN_NAME.fullmatch(name):
+        raise UsageError(lines()["new_bad_name"].format(name=name))
+    if name in bundled_routine_ids():
+        raise UsageError(lines()["new_bundled_name"].format(name=name))
+    folder = user_routines_dir()
+    path = folder / f"{name}.yaml"
+    if (folder / f"{name}.yml").exists():
+        path = folder / f"{name}.yml"
+    template = resources.files("voicecoach.data").joinpath("routine-template.yaml").read_text("utf-8")
+    text = Template(template).substitute(path=path, id=name, title=name.replace("-", " ").replace("_", " ").capitalize())
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with open(path, "x", encoding="utf-8") as handle:   # "x": refuses to overwrite, even in a race
+            handle.write(text)
+    except FileExistsError:
+        raise UsageError(lines()["new_exists"].format(path=path, name=name)) from None
+    except OSError as error:
+        raise UsageError(lines()["new_unwritable"].format(path=path, error=error.strerror or error)) from None
+    print_line(lines()["new_written"].format(path=path, name=name))
     return 0
 
 
@@ -211,11 +251,15 @@ def cmd_check(args: argparse.Namespace) -> int:
         try:
             routine = load_routine_file(Path(name), name)
             steps = sum(len(e.steps) for e in routine.exercises)
-            print_line(f"{name}: ok, {len(routine.exercises)} exercises, {steps} steps")
-        except RoutineError as error:
+            print_line(f"{name}: ok, {counted(len(routine.exercises), 'exercise')}, {counted(steps, 'step')}")
+        except RoutineError as error:   # one line per mistake, every mistake in the file
             failed = True
             print(error, file=sys.stderr, flush=True)
     return 2 if failed else 0
+
+
+def counted(number: int, noun: str) -> str:
+    return f"{number} {noun}" if number == 1 else f"{number} {noun}s"
 
 
 def cmd_history(args: argparse.Namespace) -> int:
@@ -326,6 +370,12 @@ def build_parser() -> argparse.ArgumentParser:
     listing = commands.add_parser("list", help="list bundled and your own routines",
                                   description="List bundled routines and those in your routines folder.")
     listing.set_defaults(handler=cmd_list)
+
+    new = commands.add_parser("new", help="start your own routine from a commented template",
+                              description="Write a commented template routine NAME.yaml to your routines folder"
+                              " (never over an existing file), and say where it is.")
+    new.add_argument("name", metavar="NAME", help="a plain name such as evening-calf: letters, digits, - and _")
+    new.set_defaults(handler=cmd_new)
 
     check = commands.add_parser("check", help="check routine files for mistakes",
                                 description="Check routine files; exit 0 if all are valid, 2 otherwise.")

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import difflib
+import functools
 import math
 import os
 import re
@@ -29,6 +30,7 @@ class Exercise:
     steps: tuple[Step, ...]
     sides: tuple[str, ...] = ()
     tip: str = ""
+    rounds: int = 1           # the steps run this many times, each time on every side
 
 
 @dataclass(frozen=True)
@@ -40,12 +42,25 @@ class Routine:
     source: str = ""
 
 
-class RoutineError(Exception):
-    """A problem in a routine file, located at file:line:col."""
+@dataclass(frozen=True)
+class Mistake:
+    """One mistake in a routine file; line 0 means it has no position (e.g. the file is missing)."""
+    line: int
+    column: int
+    message: str
 
-    def __init__(self, file: str, line: int, column: int, message: str):
-        super().__init__(f"{file}:{line}:{column}: {message}")
+    def located(self, file: str) -> str:
+        return f"{file}:{self.line}:{self.column}: {self.message}" if self.line else f"{file}: {self.message}"
+
+
+class RoutineError(Exception):
+    """Mistakes in a routine file, each located at file:line:col, in file order; the first gives line,
+    column and message, and str() has one line per mistake."""
+
+    def __init__(self, file: str, line: int, column: int, message: str, more: tuple[Mistake, ...] = ()):
         self.file, self.line, self.column, self.message = file, line, column, message
+        self.mistakes = (Mistake(line, column, message), *more)
+        super().__init__("\n".join(mistake.located(file) for mistake in self.mistakes))
 
 
 MAX_BYTES = 256 * 1024
@@ -53,13 +68,15 @@ MAX_DEPTH = 20            # a valid routine nests 5 deep
 MAX_TEXT = 500            # characters in any one text
 MAX_STEPS = 500           # steps in a routine, counting each side
 MAX_SIDES = 10
+MAX_ROUNDS = 20
 MAX_NODES = 20_000        # keys and values; the largest valid routine has about 7,000
 MIN_SECONDS, MAX_SECONDS = 1, 600
+MAX_MISTAKES = 20         # reported in one go; more would drown a screen-reader user
 
 BUNDLED_DIR = Path(__file__).parent / "data" / "routines"
 
 ROUTINE_KEYS = ("name", "about", "source", "exercises")
-EXERCISE_KEYS = ("name", "sides", "steps", "tip")
+EXERCISE_KEYS = ("name", "sides", "rounds", "steps", "tip")
 STEP_KINDS = ("say", "hold", "rest")
 STEP_KEYS = STEP_KINDS + ("count", "detail")
 
@@ -80,10 +97,22 @@ class _Problem(Exception):
         mark = getattr(where, "start_mark", where)
         self.line, self.column = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
         self.message = message
+        self.more: tuple[Mistake, ...] = ()   # the other mistakes found in the same file, in file order
+
+
+def _attempt(report: list[_Problem], check, *args, default=None):
+    """check(*args), or `default` with its problem added to `report`: the check of one part of a routine
+    stops at its first problem, and the rest of the routine is still checked."""
+    try:
+        return check(*args)
+    except _Problem as problem:
+        report.append(problem)
+        return default
 
 
 def load_routine_text(text: str | bytes, file: str, routine_id: str) -> Routine:
-    """Parse and validate one routine document; raise RoutineError("file:line:col: what to change").
+    """Parse and validate one routine document; raise RoutineError("file:line:col: what to change"),
+    listing every independent mistake in file order (reading stops at a YAML syntax error).
 
     The document is a mapping:
       name: text (required)          about: text (optional)          source: text (optional)
@@ -91,24 +120,26 @@ def load_routine_text(text: str | bytes, file: str, routine_id: str) -> Routine:
         name: text (required)
         sides: list of distinct texts (optional); the steps run once per side and "{side}" in a
                say line is replaced by the side (plain string replacement; no other {placeholder})
+        rounds: whole number 1..20 (optional, default 1); the steps run that many times, each round
+               on every side in turn
         steps: list (required, at least one); each is a mapping with exactly one of
                say: text | hold: whole seconds 1..600 | rest: whole seconds 1..600,
                and `count: each | fives | none` (default each) allowed on hold steps only,
                and `detail: true` on say steps said only at the detailed verbosity
-        tip: text (optional), said once after the exercise; it cannot use {side}
+        tip: text (optional), said once after the exercise (after all rounds); it cannot use {side}
     Texts are collapsed to single spaces and must be 1..500 characters; a plain scalar such as
     `yes` or `1984` in a text field is taken as written. Seconds are decimal integers only.
     Refused: files over 256 KiB, bytes that are not UTF-8 or contain NUL, control characters,
     anchors/aliases (& and *, which also rules out "billion laughs" expansion), YAML tags other
     than !!str, nesting deeper than 20, more than 20,000 keys and values, duplicate keys,
     unknown keys (with a did-you-mean), more than one document, more than 10 sides, and more
-    than 500 steps (counting each side). Any other failure also becomes a RoutineError.
+    than 500 steps (counting each side and round). Any other failure also becomes a RoutineError.
     Lines and columns are 1-based and point at the offending key or value.
     """
     try:
         return _load(text, routine_id)
     except _Problem as problem:
-        raise RoutineError(file, problem.line, problem.column, problem.message) from None
+        raise RoutineError(file, problem.line, problem.column, problem.message, problem.more) from None
     except Exception as error:  # the loader must never leak a traceback to the user
         raise RoutineError(file, 1, 1, f"could not read this routine ({type(error).__name__}: {error})") from None
 
@@ -190,10 +221,33 @@ def _unknown_routine(name: str, bundled: list[str], users: list[str] = (), user_
 
 def _load(text: str | bytes, routine_id: str) -> Routine:
     text = _as_text(text)
-    root = _compose(text)
-    if root is None or (isinstance(root, yaml.ScalarNode) and root.tag == _NULL):
+    report: list[_Problem] = []
+    root = _compose(text, report)
+    if not report and (root is None or (isinstance(root, yaml.ScalarNode) and root.tag == _NULL)):
         raise _Problem(None, 'the file is empty; a routine needs "name:" and "exercises:"')
-    return _routine(root, routine_id)
+    if root is None:
+        raise report[0]
+    stop = report[:1]                      # reading stopped here: what an open [ ] or { } holds is unreliable
+    routine = _routine(root, routine_id, report)
+    cut = _open_flow_start(root) if stop else None
+    if cut is not None:
+        report = stop + [p for p in report[1:] if (p.line, p.column) < cut]
+    if report:
+        raise _in_file_order(report)
+    return routine
+
+
+def _in_file_order(report: list[_Problem]) -> _Problem:
+    """The first problem, carrying the others (each once, at most MAX_MISTAKES in all) in file order."""
+    unique = {(p.line, p.column, p.message): p for p in report}
+    mistakes = [Mistake(*key) for key in sorted(unique, key=lambda key: key[:2])]
+    if len(mistakes) > MAX_MISTAKES:
+        rest = mistakes[MAX_MISTAKES - 1]
+        mistakes[MAX_MISTAKES - 1:] = [Mistake(rest.line, rest.column, f"{len(mistakes) - MAX_MISTAKES + 1} more "
+                                               "mistakes from here on; fix the ones above and check again")]
+    first = _Problem(_Mark(mistakes[0].line, mistakes[0].column), mistakes[0].message)
+    first.more = tuple(mistakes[1:])
+    return first
 
 
 def _as_text(data: str | bytes) -> str:
@@ -252,28 +306,38 @@ def _char_at(text: str, line: int, column: int) -> str:
     return lines[line][column:column + 1] if line < len(lines) else ""
 
 
-def _compose(text: str) -> yaml.Node | None:
-    """Build the node tree ourselves from parser events, so aliases, tags and depth are checked first."""
+def _compose(text: str, report: list[_Problem]) -> yaml.Node | None:
+    """Build the node tree ourselves from parser events, so aliases, tags and depth are checked first.
+
+    On a YAML error the problem goes to `report` and the tree read so far is returned: its unfinished
+    mappings and lists have no end_mark, so what they lack is not reported as missing."""
     parser = _Parser(text)
+    roots: list[yaml.Node] = []
     try:
         parser.get_event()                                    # stream start
         if parser.check_event(yaml.StreamEndEvent):
             return None
         parser.get_event()                                    # document start
-        root = _node(parser, 1, [MAX_NODES])
+        _node(parser, 1, [MAX_NODES], roots.append)
         parser.get_event()                                    # document end
         if not parser.check_event(yaml.StreamEndEvent):
             raise _Problem(parser.get_event(), "only one routine per file; remove this second document")
-        return root
+    except _Problem as problem:                               # nothing after it is read
+        report.append(problem)
     except yaml.MarkedYAMLError as error:
-        raise _syntax_problem(error, text) from None
+        report.append(_syntax_problem(error, text))
+        if roots and error.problem_mark is not None:
+            mark = error.problem_mark
+            _cut_off_at(roots[0], mark.index, mark.index - mark.column)
     except yaml.YAMLError as error:
-        raise _Problem(None, f"YAML error: {error}") from None
+        report.append(_Problem(None, f"YAML error: {error}"))
     finally:
         parser.dispose()
+    return roots[0] if roots else None
 
 
-def _node(parser, depth: int, budget: list[int]) -> yaml.Node:
+def _node(parser, depth: int, budget: list[int], attach) -> yaml.Node:
+    """Read one node and hand it to `attach` as soon as it starts, so a YAML error leaves the tree so far."""
     event = parser.get_event()
     budget[0] -= 1
     if budget[0] < 0:
@@ -288,116 +352,229 @@ def _node(parser, depth: int, budget: list[int]) -> yaml.Node:
         raise _Problem(event, f"nesting is too deep (more than {MAX_DEPTH} levels); a routine needs only 5")
     if isinstance(event, yaml.ScalarEvent):
         tag = _STR if event.tag is not None else _resolver.resolve(yaml.ScalarNode, event.value, event.implicit)
-        return yaml.ScalarNode(tag, event.value, event.start_mark, event.end_mark, event.style)
+        node = yaml.ScalarNode(tag, event.value, event.start_mark, event.end_mark, event.style)
+        attach(node)
+        return node
     if isinstance(event, yaml.SequenceStartEvent):
-        items = []
+        node = yaml.SequenceNode(_TAG + "seq", [], event.start_mark, None, event.flow_style)
+        attach(node)
         while not parser.check_event(yaml.SequenceEndEvent):
-            items.append(_node(parser, depth + 1, budget))
-        end = parser.get_event()
-        return yaml.SequenceNode(_TAG + "seq", items, event.start_mark, end.end_mark)
+            _node(parser, depth + 1, budget, node.value.append)
+        node.end_mark = parser.get_event().end_mark
+        return node
     if isinstance(event, yaml.MappingStartEvent):
-        pairs = []
+        node = yaml.MappingNode(_TAG + "map", [], event.start_mark, None, event.flow_style)
+        attach(node)
         while not parser.check_event(yaml.MappingEndEvent):
-            pairs.append((_node(parser, depth + 1, budget), _node(parser, depth + 1, budget)))
-        end = parser.get_event()
-        return yaml.MappingNode(_TAG + "map", pairs, event.start_mark, end.end_mark)
+            key = _node(parser, depth + 1, budget, lambda _: None)
+            _node(parser, depth + 1, budget, lambda value, key=key: node.value.append((key, value)))
+        node.end_mark = parser.get_event().end_mark
+        return node
     raise _Problem(event, f"unexpected YAML {type(event).__name__}")
 
 
+def _cut_off_at(root: yaml.Node, index: int, line_start: int) -> None:
+    """Mark as unfinished the mappings and lists that the parser closed only on meeting the error at
+    `index` (a line indented too little closes them): what they lack may be on that very line."""
+    node, parent = root, None
+    while isinstance(node, (yaml.SequenceNode, yaml.MappingNode)) and node.value:
+        if node.end_mark is not None and node.end_mark.index >= index:
+            node.end_mark = None
+        node, parent = node.value[-1][1] if isinstance(node, yaml.MappingNode) else node.value[-1], node
+    if isinstance(node, yaml.ScalarNode) and parent is not None and node.end_mark.index >= line_start:
+        parent.value.pop()   # a plain text that ran on into the badly indented line is not what was meant
+
+
+def _open_flow_start(root: yaml.Node) -> tuple[int, int] | None:
+    """(line, column), 1-based, of the outermost [ ] or { } left open when reading stopped, if any."""
+    node = root
+    while isinstance(node, (yaml.SequenceNode, yaml.MappingNode)) and _unfinished(node):
+        if node.flow_style:
+            return node.start_mark.line + 1, node.start_mark.column + 1
+        if not node.value:
+            return None
+        node = node.value[-1][1] if isinstance(node, yaml.MappingNode) else node.value[-1]
+    return None
+
+
+def _unfinished(node: yaml.Node) -> bool:
+    """A mapping or list cut short by a YAML error further on."""
+    return node.end_mark is None
+
+
+@functools.lru_cache(maxsize=1)
+def _yaml_mistakes() -> dict[str, str]:
+    return yaml.safe_load((Path(__file__).parent / "data" / "yaml_mistakes.en.yaml").read_text("utf-8"))
+
+
+_INDENTATION_CASES = ("not_lined_up_with_item", "not_lined_up_with_keys", "item_among_keys",
+                      "indented_under_a_value", "generic")
+
+
 def _syntax_problem(error: yaml.MarkedYAMLError, text: str) -> _Problem:
+    """The parser's error (libyaml's or PyYAML's wording) in plain words about the line it is on."""
     mark = error.problem_mark or error.context_mark
     if mark is not None and _char_at(text, mark.line, mark.column) == "\t":
-        return _Problem(mark, "tab character here; YAML needs spaces, not tabs, for indentation and between items")
-    if error.problem and "maximum nesting depth" in error.problem:    # libyaml's own limit, met while looking ahead
+        return _Problem(mark, _yaml_mistakes()["tab"])
+    problem, context, at = error.problem or "", error.context or "", error.context_mark
+    if "maximum nesting depth" in problem:    # libyaml's own limit, met while looking ahead
         return _Problem(mark, f"nesting is too deep (more than {MAX_DEPTH} levels); a routine needs only 5")
-    message = f"YAML syntax error: {error.problem or error.context}"
-    context = error.context_mark
-    if error.context and error.problem and context is not None and (context.line, context.column) != (mark.line, mark.column):
-        message += f" ({error.context} at line {context.line + 1}, column {context.column + 1})"
-    if error.problem and "mapping values are not allowed" in error.problem:
-        message += '; if a text contains ": ", put the whole text in quotes'
+    line = _line_of(text, mark.line) if mark is not None else ""
+    before, here = line[:mark.column] if mark is not None else "", line[mark.column:] if mark is not None else ""
+    fill: dict = {"line": at.line + 1, "column": at.column + 1} if at is not None else {}
+    if "mapping values are not allowed" in problem:
+        case = "colon_in_text" if ": " in before or before.rstrip().endswith(":") else "indented_under_a_value"
+    elif "could not find expected ':'" in problem and at is not None:
+        mark, case = at, "no_colon"
+        fill["key"] = _truncated(_line_of(text, at.line)[at.column:].strip())
+    elif "flow sequence" in context:
+        case = "unclosed_list"
+    elif "flow mapping" in context:
+        case = "unclosed_mapping"
+    elif "quoted scalar" in context and "end of stream" in problem and at is not None:
+        mark, case = at, "unclosed_quote"
+    elif "escape" in problem:
+        case = "unknown_escape"
+    elif "cannot start any token" in problem and here:
+        case, fill["char"] = "cannot_start", _quoted(here[0])
+    elif before.strip() and ("block mapping" in context or "block collection" in context):
+        case = "more_after_the_value"
+    elif "block collection" in context and at is not None:
+        item = _line_of(text, at.line)[at.column:]
+        words = item[1:].lstrip().split(":")[0] if item.startswith("-") else ""
+        case = "not_lined_up_with_item" if words else "generic"
+        fill.update(key=_truncated(words.strip() + ":"),
+                    indent=_spaces(at.column + 1 + len(item[1:]) - len(item[1:].lstrip())))
+    elif "block mapping" in context and at is not None:
+        case = "item_among_keys" if here.startswith("-") and mark.column == at.column else "not_lined_up_with_keys"
+        fill.update(spaces=_spaces(mark.column), indent=_spaces(at.column),
+                    key=_truncated(_line_of(text, at.line)[at.column:].split(":")[0]))
+    else:
+        case = "generic"
+    message = " ".join(_yaml_mistakes()[case].format(**fill).split())
+    if case in _INDENTATION_CASES:
+        message += " " + " ".join(_yaml_mistakes()["indentation"].split())
     return _Problem(mark, message)
+
+
+def _line_of(text: str, line: int) -> str:
+    """The 0-based line's text, or "" past the end (the parser's mark at the end of the file)."""
+    lines = _LINE_BREAK.split(text)
+    return lines[line] if line < len(lines) else ""
+
+
+def _spaces(count: int) -> str:
+    return "no spaces" if count == 0 else "1 space" if count == 1 else f"{count} spaces"
 
 
 def compose_yaml(data: str | bytes, file: str) -> yaml.Node | None:
     """One YAML document read with the limits above (size, text, no anchors, aliases or tags, depth, count), for
     other files of voicecoach (config.yaml); None when empty; RoutineError("file:line:col: ...") otherwise."""
     try:
-        return _compose(_as_text(data))
-    except _Problem as problem:
+        report: list[_Problem] = []
+        root = _compose(_as_text(data), report)
+    except _Problem as problem:  # _as_text: too large, or not UTF-8 text
         raise RoutineError(file, problem.line, problem.column, problem.message) from None
+    if report:
+        raise RoutineError(file, report[0].line, report[0].column, report[0].message)
+    return root
 
 
 # ---- nodes -> model ------------------------------------------------------------------------
 
-def _routine(node: yaml.Node, routine_id: str) -> Routine:
+def _routine(node: yaml.Node, routine_id: str, report: list[_Problem]) -> Routine | None:
     if not isinstance(node, yaml.MappingNode):
-        raise _Problem(node, 'a routine file must be a mapping with "name:" and "exercises:" at the top level, '
-                             f"got {_described(node)}")
-    fields = _fields(node, ROUTINE_KEYS, "the routine")
-    if "name" not in fields:
-        raise _Problem(node, 'the routine needs a name (add "name: ..." at the top level)')
-    if "exercises" not in fields:
-        raise _Problem(node, 'the routine needs exercises (add "exercises:" with a list of exercises)')
-    name = _text(fields["name"], "name")
-    about = _text(fields["about"], "about") if "about" in fields else ""
-    source = _text(fields["source"], "source") if "source" in fields else ""
-    items = _list(fields["exercises"], "exercises", 'each exercise starting with "- name: ..."', "exercise")
-    exercises, steps_so_far = [], 0
+        report.append(_Problem(node, 'a routine file must be a mapping with "name:" and "exercises:" at the top level, '
+                                     f"got {_described(node)}"))
+        return None
+    fields = _fields(node, ROUTINE_KEYS, "the routine", report)
+    if _missing("name", fields, node):
+        report.append(_Problem(node, 'the routine needs a name (add "name: ..." at the top level)'))
+    if _missing("exercises", fields, node):
+        report.append(_Problem(node, 'the routine needs exercises (add "exercises:" with a list of exercises)'))
+    name = _attempt(report, _text, fields["name"], "name") if fields.get("name") else None
+    about = _attempt(report, _text, fields["about"], "about", default="") if fields.get("about") else ""
+    source = _attempt(report, _text, fields["source"], "source", default="") if fields.get("source") else ""
+    items = _attempt(report, _list, fields["exercises"], "exercises", 'each exercise starting with "- name: ..."',
+                     "exercise", default=[]) if fields.get("exercises") else []
+    exercises, steps_so_far = [], [0]
     for item in items:
-        exercise = _exercise(item, steps_so_far)
-        steps_so_far += len(exercise.steps) * max(1, len(exercise.sides))
-        exercises.append(exercise)
+        exercises.append(_exercise(item, steps_so_far, report))
+    if report or name is None:
+        return None
     return Routine(routine_id, name, tuple(exercises), about, source)
 
 
-def _exercise(node: yaml.Node, steps_so_far: int) -> Exercise:
+def _missing(key: str, fields: dict, node: yaml.MappingNode) -> bool:
+    """A required key is absent: not given, not misspelt (that is reported already), and not cut off."""
+    return key not in fields and key not in fields.guessed and not _unfinished(node)
+
+
+def _exercise(node: yaml.Node, steps_so_far: list[int], report: list[_Problem]) -> Exercise | None:
     if not isinstance(node, yaml.MappingNode):
-        raise _Problem(node, f'an exercise must be a mapping starting with "name: ...", got {_described(node)}')
-    fields = _fields(node, EXERCISE_KEYS, "an exercise")
-    if "name" not in fields:
-        raise _Problem(node, 'the exercise needs a name (add "name: ..." to it)')
-    if "steps" not in fields:
-        raise _Problem(node, 'the exercise needs steps (add "steps:" with a list of say, hold and rest items)')
-    name = _text(fields["name"], "name")
-    sides = _sides(fields["sides"]) if "sides" in fields else ()
-    tip = _text(fields["tip"], "tip") if "tip" in fields else ""
-    if "tip" in fields:
-        _check_placeholders(fields["tip"][1], tip, has_sides=bool(sides), in_tip=True)
-    repeats = max(1, len(sides))
+        report.append(_Problem(node, f'an exercise must be a mapping starting with "name: ...", got {_described(node)}'))
+        return None
+    fields = _fields(node, EXERCISE_KEYS, "an exercise", report)
+    if _missing("name", fields, node):
+        report.append(_Problem(node, 'the exercise needs a name (add "name: ..." to it)'))
+    if _missing("steps", fields, node):
+        report.append(_Problem(node, 'the exercise needs steps (add "steps:" with a list of say, hold and rest items)'))
+    name = _attempt(report, _text, fields["name"], "name") if fields.get("name") else None
+    has_sides = bool(fields.get("sides"))   # even if they are wrong: {side} is then not a second mistake
+    sides = _attempt(report, _sides, fields["sides"], default=()) if has_sides else ()
+    tip = _attempt(report, _text, fields["tip"], "tip", default="") if fields.get("tip") else ""
+    if tip:
+        _attempt(report, _check_placeholders, fields["tip"][1], tip, has_sides, True)
+    rounds = _attempt(report, _rounds, fields["rounds"], default=1) if fields.get("rounds") else 1
+    repeats = max(1, len(sides)) * rounds
+    counting = "counting each side and round" if "rounds" in fields else "counting each side"
     steps = []
-    for item in _list(fields["steps"], "steps", 'each step starting with "- say:", "- hold:" or "- rest:"', "step"):
-        if steps_so_far + (len(steps) + 1) * repeats > MAX_STEPS:
-            raise _Problem(item, f"too many steps: a routine may have at most {MAX_STEPS} (counting each side); "
-                                 "split it into smaller routines")
-        steps.append(_step(item, has_sides=bool(sides)))
-    return Exercise(name, tuple(steps), sides, tip)
+    items = _attempt(report, _list, fields["steps"], "steps", 'each step starting with "- say:", "- hold:" or "- rest:"',
+                     "step", default=[]) if fields.get("steps") else []
+    for item in items:
+        if steps_so_far[0] <= MAX_STEPS < steps_so_far[0] + repeats:   # said once, at the first step over
+            report.append(_Problem(item, f"too many steps: a routine may have at most {MAX_STEPS} "
+                                         f"({counting}); split it into smaller routines"))
+        steps_so_far[0] += repeats
+        steps.append(_step(item, has_sides, report))
+    if name is None or None in steps:
+        return None
+    return Exercise(name, tuple(steps), sides, tip, rounds)
 
 
-def _step(node: yaml.Node, has_sides: bool) -> Step:
+def _step(node: yaml.Node, has_sides: bool, report: list[_Problem]) -> Step | None:
     if not isinstance(node, yaml.MappingNode):
         hint = f' (to speak it, write "- say: {_truncated(node.value)}")' if _is_text(node) else ""
-        raise _Problem(node, f'a step must be one of "say: ...", "hold: 30" or "rest: 5", got {_described(node)}{hint}')
-    fields = _fields(node, STEP_KEYS, "a step")
+        report.append(_Problem(node, f'a step must be one of "say: ...", "hold: 30" or "rest: 5", '
+                                     f"got {_described(node)}{hint}"))
+        return None
+    fields = _fields(node, STEP_KEYS, "a step", report)
     kinds = [key for key in fields if key in STEP_KINDS]
     if not kinds:
-        raise _Problem(node, 'the step needs one of "say: ...", "hold: seconds" or "rest: seconds"')
+        if not _unfinished(node) and not any(key in STEP_KINDS for key in fields.guessed):
+            report.append(_Problem(node, 'the step needs one of "say: ...", "hold: seconds" or "rest: seconds"'))
+        return None
     if len(kinds) > 1:
-        raise _Problem(fields[kinds[1]][0], f'a step does one thing, but this one has both "{kinds[0]}" and "{kinds[1]}"; '
-                                            'put each in its own "- " item')
+        report.append(_Problem(fields[kinds[1]][0], f'a step does one thing, but this one has both "{kinds[0]}" and '
+                                                    f'"{kinds[1]}"; put each in its own "- " item'))
+        return None
     kind = kinds[0]
+    problems = len(report)
     if "count" in fields and kind != "hold":
-        raise _Problem(fields["count"][0], f'"count" only goes with a hold step; remove it from this {kind} step')
+        report.append(_Problem(fields["count"][0], f'"count" only goes with a hold step; remove it from this {kind} step'))
     if "detail" in fields and kind != "say":
-        raise _Problem(fields["detail"][0], f'"detail" only goes with a say step; remove it from this {kind} step')
+        report.append(_Problem(fields["detail"][0], f'"detail" only goes with a say step; remove it from this {kind} step'))
     if kind == "say":
-        text = _text(fields["say"], "say")
-        _check_placeholders(fields["say"][1], text, has_sides=has_sides, in_tip=False)
-        return Step("say", text=text, detail=_flag(fields["detail"]) if "detail" in fields else False)
-    seconds = _seconds(fields[kind], kind)
-    if kind == "rest":
-        return Step("rest", seconds=seconds)
-    return Step("hold", seconds=seconds, count=_count(fields["count"]) if "count" in fields else "each")
+        text = _attempt(report, _text, fields["say"], "say")
+        if text is not None:
+            _attempt(report, _check_placeholders, fields["say"][1], text, has_sides, False)
+        detail = _attempt(report, _flag, fields["detail"]) if "detail" in fields else False
+        return Step("say", text=text, detail=detail) if len(report) == problems else None
+    seconds = _attempt(report, _seconds, fields[kind], kind)
+    count = _attempt(report, _count, fields["count"]) if "count" in fields and kind == "hold" else "each"
+    if len(report) > problems:
+        return None
+    return Step("rest", seconds=seconds) if kind == "rest" else Step("hold", seconds=seconds, count=count)
 
 
 def _flag(field) -> bool:
@@ -407,26 +584,40 @@ def _flag(field) -> bool:
     return node.value == "true"
 
 
-def _fields(node: yaml.MappingNode, allowed: tuple[str, ...], where: str) -> dict[str, tuple[yaml.Node, yaml.Node]]:
-    """Keys of a mapping in order, each with (key node, value node); refuses duplicates and unknown keys."""
-    fields: dict[str, tuple[yaml.Node, yaml.Node]] = {}
+class _Fields(dict):
+    """Key -> (key node, value node), in order; `guessed` holds the keys suggested for misspelt ones."""
+    guessed: set[str]
+
+
+def _fields(node: yaml.MappingNode, allowed: tuple[str, ...], where: str, report: list[_Problem]) -> _Fields:
+    """Keys of a mapping in order, each with (key node, value node); duplicates and unknown keys are
+    reported and left out."""
+    fields = _Fields()
+    fields.guessed = set()
     for key_node, value_node in node.value:
         if not isinstance(key_node, yaml.ScalarNode):
-            raise _Problem(key_node, f"keys must be plain words such as {', '.join(allowed)}, got {_described(key_node)}")
+            report.append(_Problem(key_node, f"keys must be plain words such as {', '.join(allowed)}, "
+                                             f"got {_described(key_node)}"))
+            continue
         key = key_node.value
         if key in fields:
             first = fields[key][0].start_mark.line + 1
-            raise _Problem(key_node, f"duplicate key {_quoted(key)} (already given on line {first}); keep only one")
+            report.append(_Problem(key_node, f"duplicate key {_quoted(key)} (already given on line {first}); keep only one"))
+            continue
         if key not in allowed:
             close = difflib.get_close_matches(key.strip().lower(), allowed, n=1, cutoff=0.6)
             advice = f"did you mean {_quoted(close[0])}?" if close else f"allowed keys are {', '.join(allowed)}"
-            raise _Problem(key_node, f"unknown key {_quoted(key)} in {where}; {advice}")
+            report.append(_Problem(key_node, f"unknown key {_quoted(key)} in {where}; {advice}"))
+            fields.guessed.update(close)
+            continue
         fields[key] = (key_node, value_node)
     return fields
 
 
 def _list(field, what: str, shape: str, item: str) -> list[yaml.Node]:
     key_node, node = field
+    if isinstance(node, yaml.SequenceNode) and _unfinished(node):
+        return node.value
     if isinstance(node, yaml.ScalarNode) and node.tag == _NULL or isinstance(node, yaml.SequenceNode) and not node.value:
         raise _Problem(node if isinstance(node, yaml.SequenceNode) else key_node, f"{what} must list at least one {item}")
     if not isinstance(node, yaml.SequenceNode):
@@ -463,7 +654,7 @@ def _check_placeholders(node: yaml.Node, text: str, has_sides: bool, in_tip: boo
 
 def _sides(field) -> tuple[str, ...]:
     key_node, node = field
-    if not isinstance(node, yaml.SequenceNode) or not node.value:
+    if not isinstance(node, yaml.SequenceNode) or not (node.value or _unfinished(node)):
         raise _Problem(node, f"sides must be a list of side names such as [left, right], got {_described(node)}")
     if len(node.value) > MAX_SIDES:
         raise _Problem(node.value[MAX_SIDES], f"too many sides; an exercise may have at most {MAX_SIDES}")
@@ -474,7 +665,8 @@ def _sides(field) -> tuple[str, ...]:
             raise _Problem(item, f"each side must be a name such as left or right, got {_described(item)}")
         side = _text((key_node, item), "a side")
         if side.lower() in (s.lower() for s in sides):
-            raise _Problem(item, f"side {_quoted(side)} is listed twice; list each side once")
+            raise _Problem(item, f"side {_quoted(side)} is listed twice; list each side once, "
+                                 'and add "rounds: 2" to the exercise to do every side again')
         sides.append(side)
     return tuple(sides)
 
@@ -491,6 +683,17 @@ def _seconds(field, kind: str) -> int:
                              f"written like 30, got {_described(node)}")
     digits = node.value.lstrip("+-").lstrip("0") or "0"
     if len(digits) > 4 or not MIN_SECONDS <= int(node.value) <= MAX_SECONDS:
+        raise _Problem(node, wanted)
+    return int(node.value)
+
+
+def _rounds(field) -> int:
+    node = field[1]
+    wanted = f"rounds must be a whole number from 1 to {MAX_ROUNDS}, such as rounds: 3, got {_described(node)}"
+    if _is_text(node) and _DECIMAL.fullmatch(node.value.strip()):
+        raise _Problem(node, f"{wanted} (remove the quotes)")
+    if not (isinstance(node, yaml.ScalarNode) and node.tag == _INT and _DECIMAL.fullmatch(node.value)
+            and len(node.value.lstrip("+-").lstrip("0")) <= 4 and 1 <= int(node.value) <= MAX_ROUNDS):
         raise _Problem(node, wanted)
     return int(node.value)
 

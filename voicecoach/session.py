@@ -29,10 +29,12 @@ class PlanStep:
     title: str = ""      # the exercise's name
     level: str = ""      # "": always said; normal: not when brief (tips); detailed: only when detailed
     brief_text: str = ""  # said instead of text when brief
+    round: int = 0       # 1-based round of an exercise with rounds; 0: the exercise has none
 
 
 def build_plan(routine: Routine, lines: Mapping[str, str]) -> tuple[PlanStep, ...]:
-    """Flatten a routine: an introduction, each exercise (once per side), its tip, and the close."""
+    """Flatten a routine: an introduction, each exercise (each round announced, once per side in each
+    round), its tip, and the close."""
     total = len(routine.exercises)
     minutes = spoken_minutes(routine_seconds(routine), lines)
     first = routine.exercises[0].name
@@ -42,10 +44,15 @@ def build_plan(routine: Routine, lines: Mapping[str, str]) -> tuple[PlanStep, ..
         title = exercise.name
         steps.append(PlanStep("say", _fill(lines["exercise"], number=number + 1, total=total, name=title),
                               exercise=number, title=title))
-        for side in exercise.sides or ("",):
-            for step in exercise.steps:
-                steps.append(PlanStep(step.kind, step.text.replace("{side}", side), step.seconds, step.count,
-                                      number, side, title, "detailed" if step.detail else ""))
+        for round_ in range(1, exercise.rounds + 1):
+            counted = round_ if exercise.rounds > 1 else 0
+            if counted:  # the first round too: the user hears at once that the exercise repeats, and how often
+                steps.append(PlanStep("say", _fill(lines["round"], round=round_, rounds=exercise.rounds),
+                                      exercise=number, title=title, round=round_))
+            for side in exercise.sides or ("",):
+                for step in exercise.steps:
+                    steps.append(PlanStep(step.kind, step.text.replace("{side}", side), step.seconds, step.count,
+                                          number, side, title, "detailed" if step.detail else "", round=counted))
         if exercise.tip:
             steps.append(PlanStep("say", _fill(lines["tip"], tip=exercise.tip), exercise=number, title=title,
                                   level="normal"))
@@ -62,7 +69,7 @@ def routine_seconds(routine: Routine) -> int:
     seconds = 0
     for exercise in routine.exercises:
         for step in exercise.steps:
-            seconds += (step.seconds or SAY_ESTIMATE_MS // 1000) * max(1, len(exercise.sides))
+            seconds += (step.seconds or SAY_ESTIMATE_MS // 1000) * max(1, len(exercise.sides)) * exercise.rounds
     return seconds
 
 
@@ -705,5 +712,7 @@ def _where(state: State, now: int, ctx: Context) -> str:
     else:
         doing = ctx.lines["doing_say"]
     side = _fill(ctx.lines["where_side"], side=current.side) if current.side else ""
+    rounds = max(s.round for s in state.plan if s.exercise == current.exercise)
+    round_ = _fill(ctx.lines["where_round"], round=current.round, rounds=rounds) if current.round else ""
     return _fill(ctx.lines["where"], number=current.exercise + 1, total=total, name=current.title, side=side,
-                 doing=doing)
+                 round=round_, doing=doing)
