@@ -281,3 +281,18 @@ def test_the_session_lock_is_let_go_when_its_holder_is_killed(tmp_path):
     alone = SessionLock(path)
     assert not alone.others_running
     alone.release()
+
+
+def test_ctrl_c_at_the_opening_says_there_was_no_place_to_save_and_keeps_no_record(tmp_path, monkeypatch):
+    monkeypatch.setenv("VOICECOACH_START_WAIT", "60")
+    routine = tmp_path / "short.yaml"
+    routine.write_text(SHORT)
+    process = subprocess.Popen([sys.executable, "-m", "voicecoach", "run", str(routine), "--text", "--no-speech"],
+                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               env=os.environ.copy(), preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    assert "Say start when you are ready" in process.stdout.readline()
+    process.send_signal(signal.SIGINT)
+    out, err = process.communicate(timeout=30)
+    assert process.returncode == 0 and "Traceback" not in err
+    assert out.strip() == lines()["interrupted_unsaved"]
+    assert voicecoach("history").stdout.strip() == lines()["history_empty"]

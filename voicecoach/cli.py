@@ -113,13 +113,14 @@ def cmd_run(args: argparse.Namespace) -> int:
                     remember=remember_settings)
     try:
         outcome = runner.run()
+        saved = outcome.recorded and store.kept
     finally:
         speaker.close()
         events.close()
         store.close()
         lock.release()
     if outcome.interrupted:
-        print_line(lines()["interrupted"])
+        print_line(lines()["interrupted" if saved else "interrupted_unsaved"])
     return 0
 
 

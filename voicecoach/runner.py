@@ -21,6 +21,7 @@ class Inbox(Protocol):
 class Outcome:
     completed: bool      # the routine reached its end
     interrupted: bool    # Ctrl-C: the session is left resumable
+    recorded: bool = True  # a history record holds its place (none before the first step, or without history)
 
 
 def notice(lines: Mapping[str, str], name: str, fields: Mapping) -> str:
@@ -77,11 +78,15 @@ class Runner:
         except KeyboardInterrupt:
             self.speaker.hush()
             self._log("session_end", {"completed": False, "interrupted": True})
-            return Outcome(False, True)
+            return Outcome(False, True, self._recorded())
         finally:
             if self.listener is not None:
                 self.listener.stop()
-        return Outcome(self.state.completed, False)
+        return Outcome(self.state.completed, False, self._recorded())
+
+    def _recorded(self) -> bool:
+        """Whether a record holds this session's place: its own, or the one it continues, not yet superseded."""
+        return self.session_id is not None or self.resumed_from is not None
 
     def _feed(self, event) -> None:
         self.state, actions = core.step(self.state, event, self.now_ms(), self.ctx)
