@@ -238,3 +238,17 @@ def test_a_setting_that_cannot_be_remembered_is_said_once_and_still_applies(tmp_
     assert runner.run().completed
     assert printed.count(lines()["setting_not_saved"]) == 1 and spoken(events).count(lines()["setting_not_saved"]) == 1
     assert runner.state.verbosity == "brief" and runner.state.count_style == "fives"
+
+
+def test_an_events_log_on_a_full_disk_is_reported_once_and_the_session_goes_on():
+    store = MemoryStore()
+    runner, _, printed = run_with(store)
+
+    def full(t, event, fields=None):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    runner.events.write = full
+    assert runner.run().completed
+    assert [line for line in printed if line.startswith("The events log cannot be written")] == [
+        lines()["events_lost"].format(error=OSError(errno.ENOSPC, "No space left on device"))]
+    assert store.records[1].completed

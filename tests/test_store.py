@@ -296,3 +296,26 @@ def test_ctrl_c_at_the_opening_says_there_was_no_place_to_save_and_keeps_no_reco
     assert process.returncode == 0 and "Traceback" not in err
     assert out.strip() == lines()["interrupted_unsaved"]
     assert voicecoach("history").stdout.strip() == lines()["history_empty"]
+
+
+def test_a_file_system_without_locks_does_not_stop_a_session(tmp_path, monkeypatch):
+    from voicecoach.adapters import sqlite_store
+
+    def no_locks(fd, operation):
+        raise OSError(37, "No locks available")
+
+    monkeypatch.setattr(sqlite_store.fcntl, "flock", no_locks)
+    lock = SessionLock(tmp_path / "session.lock")
+    assert not lock.others_running
+    lock.release()
+
+
+def test_an_events_log_on_a_full_disk_is_said_once_and_the_session_runs_to_its_end(tmp_path):
+    routine = tmp_path / "short.yaml"
+    routine.write_text(SHORT)
+    result = voicecoach("run", str(routine), "--text", "--no-speech", "--events", "/dev/full")  # always full
+    assert result.returncode == 0 and result.stderr == ""
+    out = result.stdout.splitlines()
+    assert [line for line in out if line.startswith("The events log cannot be written")] == [
+        lines()["events_lost"].format(error="[Errno 28] No space left on device")]
+    assert out[-1] == "Well done. That is the end of Short."

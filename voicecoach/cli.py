@@ -116,7 +116,10 @@ def cmd_run(args: argparse.Namespace) -> int:
         saved = outcome.recorded and store.kept
     finally:
         speaker.close()
-        events.close()
+        try:
+            events.close()
+        except OSError:  # its last lines cannot be written (a full disk): the runner has said so once
+            pass
         store.close()
         lock.release()
     if outcome.interrupted:

@@ -197,4 +197,9 @@ class Runner:
             self._feed(core.SpeechDone(fields["id"]))
 
     def _log(self, event: str, fields: Mapping, t: float | None = None) -> None:
-        self.events.write(self.now_ms() / 1000 if t is None else t, event, dict(fields))
+        try:
+            self.events.write(self.now_ms() / 1000 if t is None else t, event, dict(fields))
+        except OSError as error:  # a full disk must not stop the session for want of its log
+            if "events_lost" not in self._lost:
+                self._lost.add("events_lost")
+                self.print_line(self.ctx.lines["events_lost"].format(error=error))

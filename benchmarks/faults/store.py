@@ -143,6 +143,14 @@ def _filled(folder: Path) -> None:
 
 
 def disk_full_mid_session(home: Path) -> Result:
+    return _disk_full(home, events_too=False)
+
+
+def disk_full_with_the_events_log(home: Path) -> Result:
+    return _disk_full(home, events_too=True)
+
+
+def _disk_full(home: Path, events_too: bool) -> Result:
     """A real full disk: the data folder is a 1 MB tmpfs, filled up once the first hold has begun."""
     folder = data(home)
     folder.mkdir(parents=True)
@@ -150,7 +158,7 @@ def disk_full_mid_session(home: Path) -> Result:
                              capture_output=True).returncode == 0
     if not mounted:
         return Result("not run: cannot mount a small tmpfs here (needs root)", "unknown", False)
-    events = home / "events.jsonl"
+    events = (folder if events_too else home) / "events.jsonl"
     try:
         process = subprocess.Popen([sys.executable, "-m", "voicecoach", "run", routine(home, hold=3), *TEXT,
                                     "--events", str(events)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
@@ -161,13 +169,17 @@ def disk_full_mid_session(home: Path) -> Result:
             time.sleep(0.02)
         _filled(folder)
         out, err = process.communicate("", timeout=60)
+        last = events.read_text().splitlines()[-1] if events.exists() else ""
     finally:
         subprocess.run(["umount", "-l", str(folder)])
     ok, heard = ran_through(subprocess.CompletedProcess([], process.returncode, out, err), history_lost("disk_full"))
-    last = events.read_text().splitlines()[-1] if events.exists() else ""
+    if events_too:  # the log cannot be written either: said once, and the session goes on
+        told = sum(line.startswith("The events log cannot be written") for line in out.splitlines())
+        return Result(f"{heard}; events log notice x{told}",
+                      "the rest of this session's history and events log (said so)", ok and told == 1)
     ended = '"session_end"' in last
     return Result(heard + ("; session_end logged" if ended else "; no session_end"),
-                  "the rest of this session's history (said so)", ok and ended)
+                  "the rest of this session's history (said so); its record shows it unfinished", ok and ended)
 
 
 def two_sessions(home: Path) -> Result:
@@ -224,6 +236,7 @@ FAULTS = [
     Fault("store: read-only (immutable) data folder", data_folder_immutable),
     Fault("store: history.db locked by another process", history_locked),
     Fault("store: disk full mid-session", disk_full_mid_session),
+    Fault("store: disk full mid-session, events log on the same disk", disk_full_with_the_events_log),
     Fault("store: history command on a broken store", history_command_on_a_broken_store),
     Fault("store: two sessions at once", two_sessions),
     Fault("store: setting by voice, settings folder not writable", setting_not_saved),

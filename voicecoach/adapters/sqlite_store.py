@@ -235,10 +235,13 @@ class SessionLock:
         except OSError:  # no folder to lock in: history cannot be kept either, so there is no record to guard
             return
         try:
-            fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            self.others_running = True
-        fcntl.flock(self._fd, fcntl.LOCK_SH)  # waits only while another session is making this same check
+            try:
+                fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                self.others_running = True
+            fcntl.flock(self._fd, fcntl.LOCK_SH)  # waits only while another session is making this same check
+        except OSError:  # a file system without locks: no way to tell, so as before, as if alone
+            self.release()
 
     def release(self) -> None:
         if self._fd is not None:
