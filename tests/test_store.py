@@ -319,3 +319,17 @@ def test_an_events_log_on_a_full_disk_is_said_once_and_the_session_runs_to_its_e
     assert [line for line in out if line.startswith("The events log cannot be written")] == [
         lines()["events_lost"].format(error="[Errno 28] No space left on device")]
     assert out[-1] == "Well done. That is the end of Short."
+
+
+def test_history_in_a_folder_that_cannot_be_written_is_still_shown(tmp_path):
+    routine = tmp_path / "short.yaml"
+    routine.write_text(SHORT)
+    assert voicecoach("run", str(routine), "--text", "--no-speech").returncode == 0
+    if subprocess.run(["chattr", "+i", str(data(tmp_path))], capture_output=True).returncode != 0:
+        pytest.skip("chattr +i is not allowed here (needs CAP_LINUX_IMMUTABLE)")
+    try:
+        result = voicecoach("history")
+    finally:
+        subprocess.run(["chattr", "-i", str(data(tmp_path))], check=True)
+    assert result.returncode == 0, result.stderr
+    assert "Short  completed, step 7 of 7" in result.stdout

@@ -40,10 +40,10 @@ def print_line(text: str) -> None:
     print(text, flush=True)
 
 
-def open_store(notify):
+def open_store(notify, reading: bool = False):
     """The history; it never fails, but tells `notify` once why history is not being kept."""
     from voicecoach.adapters.sqlite_store import open_history
-    return open_history(data_dir() / "history.db", notify)
+    return open_history(data_dir() / "history.db", notify, reading)
 
 
 # ---- run ----
@@ -242,7 +242,7 @@ def cmd_history(args: argparse.Namespace) -> int:
         else:
             print_line(notice(lines(), name, fields))
 
-    store = open_store(notify)
+    store = open_store(notify, reading=True)
     try:
         records = store.history(args.limit)
     finally:

@@ -133,6 +133,19 @@ def history_command_on_a_broken_store(home: Path) -> Result:
     return Result(f"exit {result.returncode}: {said!r}", "nothing", ok)
 
 
+def history_command_read_only_folder(home: Path) -> Result:
+    a_history(home)
+    if subprocess.run(["chattr", "+i", str(data(home))], capture_output=True).returncode:
+        return Result("not run: chattr +i is not allowed here", "unknown", False)
+    try:
+        result = voicecoach("history")
+    finally:
+        subprocess.run(["chattr", "-i", str(data(home))])
+    shown = result.stdout.strip()
+    ok = result.returncode == 0 and "Short  completed" in shown
+    return Result(f"exit {result.returncode}: {shown or result.stderr.strip()!r}", "nothing", ok)
+
+
 def _filled(folder: Path) -> None:
     with open(folder / "filler", "wb", buffering=0) as filler:
         try:
@@ -238,6 +251,7 @@ FAULTS = [
     Fault("store: disk full mid-session", disk_full_mid_session),
     Fault("store: disk full mid-session, events log on the same disk", disk_full_with_the_events_log),
     Fault("store: history command on a broken store", history_command_on_a_broken_store),
+    Fault("store: history command, read-only folder", history_command_read_only_folder),
     Fault("store: two sessions at once", two_sessions),
     Fault("store: setting by voice, settings folder not writable", setting_not_saved),
     Fault("store: Ctrl-C at the opening", ctrl_c_at_the_opening),

@@ -54,7 +54,15 @@ class Damaged(sqlite3.DatabaseError):
 
 
 class SqliteStore:
-    def __init__(self, path: Path):
+    def __init__(self, path: Path, read_only: bool = False):
+        if read_only:  # to show history from a folder that cannot be written: the file as it is, no lock files
+            self._db = sqlite3.connect(f"{path.resolve().as_uri()}?immutable=1", uri=True, check_same_thread=False)
+            try:
+                self._db.execute("SELECT count(*) FROM sessions").fetchone()
+            except BaseException:
+                self._db.close()
+                raise
+            return
         private_folder(path.parent)
         # Created owner-only before SQLite sees it; SQLite gives the -wal and -shm files the same mode.
         os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
@@ -142,12 +150,18 @@ def set_aside(path: Path, today: date | None = None) -> Path:
     return aside
 
 
-def open_sqlite(path: Path, notify: Notify) -> SqliteStore:
-    """The history at `path`; a damaged file is set aside (and said so) and a new one begun."""
+def open_sqlite(path: Path, notify: Notify, reading: bool = False) -> SqliteStore:
+    """The history at `path`; a damaged file is set aside (and said so) and a new one begun. With `reading`, a
+    history in a folder that cannot be written is still opened, to be read."""
     try:
         return SqliteStore(path)
-    except sqlite3.DatabaseError as error:
-        if reason_of(error) != "corrupt":
+    except (sqlite3.Error, OSError) as error:
+        if reading and reason_of(error) == "read_only" and path.is_file():
+            try:
+                return SqliteStore(path, read_only=True)
+            except sqlite3.Error:
+                raise error from None
+        if not isinstance(error, sqlite3.DatabaseError) or reason_of(error) != "corrupt":
             raise
         try:
             aside = set_aside(path)
@@ -215,8 +229,8 @@ class GuardedStore:
         self._inner = None
 
 
-def open_history(path: Path, notify: Notify) -> GuardedStore:
-    return GuardedStore(lambda: open_sqlite(path, notify), notify)
+def open_history(path: Path, notify: Notify, reading: bool = False) -> GuardedStore:
+    return GuardedStore(lambda: open_sqlite(path, notify, reading), notify)
 
 
 class SessionLock:
