@@ -94,7 +94,8 @@ class Drive:
         self.run_until(limit)
 
     def records(self, event: str) -> list[tuple[int, dict]]:
-        return [(t, a.fields) for t, a in self.actions if isinstance(a, core.Record) and a.event == event]
+        logged = (core.Record, core.SaveProgress, core.SwitchRoutine, core.RememberSetting)
+        return [(t, a.fields) for t, a in self.actions if isinstance(a, logged) and a.event == event]
 
     def said(self, kind: str | None = None) -> list[tuple[int, str]]:
         return [(t, a.text) for t, a in self.actions

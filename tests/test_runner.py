@@ -252,3 +252,26 @@ def test_an_events_log_on_a_full_disk_is_reported_once_and_the_session_goes_on()
     assert [line for line in printed if line.startswith("The events log cannot be written")] == [
         lines()["events_lost"].format(error=OSError(errno.ENOSPC, "No space left on device"))]
     assert store.records[1].completed
+
+
+def test_progress_routine_switches_and_settings_are_their_own_actions_not_log_records():
+    from tests.fakes import Drive
+    d = Drive(ROUTINE).start()
+    d.intent("brief")
+    d.run_to_end()
+    kinds = {type(a) for _, a in d.actions}
+    assert {core.SaveProgress, core.RememberSetting} <= kinds
+    assert not [a for _, a in d.actions if isinstance(a, core.Record) and a.event in ("step", "routine", "setting")]
+
+
+def test_a_log_record_is_only_logged_and_history_follows_the_typed_actions():
+    store = MemoryStore()
+    remembered: list[dict] = []
+    runner, events, _ = run_with(store, remember=remembered.append)
+    runner._perform(core.Record("step", {"index": 3}))
+    runner._perform(core.Record("setting", {"name": "verbosity", "value": "brief"}))
+    assert store.records == {} and remembered == []
+    runner._perform(core.SaveProgress(3, 1, "right", "hold"))
+    runner._perform(core.RememberSetting("counting", "fives"))
+    assert store.records[1].steps_done == 3 and remembered == [{"counting": "fives"}]
+    assert [e["event"] for e in events] == ["step", "setting", "step", "setting"]

@@ -104,15 +104,19 @@ class Runner:
             self.speaker.hush()
         elif isinstance(action, core.Record):
             self._log(action.event, dict(action.fields))
-            if action.event == "step":
-                self._keep(action.fields["index"])
-            elif action.event == "routine":
-                self.routine_ref, self.routine_name = action.fields["routine"], action.fields["name"]
-                if self.store is not None and self.session_id is not None:
-                    self.store.switch(self.session_id, self.routine_ref, action.fields["name"], action.fields["steps"])
-            elif action.event == "setting" and self.remember is not None:
+        elif isinstance(action, core.SaveProgress):
+            self._log(action.event, action.fields)
+            self._keep(action.index)
+        elif isinstance(action, core.SwitchRoutine):
+            self._log(action.event, action.fields)
+            self.routine_ref, self.routine_name = action.routine, action.name
+            if self.store is not None and self.session_id is not None:
+                self.store.switch(self.session_id, action.routine, action.name, action.steps)
+        elif isinstance(action, core.RememberSetting):
+            self._log(action.event, action.fields)
+            if self.remember is not None:
                 try:
-                    self.remember({action.fields["name"]: action.fields["value"]})
+                    self.remember({action.name: action.value})
                 except OSError as error:  # it still applies for this session: the state holds it
                     self._notified("setting_not_saved", {"error": f"{type(error).__name__}: {error}"})
         elif isinstance(action, core.Adjust):
