@@ -236,10 +236,11 @@ def ctrl_c_at_the_opening(home: Path) -> Result:
                                preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     process.stdout.readline()  # the opening, then it waits for "start"
     process.send_signal(signal.SIGINT)
-    process.communicate(timeout=30)
+    said = process.communicate(timeout=30)[0].strip()
     shown = voicecoach("history").stdout.strip()
-    ok = shown == lines()["history_empty"]
-    return Result(f"history afterwards: {shown!r}", "nothing" if ok else "an empty unfinished record was kept", ok)
+    ok = shown == lines()["history_empty"] and said == lines()["interrupted_unsaved"]
+    return Result(f"{said!r}; history afterwards: {shown!r}", "nothing" if ok else "an empty unfinished record was kept"
+                  if shown != lines()["history_empty"] else "nothing, but it said the place was saved", ok)
 
 
 FAULTS = [
