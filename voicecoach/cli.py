@@ -69,7 +69,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     start_index, resumed_from, offer = 0, None, False
     unfinished = store.unfinished()
     if lock.others_running:  # the unfinished record may be that session's own: leave it to its owner
-        print_line(lines()["another_session"])
+        notify("another_session", {})  # said by the session, as the other notices are
         unfinished = None
     elif args.resume and unfinished is None:
         print_line(lines()["nothing_to_resume"])

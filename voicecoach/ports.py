@@ -12,7 +12,8 @@ from typing import Callable, Iterable, Literal, Protocol
 # the coach's lines (speakers rather than headphones).
 # The history store reports "history_lost" (reason: a HistoryReason, error) when it stops keeping history and
 # "history_set_aside" (name) when a damaged file was renamed and a new one begun; the CLI reports
-# "setting_not_saved" (error) when a setting changed by voice cannot be written.
+# "setting_not_saved" (error) when a setting changed by voice cannot be written, and "another_session" when
+# another session is running (so this one leaves its record alone).
 Notify = Callable[[str, dict], None]
 
 # Why history is not being kept, as the user is told it.

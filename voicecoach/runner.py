@@ -187,7 +187,8 @@ class Runner:
         if name in ("output_lost", "input_lost") and name not in self._lost:
             self._lost.add(name)
             self.print_line(fields.get("message") or self.ctx.lines[name].format(error=fields.get("error", "")))
-        if name in ("history_lost", "history_set_aside", "setting_not_saved") and name not in self._lost:
+        if name in ("history_lost", "history_set_aside", "setting_not_saved", "another_session") \
+                and name not in self._lost:
             self._lost.add(name)  # said once: the session goes on as it was
             self._say_aside(notice(self.ctx.lines, name, fields))
         if name == "coach_audible":  # once: the listener now ignores speech over the coach, so say how to speak

@@ -210,8 +210,8 @@ def two_sessions(home: Path) -> Result:
     finally:
         first.send_signal(signal.SIGKILL)
         first.communicate()
-    said = (second.stdout.splitlines() or [""])[0]
-    own = said == lines()["another_session"] and "Continuing" not in second.stdout
+    said = next((line for line in second.stdout.splitlines() if line == lines()["another_session"]), "nothing")
+    own = second.stdout.splitlines().count(said) == 1 and "Continuing" not in second.stdout
     resumed = voicecoach("run", "--resume", *TEXT, stdin="stop\n", env={"VOICECOACH_START_WAIT": "0"})
     kept = resumed.stdout.startswith("Continuing Short where you left off")
     return Result(f"second: {said!r}; after kill -9 of the first, --resume: "
