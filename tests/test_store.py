@@ -9,6 +9,7 @@ import sys
 import time
 from datetime import date
 from pathlib import Path
+from typing import Callable
 
 import pytest
 
@@ -47,7 +48,7 @@ def mode(path: Path) -> int:
     return stat.S_IMODE(path.stat().st_mode)
 
 
-def notices() -> tuple[list, callable]:
+def notices() -> tuple[list, Callable[[str, dict], None]]:
     heard: list = []
     return heard, lambda name, fields: heard.append((name, fields))
 
