@@ -94,7 +94,8 @@ class Drive:
         self.run_until(limit)
 
     def records(self, event: str) -> list[tuple[int, dict]]:
-        return [(t, a.fields) for t, a in self.actions if isinstance(a, core.Record) and a.event == event]
+        logged = (core.Record, core.SaveProgress, core.SwitchRoutine, core.RememberSetting)
+        return [(t, a.fields) for t, a in self.actions if isinstance(a, logged) and a.event == event]
 
     def said(self, kind: str | None = None) -> list[tuple[int, str]]:
         return [(t, a.text) for t, a in self.actions
@@ -132,3 +133,54 @@ class ScriptedInbox:
             raise AssertionError("the runner waits for input that will never come")
         self.clock.t = max(self.clock.t, until)
         return None
+
+
+class MemoryStore:
+    """A Store in memory; `fail` maps a method name to the error it raises, as a broken disk would."""
+
+    def __init__(self, fail: dict[str, BaseException] | None = None):
+        from voicecoach.ports import SessionRecord
+        self._record = SessionRecord
+        self.records: dict[int, object] = {}
+        self.fail = dict(fail or {})
+        self.calls: list[str] = []
+
+    def _call(self, name: str) -> None:
+        self.calls.append(name)
+        if name in self.fail:
+            raise self.fail[name]
+
+    def begin(self, routine: str, routine_name: str, steps_total: int, resumed_from: int | None = None) -> int:
+        self._call("begin")
+        if resumed_from is not None:
+            self.records[resumed_from] = replace(self.records[resumed_from], finished=True)
+        session_id = len(self.records) + 1
+        self.records[session_id] = self._record(session_id, routine, routine_name, "2026-12-01T10:00:00+00:00",
+                                                0, steps_total, 0.0, False, False)
+        return session_id
+
+    def step_done(self, session_id: int, steps_done: int, seconds: float) -> None:
+        self._call("step_done")
+        self.records[session_id] = replace(self.records[session_id], steps_done=steps_done, seconds=seconds)
+
+    def switch(self, session_id: int, routine: str, routine_name: str, steps_total: int) -> None:
+        self._call("switch")
+        self.records[session_id] = replace(self.records[session_id], routine=routine, routine_name=routine_name,
+                                           steps_total=steps_total, steps_done=0)
+
+    def end(self, session_id: int, completed: bool, seconds: float) -> None:
+        self._call("end")
+        record = self.records[session_id]
+        self.records[session_id] = replace(record, finished=True, completed=completed, seconds=seconds,
+                                           steps_done=record.steps_total if completed else record.steps_done)
+
+    def unfinished(self):
+        self._call("unfinished")
+        return next((r for r in reversed(self.records.values()) if not r.finished), None)
+
+    def history(self, limit: int = 50) -> list:
+        self._call("history")
+        return list(reversed(self.records.values()))[:limit]
+
+    def close(self) -> None:
+        self._call("close")

@@ -1,14 +1,16 @@
 """The runner loop on a fake clock: events log, history and adapters wired together."""
+import errno
 import json
+import sqlite3
 
 from voicecoach import session as core
 from voicecoach.adapters.silent_speaker import SilentSpeaker
-from voicecoach.adapters.sqlite_store import SqliteStore
+from voicecoach.adapters.sqlite_store import GuardedStore, SqliteStore
 from voicecoach.cli import lines
 from voicecoach.events import EventLog
 from voicecoach.ports import Heard
 from voicecoach.runner import Runner
-from tests.fakes import FakeClock, ScriptedInbox, exercise, hold, routine, say
+from tests.fakes import FakeClock, MemoryStore, ScriptedInbox, exercise, hold, routine, say
 
 ROUTINE = routine(exercise("Calf", say("Step forward with your {side} leg."), hold(5), sides=("left", "right")))
 
@@ -134,3 +136,142 @@ def test_spoken_near_misses_get_the_not_understood_tone_and_other_rejected_speec
     assert cues.count("not_understood") == 2
     assert "Sorry, I did not catch that. You can say pause, next, or help." in printed
     assert [e["intent"] for e in events if e["event"] == "heard"] == [None, None, None]
+
+
+# ---- history that cannot be kept (issue 26) ----
+
+def disk_full() -> sqlite3.OperationalError:
+    error = sqlite3.OperationalError("database or disk is full")
+    error.sqlite_errorname = "SQLITE_FULL"
+    return error
+
+
+def run_with(store, script=(), start_index=0, remember=None, resumed_from=None, **context):
+    """A session on a fake clock whose store (a GuardedStore over `store`) reports through the runner's inbox."""
+    clock = FakeClock(1000.0)
+    inbox = ScriptedInbox(clock, [(1000.0 + t, ("notify", *h) if isinstance(h, tuple) else ("heard", h))
+                                  for t, h in script])
+    notify = lambda name, fields: inbox.put(("notify", name, fields))  # noqa: E731
+    guarded = GuardedStore(lambda: store, notify)
+    printed: list[str] = []
+    logged: list[dict] = []
+    events = EventLog(None)
+    events.write = lambda t, event, fields=None: logged.append({"t": t, "event": event, **(fields or {})})
+    runner = Runner(state=core.start_state(core.build_plan(ROUTINE, lines()), start_index),
+                    ctx=core.Context(lines(), ROUTINE.name, **context), speaker=SilentSpeaker(clock, notify),
+                    clock=clock, inbox=inbox, events=events, store=guarded, print_line=printed.append,
+                    routine_ref="test", remember=remember, resumed_from=resumed_from)
+    return runner, logged, printed
+
+
+def spoken(events: list[dict]) -> list[str]:
+    return [e["text"] for e in events if e["event"] == "speech_start"]
+
+
+def test_a_full_disk_mid_session_is_said_once_and_the_session_ends_logged():
+    store = MemoryStore()
+    runner, events, printed = run_with(store)
+    store.fail["step_done"] = disk_full()  # the record is begun, then the disk fills
+    outcome = runner.run()
+    assert outcome.completed
+    said = lines()["history_lost"].format(why=lines()["history_why_disk_full"])
+    assert printed.count(said) == 1 and spoken(events).count(said) == 1
+    assert events[-1]["event"] == "session_end" and events[-1]["completed"] is True
+    assert [e["reason"] for e in events if e["event"] == "history_lost"] == ["disk_full"]
+    assert store.calls.count("step_done") == 1  # not tried again once it failed
+    assert "end" not in store.calls
+
+
+def test_a_store_failing_at_the_end_still_logs_session_end():
+    store = MemoryStore({"end": OSError(errno.ENOSPC, "No space left on device")})
+    runner, events, printed = run_with(store, [(1.5, Heard("stop", "stop"))])
+    outcome = runner.run()
+    assert not outcome.completed and not outcome.interrupted
+    assert events[-1]["event"] == "session_end"
+    assert printed.count(lines()["history_lost"].format(why=lines()["history_why_disk_full"])) == 1
+
+
+def test_history_lost_before_the_session_is_said_once_and_nothing_else_changes():
+    store = MemoryStore({"begin": sqlite3.OperationalError("attempt to write a readonly database")})
+    store.fail["begin"].sqlite_errorname = "SQLITE_READONLY"
+    runner, events, printed = run_with(store)
+    assert runner.run().completed
+    said = lines()["history_lost"].format(why=lines()["history_why_read_only"])
+    assert printed.count(said) == 1 and spoken(events).count(said) == 1
+    assert "Step forward with your right leg." in printed
+
+
+def test_ctrl_c_at_the_opening_leaves_no_empty_unfinished_record():
+    store = MemoryStore()
+    runner, events, _ = run_with(store, [(2.0, Heard("where", "where"))], start_wait_ms=30_000)
+    original = runner._heard
+    runner._heard = lambda heard: (original(heard), interrupt())
+    assert runner.run().interrupted
+    assert store.records == {}
+    assert events[-1]["event"] == "session_end" and events[-1]["interrupted"] is True
+
+
+def test_ctrl_c_at_the_offer_to_continue_keeps_the_old_record_offered():
+    store = MemoryStore()
+    old = store.begin("test", ROUTINE.name, 6)
+    store.step_done(old, 3, 20.0)
+    runner, _, _ = run_with(store, [(2.0, Heard("where", "where"))], start_index=3, resumed_from=old,
+                            start_wait_ms=30_000, offer_resume_at=3)
+    original = runner._heard
+    runner._heard = lambda heard: (original(heard), interrupt())
+    assert runner.run().interrupted
+    assert store.unfinished() == store.records[old] and store.records[old].steps_done == 3
+
+
+def interrupt():
+    raise KeyboardInterrupt
+
+
+def test_a_setting_that_cannot_be_remembered_is_said_once_and_still_applies(tmp_path, monkeypatch):
+    from voicecoach.cli import remember_settings
+    (tmp_path / "config").write_text("a file where the settings folder should be")
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    store = MemoryStore()
+    runner, events, printed = run_with(store, [(0.5, Heard("less talking", "brief")),
+                                               (0.7, Heard("count in fives", "count_fives"))],
+                                       remember=remember_settings)
+    assert runner.run().completed
+    assert printed.count(lines()["setting_not_saved"]) == 1 and spoken(events).count(lines()["setting_not_saved"]) == 1
+    assert runner.state.verbosity == "brief" and runner.state.count_style == "fives"
+
+
+def test_an_events_log_on_a_full_disk_is_reported_once_and_the_session_goes_on():
+    store = MemoryStore()
+    runner, _, printed = run_with(store)
+
+    def full(t, event, fields=None):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    runner.events.write = full
+    assert runner.run().completed
+    assert [line for line in printed if line.startswith("The events log cannot be written")] == [
+        lines()["events_lost"].format(error=OSError(errno.ENOSPC, "No space left on device"))]
+    assert store.records[1].completed
+
+
+def test_progress_routine_switches_and_settings_are_their_own_actions_not_log_records():
+    from tests.fakes import Drive
+    d = Drive(ROUTINE).start()
+    d.intent("brief")
+    d.run_to_end()
+    kinds = {type(a) for _, a in d.actions}
+    assert {core.SaveProgress, core.RememberSetting} <= kinds
+    assert not [a for _, a in d.actions if isinstance(a, core.Record) and a.event in ("step", "routine", "setting")]
+
+
+def test_a_log_record_is_only_logged_and_history_follows_the_typed_actions():
+    store = MemoryStore()
+    remembered: list[dict] = []
+    runner, events, _ = run_with(store, remember=remembered.append)
+    runner._perform(core.Record("step", {"index": 3}))
+    runner._perform(core.Record("setting", {"name": "verbosity", "value": "brief"}))
+    assert store.records == {} and remembered == []
+    runner._perform(core.SaveProgress(3, 1, "right", "hold"))
+    runner._perform(core.RememberSetting("counting", "fives"))
+    assert store.records[1].steps_done == 3 and remembered == [{"counting": "fives"}]
+    assert [e["event"] for e in events] == ["step", "setting", "step", "setting"]

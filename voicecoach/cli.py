@@ -41,9 +41,10 @@ def print_line(text: str) -> None:
     print(text, flush=True)
 
 
-def open_store():
-    from voicecoach.adapters.sqlite_store import SqliteStore
-    return SqliteStore(data_dir() / "history.db")
+def open_store(notify, reading: bool = False):
+    """The history; it never fails, but tells `notify` once why history is not being kept."""
+    from voicecoach.adapters.sqlite_store import open_history
+    return open_history(data_dir() / "history.db", notify, reading)
 
 
 # ---- run ----
@@ -53,14 +54,25 @@ def cmd_run(args: argparse.Namespace) -> int:
     from voicecoach.events import EventLog
     from voicecoach.routine import resolve_routine
     from voicecoach.runner import Runner
+    from voicecoach.adapters.sqlite_store import SessionLock
 
     settings = load_user_settings(args)
-    store = open_store()
+    clock = MonotonicClock()
+    inbox = QueueInbox(clock)
+
+    def notify(name: str, fields: dict) -> None:
+        inbox.put(("notify", name, fields))
+
+    store = open_store(notify)
+    lock = SessionLock(data_dir() / "session.lock")  # held until this process ends
     given = Path(args.routine or DEFAULT_ROUTINE)
     routine_ref = str(given.resolve()) if given.is_file() else str(given)  # resumable from any folder
     start_index, resumed_from, offer = 0, None, False
     unfinished = store.unfinished()
-    if args.resume and unfinished is None:
+    if lock.others_running:  # the unfinished record may be that session's own: leave it to its owner
+        notify("another_session", {})  # said by the session, as the other notices are
+        unfinished = None
+    elif args.resume and unfinished is None:
         print_line(lines()["nothing_to_resume"])
     elif unfinished is not None and (args.resume or args.routine in (None, unfinished.routine)):
         # asked for, or offered by voice at the opening when no other routine was named
@@ -79,12 +91,6 @@ def cmd_run(args: argparse.Namespace) -> int:
         start_index, offer = 0, False
     elif unfinished is not None and resumed_from is None:
         print_line(lines()["resume_hint"].format(name=unfinished.routine_name, started=unfinished.started[:16].replace("T", " ")))
-
-    clock = MonotonicClock()
-    inbox = QueueInbox(clock)
-
-    def notify(name: str, fields: dict) -> None:
-        inbox.put(("notify", name, fields))
 
     choosable = choosable_routines()
     speaker = make_speaker(args, settings, clock, notify)
@@ -108,12 +114,17 @@ def cmd_run(args: argparse.Namespace) -> int:
                     remember=remember_settings)
     try:
         outcome = runner.run()
+        saved = outcome.recorded and store.kept
     finally:
         speaker.close()
-        events.close()
+        try:
+            events.close()
+        except OSError:  # its last lines cannot be written (a full disk): the runner has said so once
+            pass
         store.close()
+        lock.release()
     if outcome.interrupted:
-        print_line(lines()["interrupted"])
+        print_line(lines()["interrupted" if saved else "interrupted_unsaved"])
     return 0
 
 
@@ -122,7 +133,10 @@ def make_speaker(args: argparse.Namespace, settings, clock, notify):
     from voicecoach.speech import SpeechUnavailable
 
     def save_user_settings(changed) -> None:
-        remember_settings({"rate": changed.rate, "volume": changed.volume})
+        try:
+            remember_settings({"rate": changed.rate, "volume": changed.volume})
+        except OSError as error:  # the speaker has it already: it applies for this session
+            notify("setting_not_saved", {"error": f"{type(error).__name__}: {error}"})
 
     if args.no_speech or settings.speaker == "print":
         return SilentSpeaker(clock, notify, settings.reading_wpm)
@@ -263,11 +277,24 @@ def counted(number: int, noun: str) -> str:
 
 
 def cmd_history(args: argparse.Namespace) -> int:
-    store = open_store()
+    from voicecoach.runner import notice
+    lost: list[dict] = []
+
+    def notify(name: str, fields: dict) -> None:
+        if name == "history_lost":
+            lost.append(fields)
+        else:
+            print_line(notice(lines(), name, fields))
+
+    store = open_store(notify, reading=True)
     try:
         records = store.history(args.limit)
     finally:
         store.close()
+    if lost:  # not the user's mistake, and nothing to show: one sentence, and a failure's exit code
+        why = lines()[f"history_why_{lost[0]['reason']}"]
+        print(f"voicecoach: {lines()['history_unavailable'].format(why=why)}", file=sys.stderr, flush=True)
+        return 1
     if not records:
         print_line(lines()["history_empty"])
     for record in reversed(records):

@@ -123,7 +123,7 @@ def _read(path: Path) -> bytes | None:
     opened without blocking, so a named pipe (or a symlink to /dev/zero) is refused at once instead of waited on."""
     try:
         handle = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):  # no file there (a file stands where a folder should)
         return None
     except OSError as error:
         raise SettingsError(f"{path}: cannot read the settings file ({error.strerror or error}); "

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Callable, Iterable, Protocol
+from typing import Callable, Iterable, Literal, Protocol
 
 # Adapters report what really happened through this callback: (event name, fields).
 # Speakers report "speech_start" / "speech_end" with fields
@@ -10,7 +10,14 @@ from typing import Callable, Iterable, Protocol
 # and "speech_skipped" (a late count that was dropped) and "output_lost" (device gone; message).
 # Listeners report "input_lost" (error) the same way, and "coach_audible" once the microphone is found to hear
 # the coach's lines (speakers rather than headphones).
+# The history store reports "history_lost" (reason: a HistoryReason, error) when it stops keeping history and
+# "history_set_aside" (name) when a damaged file was renamed and a new one begun; the CLI reports
+# "setting_not_saved" (error) when a setting changed by voice cannot be written, and "another_session" when
+# another session is running (so this one leaves its record alone).
 Notify = Callable[[str, dict], None]
+
+# Why history is not being kept, as the user is told it.
+HistoryReason = Literal["corrupt", "read_only", "locked", "disk_full", "unusable"]
 
 
 class Clock(Protocol):
@@ -75,7 +82,8 @@ class SessionRecord:
 
 
 class Store(Protocol):
-    def begin(self, routine: str, routine_name: str, steps_total: int, resumed_from: int | None = None) -> int: ...
+    def begin(self, routine: str, routine_name: str, steps_total: int,
+              resumed_from: int | None = None) -> int | None: ...  # None: history is not being kept
     def step_done(self, session_id: int, steps_done: int, seconds: float) -> None: ...
     def switch(self, session_id: int, routine: str, routine_name: str, steps_total: int) -> None: ...
     def end(self, session_id: int, completed: bool, seconds: float) -> None: ...

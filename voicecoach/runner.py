@@ -21,6 +21,14 @@ class Inbox(Protocol):
 class Outcome:
     completed: bool      # the routine reached its end
     interrupted: bool    # Ctrl-C: the session is left resumable
+    recorded: bool = True  # a history record holds its place (none before the first step, or without history)
+
+
+def notice(lines: Mapping[str, str], name: str, fields: Mapping) -> str:
+    """The sentence for a history or settings notice from the adapters, in plain words."""
+    if name == "history_lost":
+        return lines["history_lost"].format(why=lines[f"history_why_{fields['reason']}"])
+    return lines[name].format(**fields)
 
 
 class Runner:
@@ -33,7 +41,8 @@ class Runner:
         self.routine_ref, self.resumed_from, self.remember = routine_ref, resumed_from, remember
         self.start_index = state.index
         self.t0 = clock.now()
-        self.session_id: int | None = None
+        self.session_id: int | None = None  # no record until there is something to keep (see _keep)
+        self.routine_name = ctx.routine_name
         self._extra_ids = 0
         self._lost: set[str] = set()
 
@@ -53,11 +62,6 @@ class Runner:
         self._log("session_start", {"routine": self.routine_ref, "name": self.ctx.routine_name,
                                     "steps": len(self.state.plan), "from_step": self.start_index,
                                     "clock_t0": round(self.t0, 4)})
-        if self.store is not None:
-            self.session_id = self.store.begin(self.routine_ref, self.ctx.routine_name, len(self.state.plan),
-                                               self.resumed_from)
-            if self.start_index:  # interrupted again before the first step, it still resumes from there
-                self.store.step_done(self.session_id, self.start_index, 0)
         if self.listener is not None:
             self.listener.start(self.post)
         try:
@@ -74,11 +78,15 @@ class Runner:
         except KeyboardInterrupt:
             self.speaker.hush()
             self._log("session_end", {"completed": False, "interrupted": True})
-            return Outcome(False, True)
+            return Outcome(False, True, self._recorded())
         finally:
             if self.listener is not None:
                 self.listener.stop()
-        return Outcome(self.state.completed, False)
+        return Outcome(self.state.completed, False, self._recorded())
+
+    def _recorded(self) -> bool:
+        """Whether a record holds this session's place: its own, or the one it continues, not yet superseded."""
+        return self.session_id is not None or self.resumed_from is not None
 
     def _feed(self, event) -> None:
         self.state, actions = core.step(self.state, event, self.now_ms(), self.ctx)
@@ -96,20 +104,54 @@ class Runner:
             self.speaker.hush()
         elif isinstance(action, core.Record):
             self._log(action.event, dict(action.fields))
-            if action.event == "step" and self.store is not None and self.session_id is not None:
-                self.store.step_done(self.session_id, action.fields["index"], self.now_ms() / 1000)
-            elif action.event == "routine":
-                self.routine_ref = action.fields["routine"]
-                if self.store is not None and self.session_id is not None:
-                    self.store.switch(self.session_id, self.routine_ref, action.fields["name"], action.fields["steps"])
-            elif action.event == "setting" and self.remember is not None:
-                self.remember({action.fields["name"]: action.fields["value"]})
+        elif isinstance(action, core.SaveProgress):
+            self._log(action.event, action.fields)
+            self._keep(action.index)
+        elif isinstance(action, core.SwitchRoutine):
+            self._log(action.event, action.fields)
+            self.routine_ref, self.routine_name = action.routine, action.name
+            if self.store is not None and self.session_id is not None:
+                self.store.switch(self.session_id, action.routine, action.name, action.steps)
+        elif isinstance(action, core.RememberSetting):
+            self._log(action.event, action.fields)
+            if self.remember is not None:
+                try:
+                    self.remember({action.name: action.value})
+                except OSError as error:  # it still applies for this session: the state holds it
+                    self._notified("setting_not_saved", {"error": f"{type(error).__name__}: {error}"})
         elif isinstance(action, core.Adjust):
             self._adjust(action.change)
         elif isinstance(action, core.End):
-            self._log("session_end", {"completed": action.completed, "interrupted": False})
+            if self.store is not None and self.session_id is None:  # ended before its first step: still history
+                self._keep(self.state.index, force=True)
             if self.store is not None and self.session_id is not None:
                 self.store.end(self.session_id, action.completed, self.now_ms() / 1000)
+            self._settle()
+            self._log("session_end", {"completed": action.completed, "interrupted": False})
+
+    def _settle(self) -> None:
+        """Take in what adapters have sent already (such as word that the end could not be saved) before ending."""
+        while (item := self.inbox.get(self.clock.now())) is not None:
+            if item[0] == "heard":
+                self._heard(item[1])
+            else:
+                self._notified(item[1], item[2])
+
+    def _keep(self, index: int, force: bool = False) -> None:
+        """Save that the plan's step `index` is reached; the record is begun only then, so a session left at its
+        opening (Ctrl-C before the first step) leaves no empty unfinished record, and a resumed one's old record
+        stays offered until the continuation has really begun."""
+        if self.store is None:
+            return
+        if self.session_id is None:
+            if index == 0 and not force:
+                return
+            self.session_id = self.store.begin(self.routine_ref, self.routine_name, len(self.state.plan),
+                                               self.resumed_from)
+            if self.session_id is None:  # history is not being kept; the store has said why
+                return
+        if index:
+            self.store.step_done(self.session_id, index, self.now_ms() / 1000)
 
     def _adjust(self, change: str) -> None:
         setting = self.speaker.adjust(change)
@@ -145,6 +187,10 @@ class Runner:
         if name in ("output_lost", "input_lost") and name not in self._lost:
             self._lost.add(name)
             self.print_line(fields.get("message") or self.ctx.lines[name].format(error=fields.get("error", "")))
+        if name in ("history_lost", "history_set_aside", "setting_not_saved", "another_session") \
+                and name not in self._lost:
+            self._lost.add(name)  # said once: the session goes on as it was
+            self._say_aside(notice(self.ctx.lines, name, fields))
         if name == "coach_audible":  # once: the listener now ignores speech over the coach, so say how to speak
             self._say_aside(self.ctx.lines[name])
         if self.listener is not None and name in ("speech_start", "speech_end"):
@@ -156,4 +202,9 @@ class Runner:
             self._feed(core.SpeechDone(fields["id"]))
 
     def _log(self, event: str, fields: Mapping, t: float | None = None) -> None:
-        self.events.write(self.now_ms() / 1000 if t is None else t, event, dict(fields))
+        try:
+            self.events.write(self.now_ms() / 1000 if t is None else t, event, dict(fields))
+        except OSError as error:  # a full disk must not stop the session for want of its log
+            if "events_lost" not in self._lost:
+                self._lost.add("events_lost")
+                self.print_line(self.ctx.lines["events_lost"].format(error=error))

@@ -153,6 +153,55 @@ class Record:
     fields: Mapping = field(default_factory=dict)
 
 
+# Actions the runner performs on the world besides logging them; each is logged under `event` with `fields`.
+@dataclass(frozen=True)
+class SaveProgress:
+    """The plan's step `index` is reached: history keeps it, so an interruption resumes here."""
+    index: int
+    exercise: int               # 1-based, as said
+    side: str | None
+    kind: str                   # say | hold | rest
+
+    @property
+    def event(self) -> str:
+        return "step"
+
+    @property
+    def fields(self) -> dict:
+        return dict(vars(self))
+
+
+@dataclass(frozen=True)
+class SwitchRoutine:
+    """The user picked another routine by voice: history now records that one."""
+    routine: str                # its id
+    name: str
+    steps: int
+
+    @property
+    def event(self) -> str:
+        return "routine"
+
+    @property
+    def fields(self) -> dict:
+        return dict(vars(self))
+
+
+@dataclass(frozen=True)
+class RememberSetting:
+    """A setting changed by voice, to be remembered for the next session."""
+    name: str                   # verbosity | counting
+    value: str
+
+    @property
+    def event(self) -> str:
+        return "setting"
+
+    @property
+    def fields(self) -> dict:
+        return dict(vars(self))
+
+
 @dataclass(frozen=True)
 class Adjust:
     change: str                 # slower | faster | louder | quieter
@@ -163,7 +212,7 @@ class End:
     completed: bool
 
 
-Action = Union[Say, Cue, Hush, Record, Adjust, End]
+Action = Union[Say, Cue, Hush, Record, SaveProgress, SwitchRoutine, RememberSetting, Adjust, End]
 
 
 # ---- state ----
@@ -283,7 +332,7 @@ def _offer_routines(state: State, ctx: Context, out: list[Action]) -> tuple[Stat
 def _switch_routine(state: State, routine: str, now: int, ctx: Context,
                     out: list[Action]) -> tuple[State, list[Action]]:
     name, plan = ctx.routines[routine]
-    out.append(Record("routine", {"routine": routine, "name": name, "steps": len(plan)}))
+    out.append(SwitchRoutine(routine, name, len(plan)))
     state = _set_mode(replace(state, plan=plan, routine=routine, choice="start", wait_until=None), "running", out)
     return _enter(state, 0, now, ctx, out)
 
@@ -375,8 +424,7 @@ def _enter(state: State, index: int, now: int, ctx: Context, out: list[Action],
     state = replace(state, index=index, timing=False, frozen_at=None, next_count=0, waiting_for=None, then=None,
                     added=0, fresh_answer=False)
     current = state.step
-    out.append(Record("step", {"index": index, "exercise": current.exercise + 1, "side": current.side,
-                               "kind": current.kind}))
+    out.append(SaveProgress(index, current.exercise + 1, current.side, current.kind))
     if current.kind == "say":
         text = current.brief_text if state.verbosity == "brief" and current.brief_text else current.text
         if opening and ctx.start_wait_ms > 0:
@@ -607,7 +655,7 @@ def _while_waiting(state: State, event: Intent, now: int, ctx: Context,
 
 
 def _verbosity(state: State, verbosity: str, ctx: Context, out: list[Action]) -> tuple[State, list[Action]]:
-    out.append(Record("setting", {"name": "verbosity", "value": verbosity}))
+    out.append(RememberSetting("verbosity", verbosity))
     return _say(replace(state, verbosity=verbosity), out, ctx.lines[f"verbosity_{verbosity}"], kind="info"), out
 
 
@@ -631,7 +679,7 @@ def _add_time(state: State, seconds: int, now: int, ctx: Context, out: list[Acti
 
 def _count_style(state: State, style: str, now: int, ctx: Context, out: list[Action]) -> tuple[State, list[Action]]:
     state = replace(state, count_style=style)
-    out.append(Record("setting", {"name": "counting", "value": style}))
+    out.append(RememberSetting("counting", style))
     if state.timing and state.step.kind == "hold":  # counts already due under the new style are not said late
         passed = sum(1 for second, _ in schedule_of(state) if second * 1000 <= elapsed_ms(state, now))
         state = replace(state, next_count=passed)
