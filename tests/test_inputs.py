@@ -89,6 +89,11 @@ def test_a_text_stream_that_smuggles_bad_bytes_as_surrogates_is_read_with_replac
     assert lines == ["ok", "\ufffd x"] and reported == [2]
 
 
+def test_a_closed_standard_input_is_no_input_not_a_crash():
+    from voicecoach.adapters.typed_input import typed_lines
+    assert list(typed_lines(None)) == []  # sys.stdin is None when the program starts with it closed
+
+
 def test_typed_stop_after_a_bad_line_still_stops_the_session(tmp_path):
     routine = tmp_path / "long.yaml"
     routine.write_text(LONG)

@@ -13,7 +13,7 @@ def typed_lines(stream: TextIO, report: Callable[[int], None] | None = None) -> 
     """Each line of the stream, stripped. A line that is not UTF-8 is read with U+FFFD for what cannot be
     decoded, and `report` is called with its number (from 1): one bad line must not end the input."""
     source = getattr(stream, "buffer", stream)  # bytes when there are: a text layer would raise or pass surrogates
-    for number, line in enumerate(source, 1):
+    for number, line in enumerate(source or (), 1):  # None: standard input was closed, so there is no input
         if isinstance(line, str):  # a text stream: its surrogates are the bytes it could not decode
             try:
                 line = line.encode("utf-8", "surrogateescape")
