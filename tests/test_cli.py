@@ -268,7 +268,9 @@ def test_an_unfinished_session_whose_file_is_gone_is_not_offered(tmp_path, monke
     monkeypatch.setenv("VOICECOACH_START_WAIT", "30")
     result = voicecoach("run", "--text", "--no-speech", "--brief", stdin="start\nstop\n")
     assert result.returncode == 0, result.stderr
-    assert result.stdout.startswith("Calf stretch. It takes")
+    gone, opening = result.stdout.splitlines()[:2]
+    assert gone.startswith("The unfinished session's routine cannot be used any more (") and "file not found" in gone
+    assert opening.startswith("Calf stretch. It takes")
 
 
 ROUNDS = """name: Rounds

@@ -16,6 +16,7 @@ import yaml
 from voicecoach import __version__
 from voicecoach import session as core
 from voicecoach.routine import RoutineError
+from voicecoach.speech import SpeechUnavailable
 
 DEFAULT_ROUTINE = "calf-stretch"
 
@@ -38,7 +39,7 @@ def lines() -> dict[str, str]:
 
 
 def print_line(text: str) -> None:
-    print(text, flush=True)
+    print(text + "\n", end="", flush=True)  # one write: a line from the typed-input thread never splits another
 
 
 def open_store(notify, reading: bool = False):
@@ -51,11 +52,11 @@ def open_store(notify, reading: bool = False):
 
 def cmd_run(args: argparse.Namespace) -> int:
     from voicecoach.adapters.clock import MonotonicClock, QueueInbox
-    from voicecoach.events import EventLog
     from voicecoach.routine import resolve_routine
     from voicecoach.runner import Runner
     from voicecoach.adapters.sqlite_store import SessionLock
 
+    events = open_events(args.events)  # a bad path is a usage error before anything starts
     settings = load_user_settings(args)
     clock = MonotonicClock()
     inbox = QueueInbox(clock)
@@ -80,10 +81,12 @@ def cmd_run(args: argparse.Namespace) -> int:
         offer = not args.resume and settings.start_wait > 0 and start_index > 0
     try:
         routine = resolve_routine(routine_ref, user_routines_dir())
-    except RoutineError:
-        if not offer:
+    except RoutineError as error:
+        if resumed_from is None or args.routine is not None:  # what the user named is wrong: say so
             raise
-        routine_ref, start_index, resumed_from, offer, unfinished = str(given), 0, None, False, None  # file gone
+        print_line(lines()["resume_unusable"].format(problem=error))  # gone or broken since: begin anew
+        store.end(unfinished.id, False, unfinished.seconds)  # said once: it cannot be continued any more
+        routine_ref, start_index, resumed_from, offer, unfinished = str(given), 0, None, False, None
         routine = resolve_routine(routine_ref, user_routines_dir())
     plan = core.build_plan(routine, lines())
     if resumed_from is not None and unfinished.steps_total != len(plan):
@@ -106,7 +109,6 @@ def cmd_run(args: argparse.Namespace) -> int:
                        routines={routine_id: (routine.name, core.build_plan(routine, lines()))
                                  for routine_id, routine in choosable.items()},
                        choose_routine=args.routine_by_voice)
-    events = EventLog(args.events)
     state = core.start_state(plan, start_index, settings.verbosity,
                              None if settings.counting == "routine" else settings.counting)
     runner = Runner(state=state, ctx=ctx, speaker=speaker, clock=clock, inbox=inbox, events=events, store=store,
@@ -126,6 +128,21 @@ def cmd_run(args: argparse.Namespace) -> int:
     if outcome.interrupted:
         print_line(lines()["interrupted" if saved else "interrupted_unsaved"])
     return 0
+
+
+def open_events(path: Path | None):
+    """The events log for --events; a path that cannot be written is a UsageError naming it and the fix."""
+    from voicecoach.events import EventLog
+    try:
+        return EventLog(path)
+    except IsADirectoryError:
+        raise UsageError(lines()["events_folder"].format(path=path)) from None
+    except FileNotFoundError as error:
+        if not path.parent.is_dir():
+            raise UsageError(lines()["events_no_folder"].format(path=path, folder=path.parent)) from None
+        raise UsageError(lines()["events_unwritable"].format(path=path, error=error.strerror)) from None
+    except OSError as error:
+        raise UsageError(lines()["events_unwritable"].format(path=path, error=error.strerror or error)) from None
 
 
 def make_speaker(args: argparse.Namespace, settings, clock, notify):
@@ -170,7 +187,8 @@ def make_listener(args: argparse.Namespace, clock, notify, routine_names: dict[s
     """Typed lines always; with --text nothing else, otherwise the microphone too (typed input is the fallback)."""
     from voicecoach.adapters.typed_input import TypedInput
     from voicecoach.knowledge import match_question
-    typed = TypedInput(sys.stdin, match_question, routine_names)
+    typed = TypedInput(sys.stdin, match_question, routine_names,
+                       report=lambda number: print_line(lines()["typed_line_unreadable"].format(line=number)))
     if args.text:
         return typed
     from voicecoach.adapters.combined import CombinedListener
@@ -356,7 +374,9 @@ def cmd_ask(args: argparse.Namespace) -> int:
     if settings is not None and settings.speaker != "print":  # printing it again would only repeat it
         from voicecoach.speech.voices import say_once
         speak = lambda text: say_once(text, settings)  # noqa: E731
-    return ask_command(None if read_stdin else args.question, read_stdin, args.json, sys.stdout, speak=speak)
+    report = lambda number: print(lines()["typed_line_unreadable"].format(line=number), file=sys.stderr)  # noqa: E731
+    return ask_command(None if read_stdin else args.question, read_stdin, args.json, sys.stdout, speak=speak,
+                       report=report)
 
 
 # ---- parsing ----
@@ -499,6 +519,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 0
+    except SpeechUnavailable as error:  # no sound device: say so, it is not a bug to report
+        print(f"voicecoach: {str(error).rstrip('.')}; {lines()['no_sound_output']}", file=sys.stderr, flush=True)
+        return 1
     except BrokenPipeError:  # the reader of our output went away (e.g. "| head"); nothing more to say
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 1

@@ -17,6 +17,9 @@ INTENTS = ("next", "back", "repeat", "pause", "resume", "stop", "slower", "faste
            "add_thirty_seconds", "other_side", "count_each", "count_fives", "count_none", "brief", "detailed",
            "change_routine", "choose_routine", "ask")
 
+# Safety and control: typed, these go ahead of the questions still waiting for the question matcher.
+URGENT_INTENTS = frozenset({"stop", "pause", "pain"})
+
 # Below this similarity (0..100) a typed line is not taken as a command.
 FUZZY_CUTOFF = 86
 

@@ -411,10 +411,12 @@ def answer(question: str) -> dict:
 
 
 def ask_command(questions: list[str] | None, read_stdin: bool, as_json: bool, out: IO[str] = sys.stdout,
-                stdin: IO[str] | None = None, speak=None) -> int:
+                stdin: IO[str] | None = None, speak=None, report=None) -> int:
     """`voicecoach ask`: answer the given questions, or one per line of stdin; 0 on success, 2 if none given.
-    `speak`, if given, is called with each answer's text after it is printed."""
-    lines = (stdin or sys.stdin) if read_stdin else (questions or [])
+    `speak`, if given, is called with each answer's text after it is printed; `report` with the number of a
+    stdin line that is not UTF-8 (it is answered with U+FFFD for what could not be read)."""
+    from voicecoach.adapters.typed_input import typed_lines
+    lines = typed_lines(stdin or sys.stdin, report) if read_stdin else (questions or [])
     asked = 0
     for line in lines:
         question = line.strip()

@@ -6,8 +6,6 @@ import os
 import stat
 from pathlib import Path
 
-import platformdirs
-
 # Set on importing voicecoach (its __init__), so before any library below is loaded; set even over a user's own
 # value, since the README promises that nothing leaves the machine unless --recognizer google is chosen.
 OFFLINE_ENVIRONMENT = {
@@ -29,6 +27,7 @@ def keep_offline(environ=os.environ) -> None:
 
 def cache_dir() -> Path:
     """voicecoach's cache folder (Moonshine's converted model, rendered speech, sentence embeddings)."""
+    import platformdirs  # here, not at the top: importing voicecoach must stay light (Ctrl-C during imports)
     return Path(platformdirs.user_cache_dir("voicecoach"))
 
 

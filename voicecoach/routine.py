@@ -4,13 +4,14 @@ from __future__ import annotations
 import difflib
 import functools
 import math
-import os
 import re
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
+
+from voicecoach.files import FileTooLarge, NotRegularFile, read_regular_file
 
 COUNT_STYLES = ("each", "fives", "none")
 
@@ -148,11 +149,12 @@ def load_routine_file(path: str | Path, routine_id: str | None = None) -> Routin
     """Read and validate a routine file; its id is `routine_id` or else the path as given."""
     name = str(path)
     try:
-        with open(path, "rb") as handle:
-            data = handle.read(MAX_BYTES + 1)
-            if len(data) > MAX_BYTES:
-                size = max(len(data), os.fstat(handle.fileno()).st_size)
-                raise RoutineError(name, 1, 1, _too_large(size).message)
+        data = read_regular_file(path, MAX_BYTES)
+    except FileTooLarge as error:
+        raise RoutineError(name, 1, 1, _too_large(error.size).message) from None
+    except NotRegularFile:
+        raise RoutineError(name, 0, 0, "this is not a regular file (a named pipe, device or socket); "
+                                       "a routine must be a plain YAML file") from None
     except FileNotFoundError:
         raise RoutineError(name, 0, 0, "file not found") from None
     except IsADirectoryError:
@@ -181,14 +183,14 @@ def resolve_routine(name_or_path: str, user_dir: Path | None) -> Routine:
     slash), else by bundled id, else as `<user_dir>/<name>.yaml` (or .yml); RoutineError if none exists."""
     path = Path(name_or_path)
     if _is_file(path) or path.suffix.lower() in (".yaml", ".yml") or "/" in name_or_path or "\\" in name_or_path:
-        if not _is_file(path) and not _is_dir(path):
+        if not _exists(path):
             raise RoutineError(name_or_path, 0, 0, "file not found; give a bundled routine name or the path of a .yaml file")
         return load_routine_file(path, routine_id=name_or_path)
     bundled = bundled_routine_ids()
     if name_or_path in bundled:
         return load_routine_file(BUNDLED_DIR / f"{name_or_path}.yaml", routine_id=name_or_path)
     for suffix in (".yaml", ".yml") if user_dir is not None else ():
-        if _is_file(Path(user_dir) / f"{name_or_path}{suffix}"):
+        if _exists(Path(user_dir) / f"{name_or_path}{suffix}"):  # a pipe there is loaded, to say what it is
             return load_routine_file(Path(user_dir) / f"{name_or_path}{suffix}", routine_id=name_or_path)
     users = sorted({p.stem for p in Path(user_dir).glob("*.y*ml") if p.suffix in (".yaml", ".yml")}) \
         if user_dir is not None and _is_dir(Path(user_dir)) else []
@@ -199,6 +201,13 @@ def _is_file(path: Path) -> bool:
     try:
         return path.is_file()
     except (OSError, ValueError):   # e.g. a name too long for the file system, or holding NUL
+        return False
+
+
+def _exists(path: Path) -> bool:
+    try:
+        return path.exists()
+    except (OSError, ValueError):
         return False
 
 
