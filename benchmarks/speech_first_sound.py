@@ -41,7 +41,7 @@ def main() -> int:
     args = parser.parse_args()
     require_pulse()
     cold, warm, silent = [], [], 0
-    for index in range(args.runs):
+    for _ in range(args.runs):
         with tempfile.TemporaryDirectory() as tmp:   # a fresh cache: the first start ever
             result = first_sound(Path(tmp), args.routine)
             cold.append(result) if result is not None else None

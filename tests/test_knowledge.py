@@ -57,7 +57,7 @@ def test_held_out_questions_get_their_topic_and_out_of_scope_ones_get_none():
     cases = held_out("heldout7")
     got = knowledge.topics_of([question for question, _ in cases])
     by_topic: dict[str | None, list[bool]] = {}
-    for (question, topic_id), found in zip(cases, got):
+    for (_, topic_id), found in zip(cases, got):
         by_topic.setdefault(topic_id, []).append(found == topic_id)
     wrong = [(question, topic_id, found) for (question, topic_id), found in zip(cases, got) if found != topic_id]
     in_scope = [right for topic_id, rights in by_topic.items() if topic_id is not None for right in rights]

@@ -1,2 +1,7 @@
 """voicecoach: a spoken stretching coach that listens for commands, offline."""
-__version__ = "0.1.0"
+from importlib.metadata import PackageNotFoundError, version
+
+try:
+    __version__ = version("voicecoach")  # from pyproject.toml, through the installed package's metadata
+except PackageNotFoundError:  # a source tree that was never installed (scripts/setup installs it)
+    __version__ = "unknown"

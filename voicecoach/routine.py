@@ -6,6 +6,7 @@ import math
 import os
 import re
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -78,6 +79,8 @@ class _Problem(Exception):
 
     def __init__(self, where, message: str):
         mark = getattr(where, "start_mark", where)
+        self.line: int
+        self.column: int
         self.line, self.column = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
         self.message = message
 
@@ -154,9 +157,9 @@ def resolve_routine(name_or_path: str, user_dir: Path | None) -> Routine:
     bundled = bundled_routine_ids()
     if name_or_path in bundled:
         return load_routine_file(BUNDLED_DIR / f"{name_or_path}.yaml", routine_id=name_or_path)
-    for suffix in (".yaml", ".yml") if user_dir is not None else ():
-        if _is_file(Path(user_dir) / f"{name_or_path}{suffix}"):
-            return load_routine_file(Path(user_dir) / f"{name_or_path}{suffix}", routine_id=name_or_path)
+    for candidate in [Path(user_dir) / f"{name_or_path}{s}" for s in (".yaml", ".yml")] if user_dir is not None else []:
+        if _is_file(candidate):
+            return load_routine_file(candidate, routine_id=name_or_path)
     users = sorted({p.stem for p in Path(user_dir).glob("*.y*ml") if p.suffix in (".yaml", ".yml")}) \
         if user_dir is not None and _is_dir(Path(user_dir)) else []
     raise RoutineError(name_or_path, 0, 0, _unknown_routine(name_or_path, bundled, users, user_dir))
@@ -176,7 +179,7 @@ def _is_dir(path: Path) -> bool:
         return False
 
 
-def _unknown_routine(name: str, bundled: list[str], users: list[str] = (), user_dir: Path | None = None) -> str:
+def _unknown_routine(name: str, bundled: list[str], users: Sequence[str] = (), user_dir: Path | None = None) -> str:
     message = f"no routine called {_quoted(name)}; bundled ones are: {', '.join(bundled) or 'none'}"
     if users:
         message += f"; yours in {user_dir} are: {', '.join(users)}"
@@ -354,7 +357,7 @@ def _exercise(node: yaml.Node, steps_so_far: int) -> Exercise:
     if "tip" in fields:
         _check_placeholders(fields["tip"][1], tip, has_sides=bool(sides), in_tip=True)
     repeats = max(1, len(sides))
-    steps = []
+    steps: list[Step] = []
     for item in _list(fields["steps"], "steps", 'each step starting with "- say:", "- hold:" or "- rest:"', "step"):
         if steps_so_far + (len(steps) + 1) * repeats > MAX_STEPS:
             raise _Problem(item, f"too many steps: a routine may have at most {MAX_STEPS} (counting each side); "
