@@ -15,7 +15,8 @@ import argparse
 import collections
 import dataclasses
 
-from listen_common import load, median, percentile
+from listen_common import load, median
+from stats import percentile
 
 from voicecoach.cli import choosable_routines, spoken_names
 from voicecoach.intents import command_of, normalise, parse, vocabulary
@@ -77,7 +78,7 @@ def report(rows: list[dict], split: str) -> None:
     print(f"not-understood tone (near misses): on rejected commands {rate(toned[0], len(rejected))}, "
           f"on non-commands {rate(toned[1], len(others))}")
     times = [r["decode_ms"] for r in rows]
-    print(f"decode ms over {len(times)} utterances: p50 {median(times):.0f}, p95 {percentile(times, .95):.0f}, "
+    print(f"decode ms over {len(times)} utterances: p50 {median(times):.0f}, p95 {percentile(times, 95):.0f}, "
           f"max {max(times):.0f}")
     confusions = collections.Counter((r["intent"] or r["kind"], r["got"] or "-") for r in rows
                                      if r["got"] != r["intent"])
@@ -163,4 +164,6 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    from isolation import isolated_env  # benchmarks/ is on sys.path when run as a script
+    with isolated_env():
+        main()

@@ -1,4 +1,4 @@
-"""Shared helpers for the listening benchmarks: corpus loading and statistics."""
+"""Shared helpers for the listening benchmarks: corpus loading and the median (percentiles: stats.py)."""
 from __future__ import annotations
 
 import json
@@ -21,11 +21,6 @@ def load(split: str) -> list[dict]:
         with wave.open(str(CORPUS / row["file"])) as w:
             row["pcm"] = w.readframes(w.getnframes())
     return rows
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
 
 
 def median(values: list[float]) -> float:

@@ -11,7 +11,8 @@ import signal
 import subprocess
 import time
 
-from listen_common import median, percentile
+from listen_common import median
+from stats import percentile
 
 from voicecoach.listening.mic import MicListener
 
@@ -57,8 +58,10 @@ def main() -> None:
         raise SystemExit(f"the microphone failed: {problems}")
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"room noise {args.noise_db:g} dBFS pink; idle CPU over {len(shares)} windows of {args.window:g} s: median {median(shares):.1f}% "
-          f"p95 {percentile(shares, .95):.1f}% of one core; RSS now {rss_mb():.0f} MB, peak {peak:.0f} MB")
+          f"p95 {percentile(shares, 95):.1f}% of one core; RSS now {rss_mb():.0f} MB, peak {peak:.0f} MB")
 
 
 if __name__ == "__main__":
-    main()
+    from isolation import isolated_env  # benchmarks/ is on sys.path when run as a script
+    with isolated_env():
+        main()

@@ -92,4 +92,6 @@ def memory_of(pid: int) -> dict[str, float]:
 
 
 if __name__ == "__main__":
-    main()
+    from isolation import isolated_env  # benchmarks/ is on sys.path when run as a script
+    with isolated_env():
+        main()

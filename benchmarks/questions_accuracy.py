@@ -12,6 +12,7 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from stats import percentile  # noqa: E402  (benchmarks/ is on sys.path when run as a script)
 from voicecoach import knowledge  # noqa: E402
 
 HERE = Path(__file__).resolve().parent / "questions"
@@ -32,11 +33,6 @@ def load_set(name: str) -> list[tuple[str, str | None]]:
 
 def load_sets(names) -> list[tuple[str, str | None]]:
     return [case for name in names for case in load_set(name)]
-
-
-def percentile(values: list[float], share: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
 
 
 def best_threshold(cases) -> float:
@@ -128,7 +124,7 @@ def main() -> int:
     print(f"out-of-scope answered null: {null_rate:.1%} ({round(null_rate * (len(cases) - n_in))}/{len(cases) - n_in})")
     print(f"index build (first call): {build_ms:.1f} ms")
     print(f"answer time over {len(times)} answers ({args.runs} runs): "
-          f"p50 {statistics.median(times):.2f} ms, p95 {percentile(times, 0.95):.2f} ms, max {max(times):.2f} ms")
+          f"p50 {statistics.median(times):.2f} ms, p95 {percentile(times, 95):.2f} ms, max {max(times):.2f} ms")
     print(f"confusions ({len(wrong)}):")
     for question, expected, got, score, best, outside in wrong:
         print(f"  {question!r}: expected {expected}, got {got} (best topic {best} {score:.2f},"
@@ -137,4 +133,6 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    from isolation import isolated_env  # benchmarks/ is on sys.path when run as a script
+    with isolated_env():
+        sys.exit(main())

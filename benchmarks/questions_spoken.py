@@ -52,9 +52,11 @@ def main() -> None:
               f"questions to the right topic (target >= 90%)")
     print(f"decode ms: median {statistics.median(decode):.0f}, p95 {percentile(decode, 95):.0f}; "
           f"{len(VOICES)} voices, {args.per_topic} example questions per topic")
-    for (question, voice, condition, intent, topic), count in confusions.most_common():
+    for (question, voice, condition, intent, topic), _count in confusions.most_common():
         print(f"  {condition} {voice}: {question!r} -> {intent} {topic}")
 
 
 if __name__ == "__main__":
-    main()
+    from isolation import isolated_env  # benchmarks/ is on sys.path when run as a script
+    with isolated_env():
+        main()

@@ -1,4 +1,4 @@
-"""Real-sound test and benchmark helpers: the private PulseAudio, recording, playing, test speech, finding sound."""
+"""Test and benchmark helpers: a private home, the private PulseAudio, recording, playing, test speech, finding sound."""
 from __future__ import annotations
 
 import array
@@ -20,6 +20,24 @@ import numpy as np
 
 RATE = 16000
 START_HINT = "run tests through scripts/test and benchmarks through scripts/bench; they start the private PulseAudio"
+# The user's folders that platformdirs (and so voicecoach) reads and writes, relative to HOME. XDG_RUNTIME_DIR is not
+# one: scripts/pulse.sh points it at the private PulseAudio.
+HOME_FOLDERS = {"XDG_CONFIG_HOME": ".config", "XDG_DATA_HOME": ".local/share", "XDG_CACHE_HOME": ".cache",
+                "XDG_STATE_HOME": ".local/state"}
+
+
+def home_environment(home: Path) -> dict[str, str]:
+    """HOME and every XDG user folder inside `home`: merge into a process's environment to keep it off the user's."""
+    return {"HOME": str(home), **{name: str(home / folder) for name, folder in HOME_FOLDERS.items()}}
+
+
+def share_cache(home: Path, cache: Path) -> None:
+    """Make `home`'s voicecoach cache (the Moonshine conversion, speech clips, embeddings) the folder `cache`, so that
+    fresh homes reuse what an earlier one built."""
+    cache.mkdir(parents=True, exist_ok=True)
+    link = home / HOME_FOLDERS["XDG_CACHE_HOME"] / "voicecoach"
+    link.parent.mkdir(parents=True, exist_ok=True)
+    link.symlink_to(cache, target_is_directory=True)
 
 
 def require_pulse() -> None:

@@ -104,6 +104,7 @@ def test_an_unknown_routine_is_a_usage_error_without_a_traceback():
     assert len(result.stderr.strip().splitlines()) == 1
 
 
+@pytest.mark.slow
 def test_a_typed_session_runs_to_the_end_and_is_in_history(tmp_path):
     routine, events = tmp_path / "short.yaml", tmp_path / "events.jsonl"
     routine.write_text(SHORT)
@@ -147,6 +148,7 @@ def interrupt_on_the_right_side(tmp_path) -> tuple[Path, str, str]:
     return events, out, err
 
 
+@pytest.mark.slow
 def test_ctrl_c_then_resume_continues_from_the_step_it_stopped_at(tmp_path):
     events, out, err = interrupt_on_the_right_side(tmp_path)
     assert "voicecoach run --resume" in out and "Traceback" not in err
@@ -161,6 +163,7 @@ def test_ctrl_c_then_resume_continues_from_the_step_it_stopped_at(tmp_path):
     assert "unfinished" not in voicecoach("history").stdout
 
 
+@pytest.mark.slow
 def test_the_next_start_offers_to_continue_and_continue_does(tmp_path, monkeypatch):
     events = interrupt_on_the_right_side(tmp_path)[0]
     monkeypatch.setenv("VOICECOACH_START_WAIT", "30")
@@ -175,6 +178,7 @@ def test_the_next_start_offers_to_continue_and_continue_does(tmp_path, monkeypat
     assert "unfinished" not in voicecoach("history").stdout
 
 
+@pytest.mark.slow
 def test_start_over_at_the_offer_runs_the_routine_from_the_beginning(tmp_path, monkeypatch):
     interrupt_on_the_right_side(tmp_path)
     monkeypatch.setenv("VOICECOACH_START_WAIT", "30")
@@ -183,6 +187,7 @@ def test_start_over_at_the_offer_runs_the_routine_from_the_beginning(tmp_path, m
     assert "Step forward with your left leg." in again.stdout and "Well done." in again.stdout
 
 
+@pytest.mark.slow
 def test_the_opening_waits_for_start(tmp_path, monkeypatch):
     routine, events = tmp_path / "short.yaml", tmp_path / "events.jsonl"
     routine.write_text(SHORT)
@@ -196,6 +201,7 @@ def test_the_opening_waits_for_start(tmp_path, monkeypatch):
     assert events_of(events)[-1]["t"] < 30
 
 
+@pytest.mark.slow
 def test_ask_json_answers_one_question_per_line(capsys, monkeypatch):
     import io
     monkeypatch.setattr(sys, "stdin", io.StringIO("should I use heat or ice?\nwhat's the weather tomorrow\n"))
@@ -205,6 +211,7 @@ def test_ask_json_answers_one_question_per_line(capsys, monkeypatch):
     assert set(answers[0]) == {"question", "topic", "answer", "confidence"}
 
 
+@pytest.mark.slow
 def test_no_sound_device_is_one_line_and_the_session_carries_on_in_text(tmp_path):
     routine = tmp_path / "short.yaml"
     routine.write_text(SHORT)
@@ -250,6 +257,7 @@ def test_ask_say_speaks_the_answer_aloud(pulse):
     assert onsets(recorder.samples), "the answer was not heard on spk.monitor"
 
 
+@pytest.mark.slow
 def test_routine_by_voice_runs_the_routine_named(tmp_path):
     events = tmp_path / "events.jsonl"
     result = voicecoach("run", "--routine-by-voice", "--text", "--no-speech", "--events", str(events),
@@ -262,6 +270,7 @@ def test_routine_by_voice_runs_the_routine_named(tmp_path):
     assert "Soleus stretch  stopped" in voicecoach("history").stdout
 
 
+@pytest.mark.slow
 def test_an_unfinished_session_whose_file_is_gone_is_not_offered(tmp_path, monkeypatch):
     interrupt_on_the_right_side(tmp_path)
     (tmp_path / "short.yaml").unlink()

@@ -1,10 +1,8 @@
 """End to end: a whole session by voice alone, played into the private microphone and recorded from the speaker."""
 from tests.handsfree import SCRIPT, run_script
-from tests.harness import require_pulse
 
 
-def test_a_whole_session_by_voice_in_a_voice_other_than_the_coach_s(tmp_path):
-    require_pulse()
+def test_a_whole_session_by_voice_in_a_voice_other_than_the_coach_s(tmp_path, pulse):
     result = run_script(tmp_path, voice="en-us+m3", speed=150, noise_db=-60)
     missing = [step.name for step in SCRIPT if step.name not in result.attempts]
     assert not missing, (missing, result.events[-10:], result.output[-2000:])

@@ -1,14 +1,17 @@
 """Knowledge base content, question matching, and the `ask` command's output."""
 import io
 import json
+from pathlib import Path
 
 import pytest
+import yaml
 
 from voicecoach import knowledge
 from voicecoach.intents import parse
 
 TOPIC_IDS = ("heat-or-ice", "how-to-heat", "cramp-causes", "spasm-symptoms", "referred-pain",
              "calf-muscle", "why-stretch", "hold-time", "see-professional", "prevent-cramps")
+QUESTION_SETS = Path(__file__).resolve().parent.parent / "benchmarks" / "questions"
 
 
 def test_every_public_topic_is_present_and_complete():
@@ -39,10 +42,29 @@ def test_see_professional_names_red_flags():
         assert flag in text
 
 
-@pytest.mark.parametrize("topic_id", TOPIC_IDS)
-def test_each_topic_matches_its_own_examples(topic_id):
-    for example in knowledge.load().topics[topic_id].examples:
-        assert knowledge.match_question(example)[0] == topic_id, example
+def held_out(name: str) -> list[tuple[str, str | None]]:
+    """(question, topic or None) from a question set of benchmarks/questions, written apart from knowledge.yaml."""
+    data = yaml.safe_load((QUESTION_SETS / f"{name}.yaml").read_text("utf-8"))
+    return [(q, topic) for topic, questions in data["in_scope"].items() for q in questions] + \
+        [(q, None) for q in data["out_of_scope"]]
+
+
+@pytest.mark.slow
+def test_held_out_questions_get_their_topic_and_out_of_scope_ones_get_none():
+    # heldout7 is one of the benchmark's tuning sets, never the sealed heldout8 its figures are reported on. The
+    # classifier learns from the shipped example vectors; the questions are embedded in one batch. Measured when
+    # written: in scope 97.0% (every topic 90% or more), out of scope 97.5%; the floors leave room for small changes.
+    cases = held_out("heldout7")
+    got = knowledge.topics_of([question for question, _ in cases])
+    by_topic: dict[str | None, list[bool]] = {}
+    for (_, topic_id), found in zip(cases, got):
+        by_topic.setdefault(topic_id, []).append(found == topic_id)
+    wrong = [(question, topic_id, found) for (question, topic_id), found in zip(cases, got) if found != topic_id]
+    in_scope = [right for topic_id, rights in by_topic.items() if topic_id is not None for right in rights]
+    assert set(by_topic) == {*TOPIC_IDS, None}
+    assert sum(in_scope) / len(in_scope) >= 0.93, wrong
+    assert sum(by_topic[None]) / len(by_topic[None]) >= 0.93, wrong
+    assert all(sum(rights) / len(rights) >= 0.8 for rights in by_topic.values()), wrong
 
 
 @pytest.mark.parametrize("question, topic_id", [
@@ -138,14 +160,6 @@ def test_scores_are_between_zero_and_one():
 def test_more_gives_the_longer_answer():
     topic = knowledge.load().topics["hold-time"]
     assert knowledge.more("hold-time") == topic.more != topic.answer
-
-
-def test_out_of_scope_examples_give_no_topic():
-    data = knowledge._read()
-    for question in data["out_of_scope_examples"]:
-        topic, confidence = knowledge.match_question(question)
-        assert topic is None, question
-        assert 0.0 <= confidence <= 1.0
 
 
 @pytest.mark.parametrize("question", ["what's the weather like", "sing me a song", "xyzzy", "?"])

@@ -223,6 +223,7 @@ def test_hear_reports_a_bad_file(recognizer, tmp_path):
     assert hear([str(bad)], as_json=True, recognizer=recognizer, out=io.StringIO()) == 1
 
 
+@pytest.mark.slow
 def test_a_question_is_heard_as_ask_with_its_topic(tmp_path):
     heard = Recognizer.with_knowledge().recognize(speech(tmp_path, "heat or ice").read_bytes()[44:])
     assert (heard.intent, heard.topic) == ("ask", "heat-or-ice")

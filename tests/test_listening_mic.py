@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from tests.harness import make_speech_wav, play, play_into_mic, read_wav, require_pulse, speakers_into_mic
+from tests.harness import make_speech_wav, play, play_into_mic, read_wav, speakers_into_mic
 from voicecoach.adapters.clock import MonotonicClock
 from voicecoach.listening.endpoint import FRAME_BYTES
 from voicecoach.listening.mic import MicListener
@@ -15,8 +15,7 @@ from voicecoach.listening.recognizer import Recognizer
 from voicecoach.ports import Heard
 
 
-def test_a_command_played_into_the_microphone_is_heard_with_its_end_time(tmp_path):
-    require_pulse()
+def test_a_command_played_into_the_microphone_is_heard_with_its_end_time(tmp_path, pulse):
     wav = make_speech_wav("how much longer", tmp_path / "how_long.wav", voice="en-us", noise_db=-66, pad_s=0.4)
     heard: queue.Queue = queue.Queue()
     lost = []
@@ -147,8 +146,7 @@ LINE = "Rest your hands on the wall, and keep your back leg straight."
 
 
 @pytest.mark.parametrize("speakers", [False, True], ids=["headphones", "speakers"])
-def test_the_coach_heard_through_speakers_is_no_command_but_the_user_over_headphones_is(tmp_path, speakers):
-    require_pulse()
+def test_the_coach_heard_through_speakers_is_no_command_but_the_user_over_headphones_is(tmp_path, speakers, pulse):
     line = make_speech_wav(LINE, tmp_path / "line.wav", voice="en-us", pad_s=0.2)
     user = make_speech_wav("next", tmp_path / "next.wav", voice="en-gb", pad_s=0.4)
     heard: queue.Queue = queue.Queue()

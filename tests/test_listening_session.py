@@ -8,7 +8,7 @@ import sys
 import time
 from pathlib import Path
 
-from tests.harness import make_speech_wav, play_into_mic, require_pulse
+from tests.harness import make_speech_wav, play_into_mic
 
 ROUTINE = """name: Spoken commands
 exercises:
@@ -51,8 +51,7 @@ class Session:
         raise AssertionError(f"timed out; events so far: {self.events()[-8:]}")
 
 
-def test_spoken_pause_resume_next_and_stop_act_on_the_session(tmp_path):
-    require_pulse()
+def test_spoken_pause_resume_next_and_stop_act_on_the_session(tmp_path, pulse):
     wavs = {intent: make_speech_wav(text, tmp_path / f"{intent}.wav", voice=voice, speed=speed, noise_db=-60,
                                     pad_s=0.4) for intent, (text, voice, speed) in SAID.items()}
     session = Session(tmp_path)

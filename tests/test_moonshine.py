@@ -55,6 +55,7 @@ def test_the_shipped_vocabulary_is_read_whole():
     assert tokens[:3] == [b"<unk>", b"<s>", b"</s>"] and len(tokens) == 32000
 
 
+@pytest.mark.slow
 def test_the_int8_models_give_the_shipped_models_words(tmp_path, transcriber):
     import onnxruntime
     pcm = pcm_of(tmp_path, "go ahead and speak faster")
@@ -68,6 +69,7 @@ def test_the_int8_models_give_the_shipped_models_words(tmp_path, transcriber):
     assert "speak faster" in converted.lower()
 
 
+@pytest.mark.slow
 def test_the_conversion_is_cached_and_replaces_older_ones(tmp_path):
     source = model_dir() / "decoder_model_merged.ort"
     older = tmp_path / "moonshine-base-en-decoder_model_merged-int8-v0-1.weights"
@@ -404,6 +406,7 @@ def test_moonshine_scores_a_sentence_it_was_not_offered_against_the_same_audio(t
     assert heard.fits == {} and heard.fit_of("Slow down") > heard.fit_of("Volume up") + 5
 
 
+@pytest.mark.slow
 def test_a_transcript_that_is_only_a_number_vetoes_the_grammars_command(tmp_path):
     pcm = pcm_of(tmp_path, "slow down")
     assert Recognizer(transcriber=FixedTranscript("Twenty-seven.")).recognize(pcm).intent is None
@@ -415,6 +418,7 @@ def test_a_transcript_that_is_only_a_number_vetoes_the_grammars_command(tmp_path
     assert Recognizer.is_number("One hundred and five.") and not Recognizer.is_number("And?")  # "end", heard so
 
 
+@pytest.mark.slow
 def test_a_question_the_grammar_could_not_fit_is_answered_from_the_transcript():
     from voicecoach import knowledge
     noise = numpy.random.default_rng(2).normal(0, 30, 16000).astype(numpy.int16).tobytes()
@@ -438,6 +442,7 @@ def test_a_number_the_grammar_heard_is_not_answered_as_a_question(tmp_path):
     assert heard.intent is None and Recognizer.is_number(heard.extra["hypothesis"])  # counting along
 
 
+@pytest.mark.slow
 def test_a_known_question_that_fits_the_audio_almost_as_well_as_the_transcript_is_answered():
     from voicecoach import knowledge
     noise = numpy.random.default_rng(2).normal(0, 30, 16000).astype(numpy.int16).tobytes()
@@ -452,6 +457,7 @@ def test_a_known_question_that_fits_the_audio_almost_as_well_as_the_transcript_i
     assert heard(-20.0).intent is None  # "rice" is no topic, and the question fits too badly
 
 
+@pytest.mark.slow
 def test_a_question_the_grammar_forced_onto_other_words_is_dropped(tmp_path):
     from voicecoach import knowledge
     pcm = pcm_of(tmp_path, "heat or ice")

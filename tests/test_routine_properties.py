@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import re
 
+import pytest
 import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -151,12 +152,14 @@ def mutated(draw):
     return text
 
 
+@pytest.mark.slow
 @MANY
 @given(mutated())
 def test_mutated_valid_routines(text):
     outcome(text)
 
 
+@pytest.mark.slow
 @FEW
 @given(mutated())
 def test_mutated_routines_as_latin1_bytes(text):

@@ -68,7 +68,7 @@ def test_twenty_utterances_are_all_heard_in_order_and_none_twice(twenty):
     events, recorder, clips = twenty
     recording = recorder.samples
     found = [find_clip(recording, clip) for clip in clips]
-    for text, (offset, score, elsewhere) in zip(UTTERANCES, found):
+    for text, (_offset, score, elsewhere) in zip(UTTERANCES, found):
         assert score >= MATCH, f"{text!r} not found in the recording (best match {score:.2f})"
         assert elsewhere < ECHO, f"{text!r} seems to play twice (second match {elsewhere:.2f})"
     positions = [offset for offset, _, _ in found]

@@ -53,8 +53,8 @@ def _check(kind: str, value):
         low, high = RATE_RANGE
         return _number(value, int, low, high, f"must be a whole number of words a minute from {low} to {high}")
     if kind == "volume":
-        low, high = VOLUME_RANGE
-        return _number(value, float, low, high, f"must be a number from {low:g} to {high:g}")
+        quietest, loudest = VOLUME_RANGE
+        return _number(value, float, quietest, loudest, f"must be a number from {quietest:g} to {loudest:g}")
     if kind == "reading":
         return _number(value, int, 0, 600, "must be a whole number of words a minute from 0 (no pacing) to 600")
     if kind == "wait":

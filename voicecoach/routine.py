@@ -6,6 +6,7 @@ import functools
 import math
 import re
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -96,6 +97,8 @@ class _Problem(Exception):
 
     def __init__(self, where, message: str):
         mark = getattr(where, "start_mark", where)
+        self.line: int
+        self.column: int
         self.line, self.column = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
         self.message = message
         self.more: tuple[Mistake, ...] = ()   # the other mistakes found in the same file, in file order
@@ -134,15 +137,14 @@ def load_routine_text(text: str | bytes, file: str, routine_id: str) -> Routine:
     anchors/aliases (& and *, which also rules out "billion laughs" expansion), YAML tags other
     than !!str, nesting deeper than 20, more than 20,000 keys and values, duplicate keys,
     unknown keys (with a did-you-mean), more than one document, more than 10 sides, and more
-    than 500 steps (counting each side and round). Any other failure also becomes a RoutineError.
+    than 500 steps (counting each side and round). Any other exception is a bug in the loader, left to the CLI's last
+    resort.
     Lines and columns are 1-based and point at the offending key or value.
     """
     try:
         return _load(text, routine_id)
     except _Problem as problem:
         raise RoutineError(file, problem.line, problem.column, problem.message, problem.more) from None
-    except Exception as error:  # the loader must never leak a traceback to the user
-        raise RoutineError(file, 1, 1, f"could not read this routine ({type(error).__name__}: {error})") from None
 
 
 def load_routine_file(path: str | Path, routine_id: str | None = None) -> Routine:
@@ -218,7 +220,7 @@ def _is_dir(path: Path) -> bool:
         return False
 
 
-def _unknown_routine(name: str, bundled: list[str], users: list[str] = (), user_dir: Path | None = None) -> str:
+def _unknown_routine(name: str, bundled: list[str], users: Sequence[str] = (), user_dir: Path | None = None) -> str:
     message = f"no routine called {_quoted(name)}; bundled ones are: {', '.join(bundled) or 'none'}"
     if users:
         message += f"; yours in {user_dir} are: {', '.join(users)}"

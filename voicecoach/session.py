@@ -505,7 +505,8 @@ def _end_timer(state: State, now: int, ctx: Context, out: list[Action]) -> tuple
 def _speech_done(state: State, said: int, now: int, ctx: Context) -> tuple[State, list[Action]]:
     if said != state.waiting_for:
         return state, []
-    then, out = state.then, []
+    then = state.then
+    out: list[Action] = []
     state = replace(state, waiting_for=None, then=None)
     if then == "advance":
         return _advance(state, now, ctx, out)
@@ -556,7 +557,7 @@ def _intent(state: State, event: Intent, now: int, ctx: Context) -> tuple[State,
     state = replace(state, misses=0)
     if name == "change_routine" and ctx.routines:
         return _offer_routines(_freeze(state, now), ctx, out)
-    if name == "choose_routine" and state.choice == "routine" and event.topic in ctx.routines:
+    if name == "choose_routine" and state.choice == "routine" and event.topic is not None and event.topic in ctx.routines:
         out.append(Hush())
         return _switch_routine(state, event.topic, now, ctx, out)
     if state.mode == "waiting":

@@ -5,10 +5,11 @@ import contextlib
 import os
 import subprocess
 import sys
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Callable
+
+from isolation import isolated_env  # benchmarks/ is on sys.path when run as a script
 
 
 @dataclass(frozen=True)
@@ -24,24 +25,10 @@ class Fault:
     run: Callable[[Path], Result]  # given the fresh HOME folder
 
 
-@contextlib.contextmanager
-def isolated_home() -> Iterator[Path]:
-    """A temporary HOME with every XDG folder inside it, for this process and the subprocesses it starts."""
-    names = ("HOME", "XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_CACHE_HOME", "XDG_STATE_HOME")
-    saved = {name: os.environ.get(name) for name in names}
-    with tempfile.TemporaryDirectory(prefix="voicecoach-fault-") as folder:
-        home = Path(folder)
-        os.environ.update({"HOME": str(home), "XDG_CONFIG_HOME": str(home / ".config"),
-                           "XDG_DATA_HOME": str(home / ".local/share"), "XDG_CACHE_HOME": str(home / ".cache"),
-                           "XDG_STATE_HOME": str(home / ".local/state")})
-        try:
-            yield home
-        finally:
-            for name, value in saved.items():
-                if value is None:
-                    os.environ.pop(name, None)
-                else:
-                    os.environ[name] = value
+def isolated_home() -> contextlib.AbstractContextManager[Path]:
+    """A temporary HOME with every XDG folder inside it, an empty cache included, for this process and the
+    subprocesses it starts."""
+    return isolated_env(shared_cache=None, prefix="voicecoach-fault-")
 
 
 def voicecoach(*args: str, stdin: str = "", timeout: float = 120, env: dict | None = None,

@@ -248,7 +248,10 @@ def core_of(text: str) -> str:
 class Transcript(Protocol):
     text: str
     logprob: float  # of the text, given the audio (natural log)
-    fits: dict[str, float]  # each proposed sentence's log-probability given the same audio
+
+    @property  # read-only: Moonshine's transcript scores them on first use
+    def fits(self) -> dict[str, float]:
+        """Each proposed sentence's log-probability given the same audio."""
 
     def fit_of(self, sentence: str) -> float | None:
         """Any sentence's log-probability given the same audio, or None if it cannot be scored."""
@@ -259,7 +262,7 @@ class Transcript(Protocol):
     def fits_of(self, sentences: list[str]) -> list[float | None]:
         """fit_of() of each sentence."""
 
-    def likeliest(self, parts: tuple[tuple[str, ...], ...], floor: float,
+    def likeliest(self, parts: tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]], floor: float,
                   within: float) -> list[tuple[str, float, int]]:
         """The sentences "[prefix] phrase [suffix]" of the parts (prefixes, phrases, suffixes) likeliest given the
         same audio, best first, as (text, log-probability, tokens), down to `floor` and to `within` below the best."""
@@ -558,7 +561,9 @@ class Recognizer:
     def _heard_slower(self, pcm: bytes, heard: Heard) -> Heard | None:
         """The command Moonshine names in the audio played slower, from a transcript of two or more words."""
         transcript, _ = self._transcribe(slowed(pcm, self.tuning.slowed_speed))
-        command = transcript and (self._command_in(transcript) or self._rescued(transcript, ""))
+        if transcript is None:
+            return None
+        command = self._command_in(transcript) or self._rescued(transcript, "")
         if command is None or len(transcript.text.split()) < 2:
             return None
         return Heard(command.text, command.intent, None, round(command.confidence, 3), heard.audio_end,
