@@ -138,6 +138,7 @@ def open_events(path: Path | None):
     except IsADirectoryError:
         raise UsageError(lines()["events_folder"].format(path=path)) from None
     except FileNotFoundError as error:
+        assert path is not None  # no path opens no file
         if not path.parent.is_dir():
             raise UsageError(lines()["events_no_folder"].format(path=path, folder=path.parent)) from None
         raise UsageError(lines()["events_unwritable"].format(path=path, error=error.strerror)) from None

@@ -191,9 +191,9 @@ def resolve_routine(name_or_path: str, user_dir: Path | None) -> Routine:
     bundled = bundled_routine_ids()
     if name_or_path in bundled:
         return load_routine_file(BUNDLED_DIR / f"{name_or_path}.yaml", routine_id=name_or_path)
-    for suffix in (".yaml", ".yml") if user_dir is not None else ():
-        if _exists(Path(user_dir) / f"{name_or_path}{suffix}"):  # a pipe there is loaded, to say what it is
-            return load_routine_file(Path(user_dir) / f"{name_or_path}{suffix}", routine_id=name_or_path)
+    for candidate in [Path(user_dir) / f"{name_or_path}{s}" for s in (".yaml", ".yml")] if user_dir is not None else []:
+        if _exists(candidate):  # a pipe there is loaded, to say what it is
+            return load_routine_file(candidate, routine_id=name_or_path)
     users = sorted({p.stem for p in Path(user_dir).glob("*.y*ml") if p.suffix in (".yaml", ".yml")}) \
         if user_dir is not None and _is_dir(Path(user_dir)) else []
     raise RoutineError(name_or_path, 0, 0, _unknown_routine(name_or_path, bundled, users, user_dir))
@@ -243,7 +243,7 @@ def _load(text: str | bytes, routine_id: str) -> Routine:
     cut = _open_flow_start(root) if stop else None
     if cut is not None:
         report = stop + [p for p in report[1:] if (p.line, p.column) < cut]
-    if report:
+    if report or routine is None:
         raise _in_file_order(report)
     return routine
 
@@ -511,12 +511,12 @@ def _routine(node: yaml.Node, routine_id: str, report: list[_Problem]) -> Routin
     exercises, steps_so_far = [], [0]
     for item in items:
         exercises.append(_exercise(item, steps_so_far, report))
-    if report or name is None:
+    if report or name is None or None in exercises:
         return None
-    return Routine(routine_id, name, tuple(exercises), about, source)
+    return Routine(routine_id, name, tuple(e for e in exercises if e is not None), about, source)
 
 
-def _missing(key: str, fields: dict, node: yaml.MappingNode) -> bool:
+def _missing(key: str, fields: _Fields, node: yaml.MappingNode) -> bool:
     """A required key is absent: not given, not misspelt (that is reported already), and not cut off."""
     return key not in fields and key not in fields.guessed and not _unfinished(node)
 
@@ -550,7 +550,7 @@ def _exercise(node: yaml.Node, steps_so_far: list[int], report: list[_Problem]) 
         steps.append(_step(item, has_sides, report))
     if name is None or None in steps:
         return None
-    return Exercise(name, tuple(steps), sides, tip, rounds)
+    return Exercise(name, tuple(step for step in steps if step is not None), sides, tip, rounds)
 
 
 def _step(node: yaml.Node, has_sides: bool, report: list[_Problem]) -> Step | None:
