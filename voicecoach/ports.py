@@ -7,7 +7,8 @@ from typing import Callable, Iterable, Protocol
 # Adapters report what really happened through this callback: (event name, fields).
 # Speakers report "speech_start" / "speech_end" with fields
 #   id (the Say action's id), text, kind, t (clock seconds), interrupted (speech_end only),
-# and "speech_skipped" (a late count that was dropped) and "output_lost" (device gone; message).
+# and "speech_skipped" (a late count that was dropped) and "output_lost" (device gone; optional message),
+# and "output_back" (a reopened device plays again).
 # Listeners report "input_lost" (error) the same way, and "coach_audible" once the microphone is found to hear
 # the coach's lines (speakers rather than headphones).
 Notify = Callable[[str, dict], None]

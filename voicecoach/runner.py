@@ -147,6 +147,9 @@ class Runner:
             self.print_line(fields.get("message") or self.ctx.lines[name].format(error=fields.get("error", "")))
         if name == "coach_audible":  # once: the listener now ignores speech over the coach, so say how to speak
             self._say_aside(self.ctx.lines[name])
+        if name == "output_back":  # spoken, so the user knows; a later loss is news again
+            self._lost.discard("output_lost")
+            self._say_aside(self.ctx.lines[name])
         if self.listener is not None and name in ("speech_start", "speech_end"):
             if name == "speech_start" and fields.get("kind") != "cue":  # a tone has no words to echo
                 self.listener.coach_speaking(fields["text"], fields.get("kind", "instruction"))

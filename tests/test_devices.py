@@ -1,0 +1,119 @@
+"""Devices that go away mid-session, through the private PulseAudio: the coach plays again and keeps stderr clean."""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
+import time
+
+import pytest
+
+from tests.harness import (Events, Recorder, find_clip, kill_pulse, peak, start_pulse_again, suspend_sink)
+from voicecoach.adapters.clock import MonotonicClock
+from voicecoach.config import Settings
+from voicecoach.speech.clips import RATE
+from voicecoach.speech.pyttsx3_speaker import Pyttsx3Speaker
+from voicecoach.speech.render import Renderer
+
+MATCH = 0.8  # normalised correlation of a clip found in a recording (as in test_speech_audio)
+BEFORE, AFTER = "Breathe in slowly.", "Now the other side."
+
+
+@pytest.fixture()
+def home(tmp_path, monkeypatch):
+    for name, folder in (("HOME", ""), ("XDG_CONFIG_HOME", ".config"), ("XDG_DATA_HOME", ".local/share"),
+                         ("XDG_CACHE_HOME", ".cache"), ("XDG_STATE_HOME", ".local/state")):
+        monkeypatch.setenv(name, str(tmp_path / folder))
+    if shutil.which("espeak-ng") is None:
+        pytest.fail("espeak-ng is not installed; run scripts/setup --test")
+    return tmp_path
+
+
+def _said(speaker, events, text, number, timeout=15.0) -> bool:
+    speaker.say(text, utterance_id=number)
+    return events.wait_for(lambda items: any(n == "speech_end" and f["id"] == number for n, f in items), timeout)
+
+
+def test_speech_plays_again_after_the_output_was_suspended_for_5_s(pulse, home):
+    events = Events()
+    renderer = Renderer(folder=home / "cache")
+    speaker = Pyttsx3Speaker(Settings(), MonotonicClock(), events, renderer=renderer)
+    speaker.prepare([BEFORE, AFTER])
+    try:
+        with Recorder(rate=RATE) as before:
+            assert _said(speaker, events, BEFORE, 1)
+        suspend_sink("spk", True)
+        try:
+            time.sleep(5)
+        finally:
+            suspend_sink("spk", False)
+        with Recorder(rate=RATE) as after:
+            assert _said(speaker, events, AFTER, 2)
+            back = events.wait_for(lambda items: any(n == "output_back" for n, _ in items), 5)
+            time.sleep(0.2)
+        clip = renderer.get((AFTER, None, Settings().rate)).samples
+    finally:
+        speaker.close()
+    assert peak(before.samples) > 5000, "the line before the suspend was not heard"
+    assert peak(after.samples) > peak(before.samples) / 2, \
+        f"after the suspend: peak {peak(after.samples)} against {peak(before.samples)} before"
+    assert find_clip(after.samples, clip)[1] >= MATCH, "the line after the suspend was not the one asked for"
+    names = [name for name, _ in events.items]
+    assert back and names.count("output_lost") == 1 and names.count("output_back") == 1
+    assert names.index("output_lost") < names.index("output_back")
+
+
+CHILD = textwrap.dedent("""
+    import sys, threading
+    from pathlib import Path
+    from voicecoach.adapters.clock import MonotonicClock
+    from voicecoach.config import Settings
+    from voicecoach.speech.pyttsx3_speaker import Pyttsx3Speaker
+    from voicecoach.speech.render import Renderer
+
+    ended, names = {}, []
+    def notify(name, fields):
+        names.append(name)
+        if name == "speech_end":
+            ended[fields["id"]] = True
+    speaker = Pyttsx3Speaker(Settings(), MonotonicClock(), notify, renderer=Renderer(folder=Path(sys.argv[1])))
+    speaker.prepare(sys.argv[2:4])
+    for number, text in enumerate(sys.argv[2:4], 1):
+        sys.stdin.readline()
+        speaker.say(text, utterance_id=number)
+        while number not in ended:
+            threading.Event().wait(0.05)
+        print("said", number, flush=True)
+    sys.stdin.readline()
+    speaker.close()
+    print(" ".join(names), flush=True)
+""")
+
+
+def test_a_killed_and_restarted_sound_server_leaves_stderr_clean_and_the_next_line_plays(pulse, home):
+    child = subprocess.Popen([sys.executable, "-c", CHILD, str(home / "cache"), BEFORE, AFTER], text=True,
+                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    try:
+        child.stdin.write("go\n")
+        child.stdin.flush()
+        assert child.stdout.readline().strip() == "said 1"
+        kill_pulse()
+        try:
+            time.sleep(1.0)  # the coach notices at once: its stream stops
+        finally:
+            start_pulse_again()
+        with Recorder(rate=RATE) as after:
+            child.stdin.write("go\n")
+            child.stdin.flush()
+            assert child.stdout.readline().strip() == "said 2"
+            time.sleep(1.0)
+        out, err = child.communicate("go\n", timeout=30)
+    finally:
+        if child.poll() is None:
+            child.kill()
+    assert err == "", f"raw lines on stderr: {err!r}"
+    assert "output_lost" in out.split() and "output_back" in out.split(), out
+    assert peak(after.samples) > 5000, f"nothing heard after the sound server came back (peak {peak(after.samples)})"
