@@ -128,6 +128,23 @@ def speakers_into_mic(latency_ms: int = 60):
         subprocess.run(["pactl", "unload-module", module], check=False)
 
 
+@contextlib.contextmanager
+def microphone_removed():
+    """Within the block the microphone `mic` is gone (its module unloaded), as when a USB headset is pulled out:
+    PulseAudio moves whatever recorded from it to another source. Afterwards `mic` is back as the default."""
+    modules = subprocess.run(["pactl", "list", "short", "modules"], capture_output=True, text=True, check=True,
+                             timeout=10).stdout
+    module = next(line.split()[0] for line in modules.splitlines()
+                  if "module-virtual-source" in line and "source_name=mic" in line)
+    subprocess.run(["pactl", "unload-module", module], check=True, timeout=10)
+    try:
+        yield
+    finally:
+        subprocess.run(["pactl", "load-module", "module-virtual-source", "source_name=mic", "master=micfeed.monitor"],
+                       capture_output=True, check=True, timeout=10)
+        subprocess.run(["pactl", "set-default-source", "mic"], check=True, timeout=10)
+
+
 def peak(samples) -> int:
     """The largest absolute sample value (0 for no samples)."""
     return max((abs(value) for value in samples), default=0)

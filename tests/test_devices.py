@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import queue
 import shutil
 import subprocess
 import sys
@@ -10,9 +11,12 @@ import time
 
 import pytest
 
-from tests.harness import (Events, Recorder, find_clip, kill_pulse, peak, start_pulse_again, suspend_sink)
+from tests.harness import (Events, Recorder, find_clip, kill_pulse, make_speech_wav, microphone_removed, peak, play,
+                           start_pulse_again, suspend_sink)
 from voicecoach.adapters.clock import MonotonicClock
 from voicecoach.config import Settings
+from voicecoach.listening.mic import MicListener
+from voicecoach.ports import Heard
 from voicecoach.speech.clips import RATE
 from voicecoach.speech.pyttsx3_speaker import Pyttsx3Speaker
 from voicecoach.speech.render import Renderer
@@ -117,3 +121,58 @@ def test_a_killed_and_restarted_sound_server_leaves_stderr_clean_and_the_next_li
     assert err == "", f"raw lines on stderr: {err!r}"
     assert "output_lost" in out.split() and "output_back" in out.split(), out
     assert peak(after.samples) > 5000, f"nothing heard after the sound server came back (peak {peak(after.samples)})"
+
+
+class _HearsPause:
+    """A recogniser that takes every utterance for "pause", as the real one took the coach's count "4"."""
+
+    def recognize(self, pcm: bytes, audio_end=None) -> Heard:
+        return Heard("pause", "pause", extra={})
+
+
+def test_a_removed_microphone_is_said_once_and_the_coach_counting_on_the_new_input_is_no_command(pulse, home):
+    count = make_speech_wav("four", home / "four.wav", voice="en-us", noise_db=-60, pad_s=0.2)
+    user = make_speech_wav("pause", home / "pause.wav", voice="en-gb", noise_db=-60, pad_s=0.4)
+    heard: queue.Queue = queue.Queue()
+    notices = []
+    listener = MicListener(MonotonicClock(), recognizer=_HearsPause(), notify=lambda e, f: notices.append((e, f)))
+    listener.start(heard.put)
+    try:
+        time.sleep(1.0)  # capture is running on `mic`, and its source has been looked up
+        with microphone_removed():
+            time.sleep(1.0)  # PulseAudio has moved the capture stream to the speaker's monitor
+            for _ in range(3):
+                listener.coach_speaking("4", kind="count")
+                play(count, "spk")
+                listener.coach_speaking(None)
+                time.sleep(0.7)
+            # The user, while the coach is quiet; on this input only what the speaker plays is heard.
+            user_began = time.monotonic()
+            play(user, "spk")
+            time.sleep(1.0)
+    finally:
+        listener.stop()
+    results = []
+    while not heard.empty():
+        results.append(heard.get())
+    acted = [h for h in results if h.intent]
+    assert len(results) >= 4, f"the counts did not reach the new input: {results}"
+    assert [h.audio_end > user_began for h in acted] == [True], \
+        f"commands taken from the coach's own count: {[h for h in acted if h.audio_end <= user_began]}"
+    changed = [fields for name, fields in notices if name == "input_changed"]
+    assert len(changed) == 1 and changed[0]["monitor"] is True, notices
+
+
+def test_the_runner_says_once_that_the_sound_went_and_came_back_and_that_the_microphone_changed(tmp_path):
+    from tests.test_runner import run
+    script = [(1.0, ("output_lost", {})), (1.5, ("output_lost", {})), (2.0, ("output_back", {})),
+              (3.0, ("input_changed", {"source": "Monitor of Speakers", "monitor": True})),
+              (4.0, ("output_lost", {}))]
+    outcome, events, printed, _ = run(tmp_path, script)
+    assert outcome.completed
+    lost = "The sound stopped working. I will carry on in text, and try the sound again at the next line."
+    assert printed.count(lost) == 2  # once for each outage
+    said = [e["text"] for e in events if e["event"] == "speech_start"]
+    assert "The sound is back." in said and "The sound is back." in printed
+    changed = [text for text in said if text.startswith("The microphone changed: I now hear Monitor of Speakers.")]
+    assert len(changed) == 1

@@ -9,8 +9,9 @@ from typing import Callable, Iterable, Protocol
 #   id (the Say action's id), text, kind, t (clock seconds), interrupted (speech_end only),
 # and "speech_skipped" (a late count that was dropped) and "output_lost" (device gone; optional message),
 # and "output_back" (a reopened device plays again).
-# Listeners report "input_lost" (error) the same way, and "coach_audible" once the microphone is found to hear
-# the coach's lines (speakers rather than headphones).
+# Listeners report "input_lost" (error) the same way, "coach_audible" once the microphone is found to hear
+# the coach's lines (speakers rather than headphones), and "input_changed" (source, monitor) when capture moved
+# to another source.
 Notify = Callable[[str, dict], None]
 
 
