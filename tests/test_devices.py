@@ -7,6 +7,7 @@ import shutil
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 
 import pytest
@@ -176,3 +177,45 @@ def test_the_runner_says_once_that_the_sound_went_and_came_back_and_that_the_mic
     assert "The sound is back." in said and "The sound is back." in printed
     changed = [text for text in said if text.startswith("The microphone changed: I now hear Monitor of Speakers.")]
     assert len(changed) == 1
+
+
+class _Output:
+    """Stands in for PyAudioOutput: alive until told otherwise; close() can be made to hang."""
+
+    def __init__(self, hang: threading.Event):
+        self.is_alive, self.hang = True, hang
+
+    def alive(self, now, patience):
+        return self.is_alive
+
+    def playing_for(self):
+        return 0.0
+
+    def close(self):
+        self.hang.wait()
+
+
+def test_a_device_that_hangs_on_reopen_and_on_close_stalls_neither_the_session_nor_the_exit(tmp_path):
+    from tests.test_speech_core import FakeSynth
+    never = threading.Event()
+    opened = []
+
+    def factory(player, clock):
+        if opened:
+            never.wait()  # the reopen never returns, as an open on a hung sound server can
+        opened.append(_Output(never))
+        return opened[-1]
+
+    events = Events()
+    speaker = Pyttsx3Speaker(Settings(), MonotonicClock(), events, output_factory=factory,
+                             renderer=Renderer(lambda: FakeSynth([]), folder=tmp_path))
+    opened[0].is_alive = False
+    assert events.wait_for(lambda items: any(n == "output_lost" for n, _ in items), 10)
+    speaker.say("Lower your heel.", utterance_id=1)  # returns at once: the reopen is on a thread of its own
+    assert events.wait_for(lambda items: any(n == "speech_end" and f["id"] == 1 for n, f in items), 10), \
+        "a line waiting on a hung reopen was never reported, so the session would wait for ever"
+    closing = threading.Thread(target=speaker.close, daemon=True)
+    closing.start()
+    closing.join(timeout=10)
+    assert not closing.is_alive(), "close() hung on a device that hangs on close"
+    never.set()
