@@ -94,7 +94,11 @@ class Pyttsx3Speaker:
         return answer
 
     def close(self) -> None:
-        self._closing.set()
+        with self._device_lock:
+            self._closing.set()
+            if self._opened is not None:  # reopened but not yet taken into use
+                self._retire(self._opened)
+                self._opened = None
         closing = self._retire(self._output)
         self._renderer.close()
         self._dispatcher.join(timeout=1)
