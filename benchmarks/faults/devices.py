@@ -120,7 +120,7 @@ def _suspended(home: Path) -> Result:
 
 
 def _server_killed(home: Path) -> Result:
-    """PulseAudio killed (SIGKILL) during the counts and started again 2 s later."""
+    """PulseAudio killed (SIGKILL) during the counts and started again 2 s later, with the microphone listening."""
     marks, recorders = {}, {}
 
     def fault(session: Session) -> None:
@@ -134,7 +134,7 @@ def _server_killed(home: Path) -> Result:
 
     recorders["before"] = Recorder(rate=RATE).__enter__()
     try:
-        session = _run(home, fault)
+        session = _run(home, fault, text_only=False)  # listening too: the microphone's stream dies with it
     finally:
         if "after" in recorders:
             recorders["after"].__exit__(None, None, None)
@@ -143,8 +143,10 @@ def _server_killed(home: Path) -> Result:
     after = _window_peak(recorders["after"], marks["restarted"] + 0.5, time.monotonic()) if "after" in recorders else 0
     raw = _raw_lines(session)
     back = bool(session.printed(BACK)) and bool(session.said(BACK))
+    mic = session.printed("The microphone is not available")
     heard = (f"peak {before} before the kill, {after} after the restart; '{BACK}' "
-             f"{'printed and said' if back else 'missing'}; {len(raw)} raw stderr lines"
+             f"{'printed and said' if back else 'missing'}; microphone: {mic[0] if mic else 'no notice'}; "
+             f"{len(raw)} raw stderr lines"
              + (f" ({raw[0][:60]}…)" if raw else ""))
     ok = session.completed() and after > before / 2 and back and not raw
     return Result(heard=heard, lost=_lost(session, after, "counts due while it was down were silent"), ok=ok)
