@@ -145,6 +145,19 @@ def microphone_removed():
         subprocess.run(["pactl", "set-default-source", "mic"], check=True, timeout=10)
 
 
+def move_capture(pid: int, source: str) -> None:
+    """Move the recording stream(s) of process `pid` to another Pulse source, as pavucontrol or PulseAudio's
+    policy does (`pactl move-source-output`)."""
+    import json
+    outputs = json.loads(subprocess.run(["pactl", "-f", "json", "list", "source-outputs"], capture_output=True,
+                                        text=True, check=True, timeout=10).stdout)
+    mine = [o["index"] for o in outputs if o["properties"].get("application.process.id") == str(pid)]
+    if not mine:
+        raise AssertionError(f"process {pid} records from no Pulse source")
+    for index in mine:
+        subprocess.run(["pactl", "move-source-output", str(index), source], check=True, timeout=10)
+
+
 def peak(samples) -> int:
     """The largest absolute sample value (0 for no samples)."""
     return max((abs(value) for value in samples), default=0)

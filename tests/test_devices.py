@@ -1,6 +1,7 @@
 """Devices that go away mid-session, through the private PulseAudio: the coach plays again and keeps stderr clean."""
 from __future__ import annotations
 
+import contextlib
 import os
 import queue
 import shutil
@@ -12,8 +13,8 @@ import time
 
 import pytest
 
-from tests.harness import (Events, Recorder, find_clip, kill_pulse, make_speech_wav, microphone_removed, peak, play,
-                           start_pulse_again, suspend_sink)
+from tests.harness import (Events, Recorder, find_clip, kill_pulse, make_speech_wav, microphone_removed, move_capture,
+                           peak, play, start_pulse_again, suspend_sink)
 from voicecoach.adapters.clock import MonotonicClock
 from voicecoach.config import Settings
 from voicecoach.listening.mic import MicListener
@@ -131,7 +132,14 @@ class _HearsPause:
         return Heard("pause", "pause", extra={})
 
 
-def test_a_removed_microphone_is_said_once_and_the_coach_counting_on_the_new_input_is_no_command(pulse, home):
+@contextlib.contextmanager
+def _capture_moved():
+    move_capture(os.getpid(), "spk.monitor")
+    yield
+
+
+@pytest.mark.parametrize("fault", [microphone_removed, _capture_moved], ids=["mic-unloaded", "capture-moved"])
+def test_a_removed_microphone_is_said_once_and_the_coach_counting_on_the_new_input_is_no_command(pulse, home, fault):
     count = make_speech_wav("four", home / "four.wav", voice="en-us", noise_db=-60, pad_s=0.2)
     user = make_speech_wav("pause", home / "pause.wav", voice="en-gb", noise_db=-60, pad_s=0.4)
     heard: queue.Queue = queue.Queue()
@@ -140,8 +148,8 @@ def test_a_removed_microphone_is_said_once_and_the_coach_counting_on_the_new_inp
     listener.start(heard.put)
     try:
         time.sleep(1.0)  # capture is running on `mic`, and its source has been looked up
-        with microphone_removed():
-            time.sleep(1.0)  # PulseAudio has moved the capture stream to the speaker's monitor
+        with fault():
+            time.sleep(1.0)  # the capture stream now records the speaker's monitor
             for _ in range(3):
                 listener.coach_speaking("4", kind="count")
                 play(count, "spk")

@@ -268,7 +268,7 @@ class MicListener:
             self.notify("input_lost", {"error": str(error)})
 
     def _watch_source(self) -> None:
-        """Notice the capture stream moved to another source (a removed microphone) and say so once a change."""
+        """Notice the capture stream moved to another source (a removed microphone); say so once per change."""
         attached: Source | None = None
         try:
             while not self.stopping.wait(SOURCE_CHECK_SECONDS):
