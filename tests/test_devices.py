@@ -65,7 +65,9 @@ def test_speech_plays_again_after_the_output_was_suspended_for_5_s(pulse, home):
     assert peak(before.samples) > 5000, "the line before the suspend was not heard"
     assert peak(after.samples) > peak(before.samples) / 2, \
         f"after the suspend: peak {peak(after.samples)} against {peak(before.samples)} before"
-    assert find_clip(after.samples, clip)[1] >= MATCH, "the line after the suspend was not the one asked for"
+    score = find_clip(after.samples, clip)[1]
+    assert score >= MATCH, f"the line after the suspend was not the one asked for (match {score:.2f}; " \
+                           f"events {[(n, f.get('id')) for n, f in events.items]})"
     names = [name for name, _ in events.items]
     assert back and names.count("output_lost") == 1 and names.count("output_back") == 1
     assert names.index("output_lost") < names.index("output_back")
@@ -185,6 +187,45 @@ def test_the_runner_says_once_that_the_sound_went_and_came_back_and_that_the_mic
     assert "The sound is back." in said and "The sound is back." in printed
     changed = [text for text in said if text.startswith("The microphone changed: I now hear Monitor of Speakers.")]
     assert len(changed) == 1
+
+
+class _Watch:
+    def __init__(self, source):
+        self.source, self.closed = source, False
+
+    def current(self):
+        return self.source
+
+    def close(self):
+        self.closed = True
+
+
+def test_an_output_monitor_from_the_start_is_said_and_not_trusted_until_the_user_speaks_in_a_quiet_moment(tmp_path):
+    from tests.test_listening_mic import _Microphone
+    from voicecoach.listening.endpoint import FRAME_BYTES
+    from voicecoach.listening.mic import Source
+    notices = []
+    watch = _Watch(Source("spk.monitor", "Monitor of Speakers", monitor=True))
+    listener = MicListener(MonotonicClock(), recognizer=_HearsPause(), notify=lambda e, f: notices.append((e, f)),
+                           microphone_factory=lambda index: _Microphone(bytes(FRAME_BYTES * 100)), source_watch=watch)
+    listener.start(lambda heard: None)
+    try:
+        deadline = time.monotonic() + 10
+        while not notices and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        listener.stop()
+    assert [(name, fields["changed"], fields["monitor"]) for name, fields in notices] == [("input_changed", False, True)]
+    assert listener.untrusted and watch.closed
+
+
+def test_the_runner_words_a_monitor_from_the_start_as_such(tmp_path):
+    from tests.test_runner import run
+    notice = {"source": "Monitor of Speakers", "monitor": True, "changed": False}
+    _, events, printed, _ = run(tmp_path, [(1.0, ("input_changed", notice))])
+    assert [line for line in printed if "Monitor of Speakers" in line] == [
+        "I am listening to Monitor of Speakers, which plays back what I say. Until I hear you speak while I am "
+        "quiet, I will not take spoken commands."]
 
 
 class _Output:

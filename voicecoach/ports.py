@@ -10,8 +10,8 @@ from typing import Callable, Iterable, Protocol
 # and "speech_skipped" (a late count that was dropped) and "output_lost" (device gone; optional message),
 # and "output_back" (a reopened device plays again).
 # Listeners report "input_lost" (error) the same way, "coach_audible" once the microphone is found to hear
-# the coach's lines (speakers rather than headphones), and "input_changed" (source, monitor) when capture moved
-# to another source.
+# the coach's lines (speakers rather than headphones), and "input_changed" (source, monitor, changed) when capture
+# moved to another source, or (changed false) records an output's monitor from the start.
 Notify = Callable[[str, dict], None]
 
 

@@ -281,7 +281,7 @@ class MicListener:
                     self.untrusted = True
                     self.echo.forget_audibility()
                     self.notify("input_changed", {"source": source.description, "monitor": source.monitor,
-                                                  "t": self.clock.now()})
+                                                  "changed": changed, "t": self.clock.now()})
         finally:
             self.source_watch.close()
 

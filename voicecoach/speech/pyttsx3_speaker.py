@@ -47,6 +47,7 @@ class Pyttsx3Speaker:
         self._trying = False                          # a reopened output not yet heard to work
         self._opening: threading.Thread | None = None
         self._opening_since = 0.0
+        self._open_seconds = 0.0                      # how long the last reopen took, for the events log
         self._opened = None                           # what the opening thread got, None if it failed
         self._output_factory = output_factory
         self._closing = threading.Event()
@@ -137,7 +138,9 @@ class Pyttsx3Speaker:
         now = self._clock.now()
         with self._device_lock:
             news = self._check_device(now)
-        if news is not None:  # outside the lock: whoever is told may queue a line at once
+        if news == "output_back":  # outside the lock: whoever is told may queue a line at once
+            self._deliver(news, {"t": now, "open_s": round(self._open_seconds, 3)})
+        elif news is not None:
             self._deliver(news, {"t": now})
 
     def _check_device(self, now: float) -> str | None:
@@ -179,6 +182,7 @@ class Pyttsx3Speaker:
         except Exception:  # no device yet; said once already, and the next line tries again
             output = None
         with self._device_lock:
+            self._open_seconds = self._clock.now() - self._opening_since
             if output is not None and self._closing.is_set():
                 self._retire(output)
                 output = None
