@@ -146,6 +146,82 @@ def speakers_into_mic(latency_ms: int = 60):
         subprocess.run(["pactl", "unload-module", module], check=False)
 
 
+@contextlib.contextmanager
+def microphone_removed():
+    """Within the block the microphone `mic` is gone (its module unloaded), as when a USB headset is pulled out:
+    PulseAudio moves whatever recorded from it to another source. Afterwards `mic` is back as the default."""
+    modules = subprocess.run(["pactl", "list", "short", "modules"], capture_output=True, text=True, check=True,
+                             timeout=10).stdout
+    module = next(line.split()[0] for line in modules.splitlines()
+                  if "module-virtual-source" in line and "source_name=mic" in line)
+    subprocess.run(["pactl", "unload-module", module], check=True, timeout=10)
+    try:
+        yield
+    finally:
+        subprocess.run(["pactl", "load-module", "module-virtual-source", "source_name=mic", "master=micfeed.monitor"],
+                       capture_output=True, check=True, timeout=10)
+        subprocess.run(["pactl", "set-default-source", "mic"], check=True, timeout=10)
+
+
+def move_capture(pid: int, source: str) -> None:
+    """Move the recording stream(s) of process `pid` to another Pulse source, as pavucontrol or PulseAudio's
+    policy does (`pactl move-source-output`)."""
+    import json
+    outputs = json.loads(subprocess.run(["pactl", "-f", "json", "list", "source-outputs"], capture_output=True,
+                                        text=True, check=True, timeout=10).stdout)
+    mine = [o["index"] for o in outputs if o["properties"].get("application.process.id") == str(pid)]
+    if not mine:
+        raise AssertionError(f"process {pid} records from no Pulse source")
+    for index in mine:
+        subprocess.run(["pactl", "move-source-output", str(index), source], check=True, timeout=10)
+
+
+def peak(samples) -> int:
+    """The largest absolute sample value (0 for no samples)."""
+    return max((abs(value) for value in samples), default=0)
+
+
+def suspend_sink(name: str, suspended: bool) -> None:
+    """Suspend or resume a Pulse sink, as PulseAudio does when a device goes idle or a laptop lid closes."""
+    subprocess.run(["pactl", "suspend-sink", name, "1" if suspended else "0"], check=True, timeout=10)
+
+
+def kill_pulse() -> None:
+    """Kill the private PulseAudio outright (SIGKILL), as a crashed sound server."""
+    pid_file = Path(os.environ["PULSE_RUNTIME_PATH"]) / "pid"
+    os.kill(int(pid_file.read_text().strip()), 9)
+    for _ in range(50):
+        if subprocess.run(["pactl", "info"], capture_output=True, timeout=5).returncode != 0:
+            break
+        time.sleep(0.1)
+    # The killed daemon may linger as a zombie (nothing reaps it in a container): a new one would take its pid
+    # file as a daemon still running.
+    pid_file.unlink(missing_ok=True)
+
+
+def start_pulse_again() -> None:
+    """Start the private PulseAudio again after kill_pulse(), with the devices and keep-alives of scripts/pulse.sh
+    (the keep-alive players end on their own when the daemon is stopped)."""
+    folder = os.environ["VOICECOACH_PULSE_DIR"]
+    subprocess.run(["pulseaudio", "--daemonize=yes", "-n", "--exit-idle-time=-1", f"--log-target=file:{folder}/pulse.log",
+                    "--load=module-native-protocol-unix", "--load=module-null-sink sink_name=spk",
+                    "--load=module-null-sink sink_name=micfeed",
+                    "--load=module-virtual-source source_name=mic master=micfeed.monitor"],
+                   check=True, capture_output=True, timeout=20)
+    for _ in range(50):
+        if subprocess.run(["pactl", "info"], capture_output=True, timeout=5).returncode == 0:
+            break
+        time.sleep(0.1)
+    subprocess.run(["pactl", "set-default-sink", "spk"], check=True, timeout=10)
+    subprocess.run(["pactl", "set-default-source", "mic"], check=True, timeout=10)
+    with open("/dev/zero", "rb") as zeros:
+        for sink in ("spk", "micfeed"):
+            subprocess.Popen(["pacat", "--playback", f"--device={sink}", "--latency-msec=40"], stdin=zeros,
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    with Recorder():  # returns once the sinks render at the keep-alive's pace again
+        pass
+
+
 def _segments(samples, rate: int, threshold_db: float, min_gap_ms: float) -> list[tuple[float, float]]:
     """(start, end) seconds of stretches whose 1 ms peak reaches threshold_db (dBFS), split by quiet >= min_gap_ms."""
     frame = max(1, rate // 1000)

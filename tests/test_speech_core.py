@@ -208,7 +208,17 @@ def test_a_lost_device_is_reported_once_and_later_speech_reports_at_once(tmp_pat
         if name == "speech_end" and fields.get("id") == 3:
             done.set()
 
-    speaker = make_speaker(tmp_path, notify)
+    opened = []
+
+    def device_that_cannot_be_reopened(player, clock):
+        if opened:
+            raise OSError("no default output device")
+        opened.append(SilentOutput(player, clock))
+        return opened[-1]
+
+    renderer = Renderer(lambda: FakeSynth([]), folder=tmp_path)
+    speaker = Pyttsx3Speaker(Settings(), Clock(), notify, renderer=renderer,
+                             output_factory=device_that_cannot_be_reopened)
     try:
         speaker.say("queued", utterance_id=1)
         speaker._output.is_alive = False

@@ -7,9 +7,11 @@ from typing import Callable, Iterable, Literal, Protocol
 # Adapters report what really happened through this callback: (event name, fields).
 # Speakers report "speech_start" / "speech_end" with fields
 #   id (the Say action's id), text, kind, t (clock seconds), interrupted (speech_end only),
-# and "speech_skipped" (a late count that was dropped) and "output_lost" (device gone; message).
-# Listeners report "input_lost" (error) the same way, and "coach_audible" once the microphone is found to hear
-# the coach's lines (speakers rather than headphones).
+# and "speech_skipped" (a late count that was dropped) and "output_lost" (device gone; optional message),
+# and "output_back" (a reopened device plays again).
+# Listeners report "input_lost" (error) the same way, "coach_audible" once the microphone is found to hear
+# the coach's lines (speakers rather than headphones), and "input_changed" (source, monitor, changed) when capture
+# moved to another source, or (changed false) records an output's monitor from the start.
 # The history store reports "history_lost" (reason: a HistoryReason, error) when it stops keeping history and
 # "history_set_aside" (name) when a damaged file was renamed and a new one begun; the CLI reports
 # "setting_not_saved" (error) when a setting changed by voice cannot be written, and "another_session" when

@@ -193,6 +193,12 @@ class Runner:
             self._say_aside(notice(self.ctx.lines, name, fields))
         if name == "coach_audible":  # once: the listener now ignores speech over the coach, so say how to speak
             self._say_aside(self.ctx.lines[name])
+        if name == "output_back":  # spoken, so the user knows; a later loss is news again
+            self._lost.discard("output_lost")
+            self._say_aside(self.ctx.lines[name])
+        if name == "input_changed":  # spoken: the user may not be looking at the screen
+            key = name if fields.get("changed", True) else "input_monitor"  # else a monitor from the start
+            self._say_aside(self.ctx.lines[key].format(source=fields.get("source", "")))
         if self.listener is not None and name in ("speech_start", "speech_end"):
             if name == "speech_start" and fields.get("kind") != "cue":  # a tone has no words to echo
                 self.listener.coach_speaking(fields["text"], fields.get("kind", "instruction"))

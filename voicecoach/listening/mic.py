@@ -4,6 +4,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import dataclasses
+import os
 import queue
 import sys
 import threading
@@ -43,6 +44,9 @@ COUNT_SLACK = 0.1
 # Moonshine takes longer, and 3 frames start it early enough to be ready at the cut (listen_latency with both
 # recognisers side by side: audio_end -> action median 496 ms at 5 frames, 369 ms at 3).
 EARLY_AFTER_QUIET_FRAMES = 3
+# How often the PulseAudio source that capture is attached to is looked up (about 1 ms a look-up).
+SOURCE_CHECK_SECONDS = 0.5
+PA_INVALID_INDEX = 0xFFFFFFFF
 
 
 def release_free_heap() -> None:
@@ -66,6 +70,46 @@ def find_input_device(wanted: str | int | None) -> int | None:
         if str(wanted).lower() in (name or "").lower():
             return index
     raise ValueError(f"no input device matches {wanted!r}; `voicecoach devices` lists them")
+
+
+@dataclass(frozen=True)
+class Source:
+    name: str
+    description: str
+    monitor: bool        # the monitor of an output: it hears what is played, the coach's own voice first
+
+
+class PulseSourceWatch:
+    """Which PulseAudio (or PipeWire) source this process's capture stream records from. PortAudio reaches
+    PulseAudio through ALSA's `pulse` device and cannot tell: when the microphone goes, PulseAudio moves the
+    stream to another source, often the speaker's monitor, and the stream reads on as if nothing happened.
+    libpulse (through pulsectl) is there wherever ALSA's pulse plugin is, so asking it works where the problem
+    can happen; elsewhere current() is None."""
+
+    def __init__(self):
+        self._pulse = None
+
+    def current(self) -> Source | None:
+        try:
+            if self._pulse is None:
+                import pulsectl
+                self._pulse = pulsectl.Pulse("voicecoach-input-watch", connect=False)
+                self._pulse.connect(autospawn=False, timeout=1)  # never start a sound server of its own
+            pid = str(os.getpid())
+            for output in self._pulse.source_output_list():
+                if output.proplist.get("application.process.id") == pid:
+                    info = self._pulse.source_info(output.source)
+                    monitor = info.monitor_of_sink != PA_INVALID_INDEX or info.proplist.get("device.class") == "monitor"
+                    return Source(info.name, info.description, monitor)
+        except Exception:  # no PulseAudio to ask, or it went away: ask again next time
+            self.close()
+        return None
+
+    def close(self) -> None:
+        if self._pulse is not None:
+            with contextlib.suppress(Exception):
+                self._pulse.close()
+            self._pulse = None
 
 
 @dataclass
@@ -129,6 +173,15 @@ class EchoFilter:
                 and (line.stopped is None or speech_end <= line.stopped + ECHO_SECONDS)))
             for line in self._sounding(speech_start))
 
+    def overlaps_coach(self, speech_start: float, speech_end: float) -> bool:
+        """Any of the coach's lines or counts was sounding during the utterance (or stopped just before it)."""
+        return any(line.began <= speech_end for line in self._sounding(speech_start))
+
+    def forget_audibility(self) -> None:
+        """The input changed: whether it hears the coach is to be learnt again."""
+        with self.lock:
+            self.audible_shares.clear()
+
     def is_coach_words(self, heard_text: str, speech_start: float) -> bool:
         """The recognised text is made only of words the coach was saying as the user's speech began."""
         words = set(normalise(heard_text).split())
@@ -165,7 +218,8 @@ class MicListener:
 
     def __init__(self, clock: Clock, *, device: str | int | None = None, recognizer=None,
                  recognizer_factory: Callable[[], object] | None = None,
-                 notify: Notify | None = None, microphone_factory: Callable | None = None):
+                 notify: Notify | None = None, microphone_factory: Callable | None = None,
+                 source_watch: PulseSourceWatch | None = None):
         self.clock = clock
         self.device = device
         self.notify = notify or (lambda event, fields: None)
@@ -179,6 +233,11 @@ class MicListener:
         self.lost_reported = False
         self.audible_reported = False
         self.stream_anchor: float | None = None  # clock seconds at the start of the first captured frame
+        self.source_watch = source_watch or PulseSourceWatch()
+        # After the input changed (or when it is an output's monitor), what it hears may be the coach itself:
+        # no command is taken from it until an utterance comes while the coach is silent, which only the user
+        # can make. A monitor hears nothing else.
+        self.untrusted = False
 
     @staticmethod
     def _speech_recognition_microphone(device_index):
@@ -187,7 +246,8 @@ class MicListener:
 
     def start(self, post: Callable[[Heard], None]) -> None:
         self.threads = [threading.Thread(target=self._capture, name="mic-capture", daemon=True),
-                        threading.Thread(target=self._recognise, args=(post,), name="mic-recognise", daemon=True)]
+                        threading.Thread(target=self._recognise, args=(post,), name="mic-recognise", daemon=True),
+                        threading.Thread(target=self._watch_source, name="mic-source", daemon=True)]
         for thread in self.threads:
             thread.start()
 
@@ -206,6 +266,24 @@ class MicListener:
         if not self.lost_reported:
             self.lost_reported = True
             self.notify("input_lost", {"error": str(error)})
+
+    def _watch_source(self) -> None:
+        """Notice the capture stream moved to another source (a removed microphone); say so once per change."""
+        attached: Source | None = None
+        try:
+            while not self.stopping.wait(SOURCE_CHECK_SECONDS):
+                source = self.source_watch.current()
+                if source is None or source == attached:
+                    continue
+                changed = attached is not None
+                attached = source
+                if changed or source.monitor:
+                    self.untrusted = True
+                    self.echo.forget_audibility()
+                    self.notify("input_changed", {"source": source.description, "monitor": source.monitor,
+                                                  "changed": changed, "t": self.clock.now()})
+        finally:
+            self.source_watch.close()
 
     def _release_memory(self) -> None:
         getattr(self._recognizer, "release_memory", lambda: None)()  # the optional recognisers hold none to give
@@ -267,6 +345,12 @@ class MicListener:
             cut_at = time.perf_counter()
             audio_end = self.stream_anchor + utterance.end
             speech_start = self.stream_anchor + utterance.start
+            if self.untrusted:
+                if self.echo.overlaps_coach(speech_start, audio_end):  # perhaps the coach, heard on a new input
+                    early = None
+                    post(Heard("", None, None, 0.0, audio_end, {"echo": True, "untrusted": True, "near_miss": False}))
+                    continue
+                self.untrusted = False  # the coach was silent: this is the user
             if self.echo.is_coach_voice(speech_start, audio_end):  # not worth decoding: its text cannot count
                 early = None
                 post(Heard("", None, None, 0.0, audio_end, {"echo": True, "near_miss": False}))

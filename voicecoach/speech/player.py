@@ -140,8 +140,10 @@ class PyAudioOutput:
 
     def __init__(self, player: Player, clock: Clock):
         self._player, self._clock = player, clock
+        self.first_callback: float | None = None
         self.last_callback: float | None = None
         self.failed: str | None = None
+        self.retired = False   # replaced by a reopened stream: a late callback must not take the player's clips
         with quiet_stderr():
             import pyaudio
             self._pyaudio_module = pyaudio
@@ -155,7 +157,11 @@ class PyAudioOutput:
         self.started = clock.now()
 
     def _callback(self, _data, frames, time_info, status):
+        if self.retired:
+            return (bytes(2 * frames), self._pyaudio_module.paAbort)
         now = self._clock.now()
+        if self.first_callback is None:
+            self.first_callback = now
         self.last_callback = now
         ahead = time_info.get("output_buffer_dac_time", 0) - time_info.get("current_time", 0)
         if not 0 <= ahead < 1:
@@ -178,9 +184,17 @@ class PyAudioOutput:
         last = self.last_callback if self.last_callback is not None else self.started
         return now - last < patience
 
+    def playing_for(self) -> float:
+        """How long its callbacks have kept coming: a stream opened on a suspended sink is called once or twice
+        to fill its buffer, then stalls."""
+        if self.first_callback is None or self.last_callback is None:
+            return 0.0
+        return self.last_callback - self.first_callback
+
     def close(self) -> None:
-        with contextlib.suppress(Exception):
-            self._stream.stop_stream()
+        # Not stop_stream(): it drains the buffer, and on a suspended sink that blocked until the sink resumed
+        # (measured: still blocked after 6 s). close() discards what is buffered and returned at once (5 ms).
+        self.retired = True
         with contextlib.suppress(Exception):
             self._stream.close()
         with contextlib.suppress(Exception):
