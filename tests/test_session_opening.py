@@ -12,7 +12,7 @@ def test_the_opening_says_the_routine_and_waits_for_start():
     d = Drive(CALF, speech_ms=500, start_wait_ms=WAIT).start()
     d.run_until(5000)
     opening = d.said("instruction")
-    assert len(opening) == 1 and "Say help at any time" in opening[0][1] and "begin in 8 seconds" in opening[0][1]
+    assert len(opening) == 1 and "help to hear what you can say" in opening[0][1] and "begin in 8 seconds" in opening[0][1]
     assert d.state.mode == "waiting" and not d.records("step")[1:]
     d.intent("resume")                      # "start" is one of resume's phrasings
     d.run_until(d.now + 600)
@@ -208,3 +208,36 @@ def test_back_to_the_opening_says_it_again_without_waiting_again():
     assert d.records("step")[-1][1]["index"] == 0
     d.run_until(d.now + 600)
     assert d.state.mode == "running" and d.records("step")[-1][1]["index"] == 1
+
+
+def test_stop_and_it_hurts_are_said_at_the_start_of_every_session_at_every_verbosity():
+    for verbosity in ("brief", "normal", "detailed"):
+        for start_index in (0, 5):
+            d = Drive(CALF, verbosity=verbosity, start_index=start_index).start()
+            first = d.said("instruction")[0][1]
+            assert "say it hurts" in first and "Say stop" in first, (verbosity, start_index, first)
+
+
+def test_every_short_help_names_stop_and_it_hurts():
+    helps = []
+    d = Drive(CALF, speech_ms=500, start_wait_ms=WAIT).start()
+    d.intent("help")                                         # the opening
+    helps.append(d.said("info")[-1][1])
+    d.intent("resume")
+    d.run_until(d.now + 600)
+    d.intent("help")                                         # an instruction
+    helps.append(d.said("info")[-1][1])
+    d.run_until_hold()
+    d.intent("help")                                         # a hold
+    helps.append(d.said("info")[-1][1])
+    d.intent("pause")
+    d.intent("help")                                         # paused
+    helps.append(d.said("info")[-1][1])
+    offer = Drive(CALF, speech_ms=500, start_wait_ms=WAIT, offer_resume_at=5).start()
+    offer.intent("help")                                     # the offer to continue
+    helps.append(offer.said("info")[-1][1])
+    menu = with_choice(choose_routine=True).start()
+    menu.intent("help")                                      # the routine menu
+    helps.append(menu.said("info")[-1][1])
+    for text in helps:
+        assert "stop" in text and "it hurts" in text, text

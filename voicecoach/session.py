@@ -36,8 +36,11 @@ def build_plan(routine: Routine, lines: Mapping[str, str]) -> tuple[PlanStep, ..
     total = len(routine.exercises)
     minutes = spoken_minutes(routine_seconds(routine), lines)
     first = routine.exercises[0].name
-    steps = [PlanStep("say", _fill(lines["intro"], name=routine.name, about=routine.about, minutes=minutes),
-                      title=first, brief_text=_fill(lines["intro"], name=routine.name, about="", minutes=minutes))]
+    safety = lines["safety_first"]  # stop and "it hurts" at the start of every session, at every verbosity
+    steps = [PlanStep("say", _fill(lines["intro"], name=routine.name, about=routine.about, minutes=minutes,
+                                   safety_first=safety),
+                      title=first, brief_text=_fill(lines["intro"], name=routine.name, about="", minutes=minutes,
+                                                    safety_first=safety))]
     for number, exercise in enumerate(routine.exercises):
         title = exercise.name
         steps.append(PlanStep("say", _fill(lines["exercise"], number=number + 1, total=total, name=title),
@@ -253,7 +256,8 @@ def _routine_name(state: State, ctx: Context) -> str:
 
 
 def _continue(state: State, ctx: Context, out: list[Action]) -> State:
-    return _say(state, out, _fill(ctx.lines["intro_resumed"], name=_routine_name(state, ctx), **_exercise_of(state)),
+    return _say(state, out, _fill(ctx.lines["intro_resumed"], name=_routine_name(state, ctx), **_exercise_of(state),
+                                  safety_first=ctx.lines["safety_first"]),
                 then="enter")
 
 
