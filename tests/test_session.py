@@ -331,3 +331,26 @@ def test_help_says_what_matters_now_and_more_help_the_rest():
     assert d.said()[-1][1].startswith("Say resume to carry on")
     d.intent("more_help")
     assert "other side" in d.said()[-1][1] and "it hurts" in d.said()[-1][1]
+
+
+def test_carry_on_go_on_keep_going_mean_continue_and_only_next_skip_move_on_skip():
+    from voicecoach.intents import parse
+    for words in ("carry on", "go on", "keep going"):
+        assert parse(words).intent == "resume", words
+        d = Drive(CALF, speech_ms=300).start()
+        d.run_until_hold()
+        start = d.records("hold_start")[0][0]
+        d.run_until(start + 6000)
+        d.intent(parse(words).intent)                 # during a hold: keep holding, and say so
+        assert d.said()[-1][1] == "Keep holding, 4 seconds left."
+        assert not d.records("hold_end") and d.state.timing
+        d.intent("pause")
+        d.run_until(d.now + 20_000)
+        d.intent(parse(words).intent)                 # paused: resume
+        assert d.state.mode == "paused" and d.said()[-1][1] == "Resuming, 4 seconds left."
+        d.run_until(d.now + 10_000)
+        assert d.records("hold_end")[0][1] == {"held": 10.0, "seconds": 10}
+    for words in ("next", "skip", "move on"):
+        assert parse(words).intent == "next", words
+    for words in ("I've had enough", "I want to stop now", "that's enough"):
+        assert parse(words).intent == "stop", words

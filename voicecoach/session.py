@@ -522,6 +522,10 @@ def _intent(state: State, event: Intent, now: int, ctx: Context) -> tuple[State,
         state = _set_mode(_freeze(replace(state, waiting_for=None, then=None), now), "paused", out)
         return _say(state, out, ctx.lines["paused"], kind="info"), out
     if name == "resume":
+        if state.mode != "paused" and state.timing and state.frozen_at is None:  # "carry on" in a hold: keep holding
+            seconds = spoken_seconds(math.ceil(remaining_ms(state, now) / 1000), ctx.lines)
+            line = "keep_holding" if state.step.kind == "hold" else "doing_rest"
+            return _say(state, out, _fill(ctx.lines[line], seconds=seconds), kind="info"), out
         if state.mode != "paused":
             return _say(state, out, ctx.lines["not_paused"], kind="info"), out
         out.append(Hush())
