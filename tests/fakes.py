@@ -24,8 +24,8 @@ def exercise(name: str, *steps: Step, sides: tuple[str, ...] = (), tip: str = ""
     return Exercise(name=name, steps=tuple(steps), sides=sides, tip=tip)
 
 
-def say(text: str, detail: bool = False) -> Step:
-    return Step("say", text=text, detail=detail)
+def say(text: str, detail: bool = False, once: bool = False) -> Step:
+    return Step("say", text=text, detail=detail, once=once)
 
 
 def hold(seconds: int, count: str = "each") -> Step:

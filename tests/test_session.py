@@ -100,7 +100,9 @@ def test_next_ends_the_hold_early_and_moves_on():
     t, end = d.records("hold_end")[0]
     assert end == {"held": 2.5, "seconds": 10, "early": True}
     assert any(isinstance(a, core.Hush) for _, a in d.actions)
-    assert d.said()[-1][1] == "Step forward with your right leg."
+    assert d.said()[-1][1] == "Now your right side."
+    d.run_until(d.now + 100)
+    assert "Step forward with your right leg." in [text for _, text in d.said()[-2:]]
 
 
 def test_next_on_the_last_step_finishes_the_routine():
@@ -237,7 +239,7 @@ def test_resuming_a_session_starts_at_the_saved_step():
     d = Drive(CALF, start_index=index).start()
     assert d.said()[0][1].startswith("Continuing Test routine where you left off")
     d.run_until(100)
-    assert d.said()[1][1] == "Step forward with your right leg."
+    assert [text for _, text in d.said()[1:3]] == ["Now your right side.", "Step forward with your right leg."]
 
 
 def test_stale_speech_done_after_a_hush_is_ignored():
@@ -314,7 +316,7 @@ def test_other_side_jumps_to_the_next_side_and_not_past_the_last():
     d.run_until_hold()
     d.intent("other_side")
     assert d.records("hold_end")[0][1]["early"] is True
-    assert d.said()[-1][1] == "Step forward with your right leg."
+    assert d.said()[-1][1] == "Now your right side."
     d.intent("other_side")
     assert d.said()[-1][1] == "This exercise has no other side to go to."
 
@@ -354,3 +356,81 @@ def test_carry_on_go_on_keep_going_mean_continue_and_only_next_skip_move_on_skip
         assert parse(words).intent == "next", words
     for words in ("I've had enough", "I want to stop now", "that's enough"):
         assert parse(words).intent == "stop", words
+
+
+SETUP = routine(exercise("Calf", say("Find something steady to lean on.", once=True),
+                         say("Step forward with your {side} foot."), hold(10), say("Feet together."),
+                         sides=("left", "right")))
+
+
+def instructions(d: Drive) -> list[str]:
+    return [text for _, text in d.said("instruction")]
+
+
+def test_the_switch_of_sides_is_said_and_set_up_lines_for_both_sides_are_not_repeated():
+    d = Drive(SETUP).start()
+    d.run_to_end()
+    texts = instructions(d)
+    assert texts.count("Find something steady to lean on.") == 1
+    right = texts.index("Now your right side.")
+    assert texts[right + 1] == "Step forward with your right foot."
+    assert texts.index("Feet together.") < right
+
+
+def test_continuing_an_interrupted_session_starts_at_the_start_of_its_side_with_its_set_up():
+    plan = core.build_plan(SETUP, Drive(SETUP).ctx.lines)
+    right_hold = next(i for i, s in enumerate(plan) if s.side == "right" and s.kind == "hold")
+    d = Drive(SETUP, start_index=right_hold).start()
+    d.run_until_hold()
+    texts = instructions(d)
+    assert texts[0].startswith("Continuing Test routine where you left off")
+    assert texts[1:4] == ["Now your right side.", "Find something steady to lean on.",
+                          "Step forward with your right foot."]
+    offered = Drive(SETUP, speech_ms=500, start_wait_ms=8000, offer_resume_at=right_hold).start()
+    offered.intent("resume")
+    offered.run_until_hold()
+    assert "Find something steady to lean on." in instructions(offered)
+    assert offered.records("step")[0][1]["index"] == right_hold - 3
+
+
+def test_a_question_right_after_a_hold_ends_never_runs_the_hold_again():
+    for interrupt in ("ask", "pause"):
+        d = Drive(SETUP, speech_ms=1000).start()
+        d.run_until_hold()
+        start = d.records("hold_start")[0][0]
+        d.run_until(start + 10_200)                 # the hold is over: "And relax." is being said
+        assert d.records("hold_end") and d.said()[-1][1].endswith("And relax.")
+        d.intent(interrupt, "heat-or-ice")
+        if interrupt == "pause":
+            d.intent("resume")
+        d.run_until(d.now + 2500)
+        assert len(d.records("hold_start")) == 1, interrupt
+        assert "Feet together." in instructions(d)[-2:], interrupt
+        hold = next(i for i, s in enumerate(d.state.plan) if s.kind == "hold")
+        assert [f["index"] for _, f in d.records("step")].count(hold) == 1
+
+
+def test_where_am_i_answers_what_is_true_in_every_mode_and_which_side_names_the_side():
+    from tests.test_session_opening import with_choice
+    menu = with_choice(choose_routine=True).start()
+    menu.intent("where")
+    assert menu.said("info")[-1][1] == "Choosing a routine. Say its name, or resume to carry on with Test routine."
+    opening = Drive(SETUP, speech_ms=500, start_wait_ms=8000).start()
+    opening.intent("where")
+    assert opening.said("info")[-1][1] == "At the start of Test routine. Say start to begin."
+    offer = Drive(SETUP, speech_ms=500, start_wait_ms=8000, offer_resume_at=4).start()
+    offer.intent("where")
+    assert offer.said("info")[-1][1].startswith("Last time, Test routine stopped at exercise 1 of 1.")
+    d = Drive(SETUP).start()
+    d.run_until_hold()
+    d.intent("pause")
+    d.intent("where")
+    assert d.said("info")[-1][1] == "Exercise 1 of 1, Calf, left side. Paused."
+    d.intent("which_side")
+    assert d.said("info")[-1][1] == "Your left side."
+    d.intent("resume")
+    d.intent("other_side")
+    d.intent("which_side")
+    assert d.said("info")[-1][1] == "Your right side."
+    from voicecoach.intents import parse
+    assert parse("which leg am I on").intent == "which_side" and parse("which side").intent == "which_side"

@@ -13,7 +13,7 @@ from rapidfuzz import fuzz, process
 from voicecoach.ports import Heard
 
 INTENTS = ("next", "back", "repeat", "pause", "resume", "stop", "slower", "faster",
-           "louder", "quieter", "time_left", "where", "help", "more_help", "pain", "more", "add_ten_seconds",
+           "louder", "quieter", "time_left", "where", "which_side", "help", "more_help", "pain", "more", "add_ten_seconds",
            "add_thirty_seconds", "other_side", "count_each", "count_fives", "count_none", "brief", "detailed",
            "change_routine", "choose_routine", "ask")
 

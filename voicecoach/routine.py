@@ -21,6 +21,7 @@ class Step:
     seconds: int = 0          # for hold and rest
     count: str = "each"       # for hold: each | fives | none
     detail: bool = False      # for say: only said when the user asks for more detail
+    once: bool = False        # for say: said on the exercise's first side only (true for every side)
 
 
 @dataclass(frozen=True)
@@ -61,7 +62,7 @@ BUNDLED_DIR = Path(__file__).parent / "data" / "routines"
 ROUTINE_KEYS = ("name", "about", "source", "exercises")
 EXERCISE_KEYS = ("name", "sides", "steps", "tip")
 STEP_KINDS = ("say", "hold", "rest")
-STEP_KEYS = STEP_KINDS + ("count", "detail")
+STEP_KEYS = STEP_KINDS + ("count", "detail", "once")
 
 _TAG = "tag:yaml.org,2002:"
 _STR, _NULL, _INT, _FLOAT = (_TAG + t for t in ("str", "null", "int", "float"))
@@ -94,7 +95,8 @@ def load_routine_text(text: str | bytes, file: str, routine_id: str) -> Routine:
         steps: list (required, at least one); each is a mapping with exactly one of
                say: text | hold: whole seconds 1..600 | rest: whole seconds 1..600,
                and `count: each | fives | none` (default each) allowed on hold steps only,
-               and `detail: true` on say steps said only at the detailed verbosity
+               and `detail: true` on say steps said only at the detailed verbosity,
+               and `once: true` on say steps said on the first side only (set-up true for every side)
         tip: text (optional), said once after the exercise; it cannot use {side}
     Texts are collapsed to single spaces and must be 1..500 characters; a plain scalar such as
     `yes` or `1984` in a text field is taken as written. Seconds are decimal integers only.
@@ -381,20 +383,23 @@ def _step(node: yaml.Node, has_sides: bool) -> Step:
         raise _Problem(fields["count"][0], f'"count" only goes with a hold step; remove it from this {kind} step')
     if "detail" in fields and kind != "say":
         raise _Problem(fields["detail"][0], f'"detail" only goes with a say step; remove it from this {kind} step')
+    if "once" in fields and kind != "say":
+        raise _Problem(fields["once"][0], f'"once" only goes with a say step; remove it from this {kind} step')
     if kind == "say":
         text = _text(fields["say"], "say")
         _check_placeholders(fields["say"][1], text, has_sides=has_sides, in_tip=False)
-        return Step("say", text=text, detail=_flag(fields["detail"]) if "detail" in fields else False)
+        return Step("say", text=text, detail=_flag(fields["detail"]) if "detail" in fields else False,
+                    once=_flag(fields["once"], "once") if "once" in fields else False)
     seconds = _seconds(fields[kind], kind)
     if kind == "rest":
         return Step("rest", seconds=seconds)
     return Step("hold", seconds=seconds, count=_count(fields["count"]) if "count" in fields else "each")
 
 
-def _flag(field) -> bool:
+def _flag(field, name: str = "detail") -> bool:
     _, node = field
     if not isinstance(node, yaml.ScalarNode) or node.value not in ("true", "false"):
-        raise _Problem(node, f"detail must be true or false, got {_described(node)}")
+        raise _Problem(node, f"{name} must be true or false, got {_described(node)}")
     return node.value == "true"
 
 

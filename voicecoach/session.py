@@ -29,6 +29,7 @@ class PlanStep:
     title: str = ""      # the exercise's name
     level: str = ""      # "": always said; normal: not when brief (tips); detailed: only when detailed
     brief_text: str = ""  # said instead of text when brief
+    once: bool = False   # a set-up line already said on the exercise's first side: skipped once it was said
 
 
 def build_plan(routine: Routine, lines: Mapping[str, str]) -> tuple[PlanStep, ...]:
@@ -45,10 +46,14 @@ def build_plan(routine: Routine, lines: Mapping[str, str]) -> tuple[PlanStep, ..
         title = exercise.name
         steps.append(PlanStep("say", _fill(lines["exercise"], number=number + 1, total=total, name=title),
                               exercise=number, title=title))
-        for side in exercise.sides or ("",):
+        for turn, side in enumerate(exercise.sides or ("",)):
+            if turn:  # the switch is said before anything else on the new side
+                steps.append(PlanStep("say", _fill(lines["side_switch"], side=side), exercise=number, side=side,
+                                      title=title))
             for step in exercise.steps:
                 steps.append(PlanStep(step.kind, step.text.replace("{side}", side), step.seconds, step.count,
-                                      number, side, title, "detailed" if step.detail else ""))
+                                      number, side, title, "detailed" if step.detail else "",
+                                      once=bool(turn) and step.once))
         if exercise.tip:
             steps.append(PlanStep("say", _fill(lines["tip"], tip=exercise.tip), exercise=number, title=title,
                                   level="normal"))
@@ -57,7 +62,10 @@ def build_plan(routine: Routine, lines: Mapping[str, str]) -> tuple[PlanStep, ..
     return tuple(steps)
 
 
-def said_at(plan_step: PlanStep, verbosity: str) -> bool:
+def said_at(plan_step: PlanStep, verbosity: str, set_up: frozenset = frozenset()) -> bool:
+    """Whether the step is said at this verbosity, given the exercises whose set-up lines were said."""
+    if plan_step.once and plan_step.exercise in set_up:
+        return False
     return plan_step.level == "" or verbosity == "detailed" or (plan_step.level == "normal" and verbosity == "normal")
 
 
@@ -206,6 +214,8 @@ class State:
     routine: str = ""            # id of a routine chosen by voice ("": the one the session started with)
     fresh_answer: bool = False   # the last thing said was an answer, so "more detail" means tell me more
     stop_asked: bool = False     # a spoken "stop" while waiting was answered with "say stop again"
+    set_up: frozenset = frozenset()  # exercises held at least once: their once-per-exercise lines are not repeated
+    after: str | None = None     # what the speech cut off by a pause or a question was to do next
 
     @property
     def step(self) -> PlanStep:
@@ -255,7 +265,17 @@ def _routine_name(state: State, ctx: Context) -> str:
     return ctx.routines[state.routine][0] if state.routine else ctx.routine_name
 
 
+def side_start(plan: tuple[PlanStep, ...], index: int) -> int:
+    """The first step of the side (or, for an exercise without sides, of the exercise) that step `index` is on."""
+    current = plan[index]
+    while index > 1 and (plan[index - 1].exercise, plan[index - 1].side) == (current.exercise, current.side):
+        index -= 1
+    return index
+
+
 def _continue(state: State, ctx: Context, out: list[Action]) -> State:
+    """Continue an interrupted session at the start of the interrupted side, with its set-up lines."""
+    state = replace(state, index=side_start(state.plan, state.index))
     return _say(state, out, _fill(ctx.lines["intro_resumed"], name=_routine_name(state, ctx), **_exercise_of(state),
                                   safety_first=ctx.lines["safety_first"]),
                 then="enter")
@@ -370,8 +390,10 @@ def _enter(state: State, index: int, now: int, ctx: Context, out: list[Action],
            opening: bool = False) -> tuple[State, list[Action]]:
     """Start the plan's step `index`; the session's opening (the first step) then waits for "start"."""
     state = replace(state, index=index, timing=False, frozen_at=None, next_count=0, waiting_for=None, then=None,
-                    added=0, fresh_answer=False)
+                    added=0, fresh_answer=False, after=None)
     current = state.step
+    if current.kind == "hold":
+        state = replace(state, set_up=state.set_up | {current.exercise})
     out.append(Record("step", {"index": index, "exercise": current.exercise + 1, "side": current.side,
                                "kind": current.kind}))
     if current.kind == "say":
@@ -390,15 +412,16 @@ def _enter(state: State, index: int, now: int, ctx: Context, out: list[Action],
 
 
 def _advance(state: State, now: int, ctx: Context, out: list[Action]) -> tuple[State, list[Action]]:
-    later = next((i for i in range(state.index + 1, len(state.plan)) if said_at(state.plan[i], state.verbosity)),
-                 None)
+    later = next((i for i in range(state.index + 1, len(state.plan))
+                  if said_at(state.plan[i], state.verbosity, state.set_up)), None)
     if later is not None:
         return _enter(state, later, now, ctx, out)
     return _finish(state, True, ctx, out, say_goodbye=False)
 
 
 def _previous(state: State) -> int:
-    return next((i for i in range(state.index - 1, -1, -1) if said_at(state.plan[i], state.verbosity)), 0)
+    return next((i for i in range(state.index - 1, -1, -1) if said_at(state.plan[i], state.verbosity, state.set_up)),
+                0)
 
 
 def _finish(state: State, completed: bool, ctx: Context, out: list[Action],
@@ -477,8 +500,16 @@ def _speech_done(state: State, said: int, now: int, ctx: Context) -> tuple[State
         if state.frozen_at is not None:
             state = replace(state, started_at=state.started_at + now - state.frozen_at, frozen_at=None)
             return state, out
+        if state.after == "advance" and state.step.kind != "say":  # the hold or rest was over: never again
+            return _advance(replace(state, after=None), now, ctx, out)
         return _enter(state, state.index, now, ctx, out)
     return state, out
+
+
+def _interrupted(state: State) -> State:
+    """Stop waiting on the speech a pause, pain or a question cuts off, remembering what it was to do next."""
+    after = state.then if state.then not in (None, "unfreeze") else state.after
+    return replace(state, waiting_for=None, then=None, after=after)
 
 
 def _freeze(state: State, now: int) -> State:
@@ -519,7 +550,7 @@ def _intent(state: State, event: Intent, now: int, ctx: Context) -> tuple[State,
         if state.mode == "paused":
             return _say(state, out, ctx.lines["already_paused"], kind="info"), out
         out.append(Hush())
-        state = _set_mode(_freeze(replace(state, waiting_for=None, then=None), now), "paused", out)
+        state = _set_mode(_freeze(_interrupted(state), now), "paused", out)
         return _say(state, out, ctx.lines["paused"], kind="info"), out
     if name == "resume":
         if state.mode != "paused" and state.timing and state.frozen_at is None:  # "carry on" in a hold: keep holding
@@ -556,6 +587,8 @@ def _intent(state: State, event: Intent, now: int, ctx: Context) -> tuple[State,
         return _say(state, out, _time_left(state, now, ctx), kind="info"), out
     if name == "where":
         return _say(state, out, _where(state, now, ctx), kind="info"), out
+    if name == "which_side":
+        return _say(state, out, _which_side(state, ctx), kind="info"), out
     if name == "help":
         return _say(state, out, _help(state, ctx), kind="info"), out
     if name == "more_help":
@@ -599,8 +632,11 @@ def _while_waiting(state: State, event: Intent, now: int, ctx: Context,
         return _answer(state, event.topic, now, ctx, out)
     if name == "more":
         return _answer(state, state.last_topic, now, ctx, out, longer=True)
-    if name in ("time_left", "where"):
+    if name == "time_left":
         return _say(state, out, _time_left(state, now, ctx), kind="info"), out
+    if name in ("where", "which_side"):
+        return _say(state, out, _where_waiting(state, ctx) if name == "where" else _which_side(state, ctx),
+                    kind="info"), out
     if name == "repeat":
         return _say(state, out, state.plan[0].text, kind="info"), out
     help_line = {"resume": "help_waiting_resume", "routine": "help_routine_menu"}.get(state.choice, "help_waiting")
@@ -659,7 +695,7 @@ def _pain(state: State, now: int, ctx: Context, out: list[Action]) -> tuple[Stat
     text = _fill(ctx.lines["pain"], safety=ctx.safety)
     if state.mode == "ending":
         return _say(state, out, text, then="end"), out
-    state = _set_mode(_freeze(replace(state, waiting_for=None, then=None), now), "paused", out)
+    state = _set_mode(_freeze(_interrupted(state), now), "paused", out)
     return _say(state, out, text, kind="safety"), out
 
 
@@ -678,7 +714,7 @@ def _answer(state: State, topic: str | None, now: int, ctx: Context, out: list[A
     if state.mode == "paused":
         return _say(state, out, text, kind="answer"), out
     out.append(Hush())
-    state = _set_mode(_freeze(replace(state, waiting_for=None, then=None), now), "answering", out)
+    state = _set_mode(_freeze(_interrupted(state), now), "answering", out)
     state = _say(state, out, text, kind="answer")
     return _say(state, out, ctx.lines["back_to_stretch"], then="unfreeze"), out
 
@@ -698,6 +734,21 @@ def _time_left(state: State, now: int, ctx: Context) -> str:
                      seconds=seconds)
     later = sum((s.seconds * 1000 if s.kind != "say" else SAY_ESTIMATE_MS) for s in state.plan[state.index:])
     return _fill(ctx.lines["routine_left"], minutes=spoken_minutes(later / 1000, ctx.lines))
+
+
+def _where_waiting(state: State, ctx: Context) -> str:
+    """Where am I, while the coach waits at the opening, at the offer to continue or at the routine menu."""
+    name = _routine_name(state, ctx)
+    if state.choice == "resume":
+        return _fill(ctx.lines["where_offer"], name=name, **_exercise_of(state))
+    if state.choice == "routine":
+        return _fill(ctx.lines["where_menu"], name=name)
+    return _fill(ctx.lines["where_opening"], name=name)
+
+
+def _which_side(state: State, ctx: Context) -> str:
+    side = state.step.side
+    return _fill(ctx.lines["which_side"], side=side) if side else ctx.lines["no_side"]
 
 
 def _where(state: State, now: int, ctx: Context) -> str:
