@@ -239,3 +239,23 @@ def test_an_unfinished_session_whose_file_is_gone_is_not_offered(tmp_path, monke
     result = voicecoach("run", "--text", "--no-speech", "--brief", stdin="start\nstop\n")
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("Calf stretch. It takes")
+
+
+def test_a_voice_stop_keeps_the_place_and_the_next_start_offers_to_continue(tmp_path, monkeypatch):
+    routine, events = tmp_path / "short.yaml", tmp_path / "events.jsonl"
+    routine.write_text(SHORT.replace("hold: 2", "hold: 5"))
+    monkeypatch.setenv("VOICECOACH_START_WAIT", "0")
+    process = subprocess.Popen([sys.executable, "-m", "voicecoach", "run", str(routine), "--text", "--no-speech",
+                                "--events", str(events)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True, env=os.environ.copy())
+    deadline = time.monotonic() + 30
+    while "right" not in (events.read_text() if events.exists() else "") and time.monotonic() < deadline:
+        time.sleep(0.05)
+    out, err = process.communicate("stop\n", timeout=30)
+    assert process.returncode == 0, (out, err)
+    assert "Your place is kept" in out.splitlines()[-1]
+    monkeypatch.setenv("VOICECOACH_START_WAIT", "30")
+    resumed = voicecoach("run", "--text", "--no-speech", stdin="continue\n")
+    assert resumed.returncode == 0, resumed.stderr
+    assert resumed.stdout.startswith("Last time, Short stopped at exercise 1 of 1.")
+    assert "Now your right side." in resumed.stdout and "left leg" not in resumed.stdout

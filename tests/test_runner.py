@@ -63,13 +63,20 @@ def test_typed_pause_and_resume_keep_the_hold_length(tmp_path):
     assert [e["to"] for e in events if e["event"] == "state"][:3] == ["running", "paused", "running"]
 
 
-def test_stop_ends_the_session_and_history_says_stopped(tmp_path):
+def test_a_voice_stop_under_way_keeps_the_place_as_ctrl_c_does(tmp_path):
     outcome, events, printed, store = run(tmp_path, [(1.5, Heard("stop", "stop"))])
     assert not outcome.completed and not outcome.interrupted
     assert events[-1] == {"t": 1.5, "event": "session_end", "completed": False, "interrupted": False}
-    record = store.history()[0]
-    assert record.finished and not record.completed
-    assert store.unfinished() is None
+    assert printed[-1].startswith("Stopping here. Well done. Your place is kept")
+    unfinished = store.unfinished()
+    assert unfinished is not None and not unfinished.completed and unfinished.steps_done > 0
+    assert unfinished.seconds == 1.5
+
+
+def test_a_stop_before_the_routine_is_under_way_keeps_nothing(tmp_path):
+    store = SqliteStore(tmp_path / "history.db")
+    store.end(store.begin("test", "Test", 5), False, 2.0)  # no step done yet
+    assert store.unfinished() is None and store.history()[0].finished
 
 
 def test_ctrl_c_leaves_the_session_resumable_from_its_step(tmp_path):

@@ -140,7 +140,8 @@ def test_stop_ends_politely_and_not_completed():
     d = Drive(CALF, speech_ms=300).start()
     d.run_until_hold()
     d.intent("stop")
-    assert d.said()[-1][1] == "Stopping here. Well done."
+    assert d.said()[-1][1] == ("Stopping here. Well done. Your place is kept: next time you start voicecoach, "
+                               "say continue to carry on from here.")
     assert d.state.mode == "ending"
     d.run_until(d.now + 300)
     assert d.state.mode == "ended" and not d.state.completed

@@ -194,7 +194,7 @@ def test_a_spoken_stop_at_the_opening_is_confirmed_first_a_typed_one_is_not():
     d.feed(core.Intent("stop", spoken=True))
     assert d.state.mode == "waiting" and "Say stop again" in d.said("info")[-1][1]
     d.feed(core.Intent("stop", spoken=True))
-    assert d.state.mode == "ending"
+    assert d.state.mode == "ending" and d.said()[-1][1] == "Stopping here. Well done."  # nothing to keep yet
     typed = Drive(CALF, speech_ms=500, start_wait_ms=WAIT).start()
     typed.intent("stop")
     assert typed.state.mode == "ending"

@@ -427,8 +427,9 @@ def _previous(state: State) -> int:
 def _finish(state: State, completed: bool, ctx: Context, out: list[Action],
             say_goodbye: bool = True) -> tuple[State, list[Action]]:
     state = _set_mode(replace(state, completed=completed, timing=False, frozen_at=None), "ending", out)
-    if say_goodbye:
-        return _say(state, out, ctx.lines["goodbye"], then="end"), out
+    if say_goodbye:  # once under way, the place is kept (the store keeps a stopped session resumable)
+        kept = not completed and state.index > 0
+        return _say(state, out, ctx.lines["goodbye_kept" if kept else "goodbye"], then="end"), out
     return _end(state, out)
 
 

@@ -48,9 +48,11 @@ class SqliteStore:
                          " WHERE id = ?", (routine, routine_name, steps_total, session_id))
 
     def end(self, session_id: int, completed: bool, seconds: float) -> None:
-        self._db.execute("UPDATE sessions SET finished = 1, completed = ?, seconds = ?,"
+        """A session stopped under way stays unfinished, so it can be continued, as after Ctrl-C."""
+        self._db.execute("UPDATE sessions SET finished = CASE WHEN ? OR steps_done = 0 THEN 1 ELSE 0 END,"
+                         " completed = ?, seconds = ?,"
                          " steps_done = CASE WHEN ? THEN steps_total ELSE steps_done END WHERE id = ?",
-                         (completed, seconds, completed, session_id))
+                         (completed, completed, seconds, completed, session_id))
 
     def unfinished(self) -> SessionRecord | None:
         rows = self._select("WHERE finished = 0 ORDER BY id DESC LIMIT 1")
