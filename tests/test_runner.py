@@ -139,5 +139,17 @@ def test_spoken_near_misses_get_the_not_understood_tone_and_other_rejected_speec
     outcome, events, printed, _ = run(tmp_path, [(1.5, chatter), (2.5, unclear), (3.0, unclear)])
     cues = [e["text"] for e in events if e["event"] == "speech_start" and e["kind"] == "cue"]
     assert cues.count("not_understood") == 2
-    assert "Sorry, I did not catch that. You can say pause, next, or help." in printed
+    assert "Sorry, I didn't catch that. Say help to hear what you can say." in printed
     assert [e["intent"] for e in events if e["event"] == "heard"] == [None, None, None]
+
+
+def test_a_miss_whose_transcript_comes_close_to_a_command_gets_the_tone_chatter_and_echo_do_not(tmp_path):
+    def missed(at, transcript, **extra):
+        return at, Heard(transcript, None, audio_end=1000.0 + at, extra={"near_miss": False, "transcript": transcript,
+                                                                        **extra})
+    script = [missed(1.0, "The news at six."), missed(1.2, "Eight."), missed(1.4, "Carry one.", echo=True),
+              missed(1.6, "Where am eye?"), missed(1.8, "How long lift?")]
+    _, events, printed, _ = run(tmp_path, script)
+    cues = [e["text"] for e in events if e["event"] == "speech_start" and e["kind"] == "cue"]
+    assert cues.count("not_understood") == 2
+    assert printed.count("Sorry, I didn't catch that. Say help to hear what you can say.") == 1

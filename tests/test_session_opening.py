@@ -241,3 +241,14 @@ def test_every_short_help_names_stop_and_it_hurts():
     helps.append(menu.said("info")[-1][1])
     for text in helps:
         assert "stop" in text and "it hurts" in text, text
+
+
+def test_a_confirmation_the_coach_asks_waits_for_its_answer():
+    d = Drive(CALF, speech_ms=500, start_wait_ms=WAIT).start()
+    d.run_until(WAIT - 100)                  # "start", heard as "stop", just before the opening's wait ends
+    d.feed(core.Intent("stop", spoken=True))
+    d.run_until(WAIT + 60_000)
+    assert d.state.mode == "waiting" and not d.records("begin")
+    assert d.said()[-1][1].startswith("Did you say stop?")
+    d.feed(core.Intent("resume", spoken=True))
+    assert d.records("begin")[0][1] == {"choice": "start", "by": "user"}

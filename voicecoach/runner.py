@@ -6,6 +6,7 @@ from typing import Callable, Mapping, Protocol
 
 from voicecoach import session as core
 from voicecoach.events import EventLog
+from voicecoach.intents import likely_addressed
 from voicecoach.ports import Clock, Heard, Listener, Speaker, Store
 
 
@@ -132,7 +133,7 @@ class Runner:
             if heard.intent is not None:
                 self.print_line(self.ctx.lines["heard"].format(text=heard.text))
         self._log("heard", {**fields, **heard.extra})
-        if heard.intent is None and heard.audio_end is not None and not heard.extra.get("near_miss"):
+        if heard.intent is None and heard.audio_end is not None and not likely_addressed(heard):
             return  # speech that is not a command (a cough, chatter, the coach's echo) is only logged
         self._feed(core.Intent(heard.intent, heard.topic, spoken=heard.audio_end is not None))
 

@@ -615,7 +615,8 @@ def _while_waiting(state: State, event: Intent, now: int, ctx: Context,
         out.append(Hush())
         return _start_over(state, now, ctx, out)
     if name == "stop" and event.spoken and not state.stop_asked:  # "start" is easily heard as "stop"
-        return _say(replace(state, stop_asked=True), out, ctx.lines["confirm_stop"], kind="info"), out
+        # a question the coach asks waits for its answer: the opening's timer must not start the routine over it
+        return _say(replace(state, stop_asked=True, wait_until=None), out, ctx.lines["confirm_stop"], kind="info"), out
     if name == "stop":
         out.append(Hush())
         return _finish(state, False, ctx, out)
