@@ -162,21 +162,50 @@ def test_repeat_where_and_help_answer_without_moving():
     assert d.state.index == index and d.state.timing
 
 
-def test_a_question_pauses_the_hold_answers_and_resumes_it():
+def test_a_question_during_a_hold_keeps_its_clock_running_then_says_how_long_is_left():
     d = Drive(CALF, speech_ms=1000).start()
     d.run_until_hold()
     start = d.records("hold_start")[0][0]
     d.run_until(start + 3000)
     d.intent("ask", "heat-or-ice")
     assert d.state.mode == "answering"
-    assert d.said()[-2][1] == "This is general information, not medical advice. Use heat on a spasm."
-    assert d.said()[-1][1] == "Back to the stretch."
-    d.run_until(start + 3000 + 2000)             # answer and "back to the stretch": two seconds of speech
-    assert d.state.mode == "running"
+    assert d.said()[-1][1] == "This is general information, not medical advice. Use heat on a spasm."
+    d.run_until(start + 4000)                    # one second of answer: the hold ran on
+    assert d.state.mode == "running" and d.said()[-1][1] == "Back to the stretch: 6 seconds left."
+    assert [c["n"] for _, c in d.records("count")] == [1, 2, 3]   # the count of 4 fell in the answer
     d.intent("ask", "heat-or-ice")
-    assert d.said()[-2][1] == "Use heat on a spasm."   # the disclaimer is said once per session
+    assert d.said()[-1][1] == "Use heat on a spasm."   # the disclaimer is said once per session
     d.run_until(start + 30_000)
-    assert d.records("hold_end")[0][1]["held"] == 10.0
+    assert d.records("hold_end")[0] == (start + 10_000, {"held": 10.0, "seconds": 10})
+
+
+def test_a_hold_that_ends_during_an_answer_is_not_held_longer_and_the_coach_says_it_ended():
+    d = Drive(CALF, speech_ms=9000).start()
+    d.run_until_hold()
+    start = d.records("hold_start")[0][0]
+    d.run_until(start + 3000)
+    d.intent("ask", "heat-or-ice")
+    d.run_until(start + 12_000)
+    t, end = d.records("hold_end")[0]
+    assert t == start + 12_000 and end == {"held": 10.0, "seconds": 10, "during_answer": True}
+    assert d.said()[-1][1] == "The hold ended while I was talking. That tone means the hold is over. And relax."
+    d.run_to_end()
+    assert len(d.records("hold_start")) == 2 and d.state.completed
+
+
+def test_an_answer_while_holding_leads_with_one_sentence_and_tell_me_more_gives_the_rest():
+    d = Drive(CALF, speech_ms=500, disclaimer="",
+              answers={"heat-or-ice": "Use heat on a spasm. Cold makes it clench. Leave ice aside."}).start()
+    d.run_until_hold()
+    d.intent("ask", "heat-or-ice")
+    assert d.said("answer")[-1][1] == "Use heat on a spasm. Say tell me more for the rest."
+    d.intent("more")
+    assert d.said("answer")[-1][1] == "Cold makes it clench. Leave ice aside."
+    d.intent("more")
+    assert d.said("answer")[-1][1] == "Heat relaxes the muscle; cold makes it clench."
+    d.intent("pause")
+    d.intent("ask", "heat-or-ice")                # not holding: the whole answer
+    assert d.said("answer")[-1][1] == "Use heat on a spasm. Cold makes it clench. Leave ice aside."
 
 
 def test_an_unknown_question_gets_the_polite_out_of_scope_answer():

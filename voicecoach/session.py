@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field, replace
 from typing import Mapping, Union
 
@@ -216,6 +217,7 @@ class State:
     stop_asked: bool = False     # a spoken "stop" while waiting was answered with "say stop again"
     set_up: frozenset = frozenset()  # exercises held at least once: their once-per-exercise lines are not repeated
     after: str | None = None     # what the speech cut off by a pause or a question was to do next
+    answer_rest: str = ""        # the rest of an answer cut to one sentence during a hold, for "tell me more"
 
     @property
     def step(self) -> PlanStep:
@@ -347,8 +349,8 @@ def next_deadline(state: State, ctx: Context) -> int | None:
     """When the session next needs a Tick (ms), or None if it is waiting on speech or the user."""
     if state.mode == "waiting":
         return state.wait_until
-    if state.mode == "ended" or not state.timing or state.frozen_at is not None:
-        return None
+    if state.mode in ("ended", "answering") or not state.timing or state.frozen_at is not None:
+        return None  # answering: the timer runs on, and is looked at when the answer has been said
     end = state.started_at + timer_seconds(state) * 1000
     schedule = schedule_of(state)
     if state.next_count < len(schedule):
@@ -462,15 +464,20 @@ def _tick(state: State, now: int, ctx: Context) -> tuple[State, list[Action]]:
     return state, out
 
 
-def _end_timer(state: State, now: int, ctx: Context, out: list[Action]) -> tuple[State, list[Action]]:
+def _end_timer(state: State, now: int, ctx: Context, out: list[Action],
+               during_answer: bool = False) -> tuple[State, list[Action]]:
+    """`now`: when the timer ran out (with during_answer, while an answer was being said, a little earlier)."""
     current = state.step
     if current.kind == "hold":
         held = (now - state.started_at) / 1000
-        out.append(Record("hold_end", {"held": held, "seconds": timer_seconds(state)}))
+        out.append(Record("hold_end", {"held": held, "seconds": timer_seconds(state),
+                                       **({"during_answer": True} if during_answer else {})}))
         state = _cue(state, out, "hold_end")
         first = "hold_end" not in state.cues_explained
         state = replace(state, cues_explained=state.cues_explained | {"hold_end"}, timing=False)
         text = ctx.lines["hold_end_first"] + " " + ctx.lines["relax"] if first else ctx.lines["relax"]
+        if during_answer:
+            text = ctx.lines["hold_over_meanwhile"] + " " + text
         return _say(state, out, text, then="advance"), out
     return _advance(replace(state, timing=False), now, ctx, out)
 
@@ -496,6 +503,8 @@ def _speech_done(state: State, said: int, now: int, ctx: Context) -> tuple[State
             state = _cue(state, out, "hold_start")
             state = replace(state, cues_explained=state.cues_explained | {"hold_start"})
         return state, out
+    if then == "answered":
+        return _answered(state, now, ctx, out)
     if then == "unfreeze":
         state = _set_mode(state, "running", out)
         if state.frozen_at is not None:
@@ -705,7 +714,15 @@ def _answer(state: State, topic: str | None, now: int, ctx: Context, out: list[A
             longer: bool = False) -> tuple[State, list[Action]]:
     if longer and topic is None:
         return _say(state, out, ctx.lines["nothing_more"], kind="info"), out
-    text = (ctx.more if longer else ctx.answers).get(topic, ctx.out_of_scope) if topic else ctx.out_of_scope
+    if longer and state.answer_rest:  # the rest of an answer cut to its first sentence during a hold
+        text, state = state.answer_rest, replace(state, answer_rest="")
+    else:
+        text = (ctx.more if longer else ctx.answers).get(topic, ctx.out_of_scope) if topic else ctx.out_of_scope
+        state = replace(state, answer_rest="")
+        holding = state.step.kind == "hold" and state.mode in ("running", "answering")
+        first, _, rest = _first_sentence(text)
+        if holding and rest and not longer:  # while holding a stretch: one sentence, the rest on "tell me more"
+            text, state = f"{first} {ctx.lines['answer_more']}", replace(state, answer_rest=rest)
     state = replace(state, last_topic=topic or state.last_topic, fresh_answer=True)
     if topic and not state.disclaimer_given and ctx.disclaimer:
         text = f"{ctx.disclaimer} {text}"
@@ -716,9 +733,28 @@ def _answer(state: State, topic: str | None, now: int, ctx: Context, out: list[A
     if state.mode == "paused":
         return _say(state, out, text, kind="answer"), out
     out.append(Hush())
+    if state.timing and state.frozen_at is None:  # the body keeps stretching while the coach talks
+        state = _set_mode(_interrupted(state), "answering", out)
+        return _say(state, out, text, kind="answer", then="answered"), out
     state = _set_mode(_freeze(_interrupted(state), now), "answering", out)
     state = _say(state, out, text, kind="answer")
     return _say(state, out, ctx.lines["back_to_stretch"], then="unfreeze"), out
+
+
+def _first_sentence(text: str) -> tuple[str, str, str]:
+    first, *rest = re.split(r"(?<=[.!?])\s+", text.strip(), maxsplit=1)
+    return first, " ", rest[0] if rest else ""
+
+
+def _answered(state: State, now: int, ctx: Context, out: list[Action]) -> tuple[State, list[Action]]:
+    """An answer given while the timer ran is over: say how long is left, or that the hold ended meanwhile."""
+    state = _set_mode(state, "running", out)
+    if now >= state.started_at + timer_seconds(state) * 1000:
+        return _end_timer(state, state.started_at + timer_seconds(state) * 1000, ctx, out, during_answer=True)
+    passed = sum(1 for second, _ in schedule_of(state) if second * 1000 <= elapsed_ms(state, now))
+    state = replace(state, next_count=max(state.next_count, passed))  # counts due meanwhile are not said late
+    seconds = spoken_seconds(math.ceil(remaining_ms(state, now) / 1000), ctx.lines)
+    return _say(state, out, _fill(ctx.lines["back_to_stretch_left"], seconds=seconds), kind="info"), out
 
 
 def _current_instruction(state: State, ctx: Context) -> str:
