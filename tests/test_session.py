@@ -464,3 +464,34 @@ def test_where_am_i_answers_what_is_true_in_every_mode_and_which_side_names_the_
     assert d.said("info")[-1][1] == "Your right side."
     from voicecoach.intents import parse
     assert parse("which leg am I on").intent == "which_side" and parse("which side").intent == "which_side"
+
+
+def test_silence_while_paused_gets_reminders_at_growing_intervals_then_an_offer_to_stop_keeping_the_place():
+    d = Drive(CALF, speech_ms=1000).start()
+    d.run_until_hold()
+    d.intent("pause")
+    paused_at = d.now
+    d.run_until(paused_at + 240_000)             # four minutes of silence
+    reminders = [(t - paused_at, text) for t, text in d.said("info") if text.startswith("Still paused")]
+    assert reminders == [(30_000, "Still paused. Say resume when you're ready."), (90_000, reminders[1][1]),
+                         (210_000, reminders[2][1])]
+    d.run_until(paused_at + 450_000)
+    assert d.said("info")[-1] == (paused_at + 450_000, "We have been paused a while. Say stop to finish for now, and "
+                                  "your place is kept for next time, or say resume to carry on.")
+    d.run_until(paused_at + 3_600_000)
+    assert len(d.records("reminder")) == 4 and d.state.mode == "paused"   # then quiet
+    d.intent("stop")
+    assert "Your place is kept" in d.said()[-1][1]
+
+
+def test_words_while_paused_start_the_silence_again():
+    d = Drive(CALF).start()
+    d.run_until_hold()
+    d.intent("pause")
+    d.run_until(d.now + 25_000)
+    d.intent("time_left")
+    spoke = d.now
+    d.run_until(spoke + 29_000)
+    assert not d.records("reminder")
+    d.run_until(spoke + 30_000)
+    assert d.records("reminder")[0][0] == spoke + 30_000

@@ -13,6 +13,8 @@ BACK_RESTARTS_AFTER_MS = 3000  # "back" this far into a hold restarts it instead
 SAY_ESTIMATE_MS = 4000
 ADDED_SECONDS = {"add_ten_seconds": 10, "add_thirty_seconds": 30}
 COUNT_STYLE_INTENTS = {"count_each": "each", "count_fives": "fives", "count_none": "none"}
+PAUSED_REMINDERS_S = (30, 90, 210)  # after this much silence while paused, a gentle reminder: growing intervals
+PAUSED_OFFER_STOP_S = 450            # then an offer to stop, keeping the place; after it, quiet
 MISSES_BEFORE_HINT = 2  # a gentle earcon for a miss; a spoken hint only after this many in a row
 VERBOSITY_INTENTS = ("brief", "detailed")  # each names the verbosity it sets; "normal" is the default
 
@@ -218,6 +220,8 @@ class State:
     set_up: frozenset = frozenset()  # exercises held at least once: their once-per-exercise lines are not repeated
     after: str | None = None     # what the speech cut off by a pause or a question was to do next
     answer_rest: str = ""        # the rest of an answer cut to one sentence during a hold, for "tell me more"
+    idle_since: int = 0          # paused: when the user last said something (or the pause began)
+    reminders: int = 0           # paused: reminders said since then
 
     @property
     def step(self) -> PlanStep:
@@ -254,6 +258,8 @@ def step(state: State, event: Event, now: int, ctx: Context) -> tuple[State, lis
         return _speech_done(state, event.id, now, ctx)
     before = state.mode
     state, actions = _intent(state, event, now, ctx)
+    if state.mode == "paused":  # silence while paused is counted from the user's last words
+        state = replace(state, idle_since=now, reminders=0)
     if event.spoken and event.name not in (None, "pain") and before not in ("ready", "ending"):
         return _acknowledge(state, actions, ctx)
     return state, actions
@@ -349,6 +355,8 @@ def next_deadline(state: State, ctx: Context) -> int | None:
     """When the session next needs a Tick (ms), or None if it is waiting on speech or the user."""
     if state.mode == "waiting":
         return state.wait_until
+    if state.mode == "paused":
+        return _paused_deadline(state)
     if state.mode in ("ended", "answering") or not state.timing or state.frozen_at is not None:
         return None  # answering: the timer runs on, and is looked at when the answer has been said
     end = state.started_at + timer_seconds(state) * 1000
@@ -356,6 +364,17 @@ def next_deadline(state: State, ctx: Context) -> int | None:
     if state.next_count < len(schedule):
         return min(end, state.started_at + schedule[state.next_count][0] * 1000 - ctx.count_lead_ms)
     return end
+
+
+def _paused_deadline(state: State) -> int | None:
+    times = PAUSED_REMINDERS_S + (PAUSED_OFFER_STOP_S,)
+    return state.idle_since + times[state.reminders] * 1000 if state.reminders < len(times) else None
+
+
+def _remind_paused(state: State, ctx: Context, out: list[Action]) -> tuple[State, list[Action]]:
+    line = "still_paused" if state.reminders < len(PAUSED_REMINDERS_S) else "paused_offer_stop"
+    out.append(Record("reminder", {"line": line, "after": (_paused_deadline(state) - state.idle_since) / 1000}))
+    return _say(replace(state, reminders=state.reminders + 1), out, ctx.lines[line], kind="info"), out
 
 
 def elapsed_ms(state: State, now: int) -> int:
@@ -445,6 +464,8 @@ def _tick(state: State, now: int, ctx: Context) -> tuple[State, list[Action]]:
     out: list[Action] = []
     if state.mode == "waiting" and state.wait_until is not None and now >= state.wait_until:
         return _begin(state, "timeout", now, ctx, out)
+    if state.mode == "paused" and _paused_deadline(state) is not None and now >= _paused_deadline(state):
+        return _remind_paused(state, ctx, out)
     if not state.timing or state.frozen_at is not None or state.mode != "running":
         return state, out
     end = state.started_at + timer_seconds(state) * 1000
