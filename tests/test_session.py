@@ -495,3 +495,56 @@ def test_words_while_paused_start_the_silence_again():
     assert not d.records("reminder")
     d.run_until(spoke + 30_000)
     assert d.records("reminder")[0][0] == spoke + 30_000
+
+
+ALL_CUES = frozenset({"halfway", "ten_left", "countdown"})
+
+
+def test_long_holds_get_halfway_ten_seconds_left_and_a_final_countdown_in_every_counting_style():
+    lines = Drive(CALF).ctx.lines
+    each = dict(core.with_cues(core.count_schedule(30, "each"), 30, "each", ALL_CUES, lines))
+    assert (each[15], each[20], each[27], each[28], each[29]) == ("Halfway.", "10 seconds left.", "3", "2", "1")
+    assert 30 not in each and each[14] == "14"       # the end tone marks the last second
+    fives = core.with_cues(core.count_schedule(30, "fives"), 30, "fives", ALL_CUES, lines)
+    assert fives == ((5, "5"), (10, "10"), (15, "Halfway."), (20, "10 seconds left."), (25, "25"),
+                     (27, "3"), (28, "2"), (29, "1"))
+    none = core.with_cues((), 30, "none", ALL_CUES, lines)
+    assert none == ((15, "Halfway."), (20, "10 seconds left."), (27, "3"), (28, "2"), (29, "1"))
+    assert core.with_cues((), 20, "none", ALL_CUES, lines)[0] == (10, "Halfway. 10 seconds left.")
+    assert core.with_cues((), 12, "none", ALL_CUES, lines) == ((9, "3"), (10, "2"), (11, "1"))  # short: no marks
+    for off in ALL_CUES:                              # each can be turned off
+        texts = [t for _, t in core.with_cues((), 30, "none", ALL_CUES - {off}, lines)]
+        assert {"halfway": "Halfway.", "ten_left": "10 seconds left.", "countdown": "3"}[off] not in texts
+
+
+def test_the_cues_are_said_on_time_in_a_session():
+    d = Drive(routine(exercise("Long", hold(30, "none"))), cues=ALL_CUES).start()
+    d.run_until_hold()
+    start = d.records("hold_start")[0][0]
+    d.run_until(start + 31_000)
+    assert [(t - start, text) for t, text in d.said("count")] == [
+        (15_000, "Halfway."), (20_000, "10 seconds left."), (27_000, "3"), (28_000, "2"), (29_000, "1")]
+
+
+def test_movement_lines_get_time_before_the_next_line():
+    d = Drive(SETUP, speech_ms=1000, move_ms=2000).start()
+    d.run_until_hold()
+    said = dict((text, t) for t, text in d.said())
+    # a routine's own instruction is followed by two seconds of quiet; the coach's own lines are not
+    assert said["Step forward with your left foot."] - said["Find something steady to lean on."] == 3000
+    assert said["Find something steady to lean on."] - said["Exercise 1 of 1: Calf."] == 1000
+    assert d.records("hold_start")[0][0] - said["Step forward with your left foot."] == 3000 + 1000
+
+
+def test_wait_for_ready_asks_before_each_hold_and_waits_for_ready():
+    d = Drive(SETUP, speech_ms=500, wait_for_ready=True).start()
+    d.run_until(60_000)
+    assert d.said()[-1][1] == "Say ready when you are in position." and d.state.mode == "waiting"
+    assert not d.records("hold_start")
+    d.intent("where")
+    assert d.said()[-1][1] == "Exercise 1 of 1, Calf, left side. Waiting for you to say ready."
+    d.intent("resume")                                # "ready"
+    d.run_until(d.now + 1000)
+    assert d.records("hold_start") and d.records("begin")[-1][1]["choice"] == "ready"
+    d.run_until(d.now + 60_000)
+    assert d.said()[-1][1] == "Say ready when you are in position." and len(d.records("hold_start")) == 1

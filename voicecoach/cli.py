@@ -98,7 +98,9 @@ def cmd_run(args: argparse.Namespace) -> int:
                        start_wait_ms=settings.start_wait * 1000, offer_resume_at=start_index if offer else 0,
                        routines={routine_id: (routine.name, core.build_plan(routine, lines()))
                                  for routine_id, routine in choosable.items()},
-                       choose_routine=args.routine_by_voice)
+                       choose_routine=args.routine_by_voice,
+                       cues=frozenset(settings.hold_cues.split(",")) - {"none"},
+                       move_ms=round(settings.move_seconds * 1000), wait_for_ready=settings.wait_for_ready)
     events = EventLog(args.events)
     state = core.start_state(plan, start_index, settings.verbosity,
                              None if settings.counting == "routine" else settings.counting)
@@ -139,7 +141,7 @@ def make_speaker(args: argparse.Namespace, settings, clock, notify):
 def load_user_settings(args: argparse.Namespace):
     from voicecoach.config import SettingsError, load_settings
     flags = {name: getattr(args, name, None) for name in ("voice", "rate", "volume", "speaker", "verbosity",
-                                                           "start_wait")}
+                                                           "start_wait", "wait_for_ready")}
     try:
         return load_settings(flags)[0]
     except SettingsError as error:
@@ -318,6 +320,8 @@ def build_parser() -> argparse.ArgumentParser:
                      help="start by saying the routines and letting you pick one by name (or say 'change routine')")
     run.add_argument("--start-wait", type=int, metavar="SECONDS",
                      help="after the opening, wait this long for 'start' before beginning (0: at once; default 10)")
+    run.add_argument("--wait-for-ready", action="store_true", default=None,
+                     help="before each hold, say 'say ready when you are in position' and wait for 'ready'")
     add_speech_options(run)
     add_input_device_option(run)
     add_recognizer_options(run)

@@ -33,6 +33,7 @@ class PlanStep:
     level: str = ""      # "": always said; normal: not when brief (tips); detailed: only when detailed
     brief_text: str = ""  # said instead of text when brief
     once: bool = False   # a set-up line already said on the exercise's first side: skipped once it was said
+    move: bool = False   # a routine's own instruction (not a detail line): time to move follows it
 
 
 def build_plan(routine: Routine, lines: Mapping[str, str]) -> tuple[PlanStep, ...]:
@@ -56,7 +57,7 @@ def build_plan(routine: Routine, lines: Mapping[str, str]) -> tuple[PlanStep, ..
             for step in exercise.steps:
                 steps.append(PlanStep(step.kind, step.text.replace("{side}", side), step.seconds, step.count,
                                       number, side, title, "detailed" if step.detail else "",
-                                      once=bool(turn) and step.once))
+                                      once=bool(turn) and step.once, move=step.kind == "say" and not step.detail))
         if exercise.tip:
             steps.append(PlanStep("say", _fill(lines["tip"], tip=exercise.tip), exercise=number, title=title,
                                   level="normal"))
@@ -96,6 +97,28 @@ def count_schedule(seconds: int, style: str) -> tuple[tuple[int, str], ...]:
         first_countdown = countdown[0][0] if countdown else seconds
         return tuple([(n, str(n)) for n in range(5, first_countdown, 5)] + countdown)
     return ()
+
+
+CUES = ("halfway", "ten_left", "countdown")
+CUES_FROM_S = 20  # holds at least this long get the halfway and "10 seconds left" cues
+
+
+def with_cues(schedule: tuple[tuple[int, str], ...], seconds: int, style: str, cues: frozenset,
+              lines: Mapping[str, str]) -> tuple[tuple[int, str], ...]:
+    """The count schedule with the cues timer apps give: the halfway point and "10 seconds left" of a long hold,
+    and a final 3, 2, 1 in every counting style (fives has its own). A cue takes the place of a count."""
+    said = dict(schedule)
+    if "countdown" in cues and style != "fives":
+        said.pop(seconds, None)  # the end tone marks the last second
+        said.update({seconds - k: str(k) for k in (3, 2, 1) if seconds - k > 0})
+    if seconds >= CUES_FROM_S:
+        marks = {}
+        if "halfway" in cues:
+            marks[seconds // 2] = lines["halfway"]
+        if "ten_left" in cues:
+            marks[seconds - 10] = (marks[seconds - 10] + " " if seconds - 10 in marks else "") + lines["ten_left"]
+        said.update(marks)
+    return tuple(sorted(said.items()))
 
 
 def spoken_seconds(seconds: int, lines: Mapping[str, str]) -> str:
@@ -190,6 +213,9 @@ class Context:
     offer_resume_at: int = 0     # > 0: first ask whether to continue from this step or start over
     routines: Mapping[str, tuple[str, tuple[PlanStep, ...]]] = field(default_factory=dict)  # id -> name, plan
     choose_routine: bool = False  # first ask which routine to run
+    cues: frozenset = frozenset()  # hold cues on: halfway, ten_left, countdown (see with_cues)
+    move_ms: int = 0             # quiet after a routine's own instruction, to move before the next line
+    wait_for_ready: bool = False  # before each hold, wait for "ready"
 
 
 @dataclass(frozen=True)
@@ -221,6 +247,8 @@ class State:
     after: str | None = None     # what the speech cut off by a pause or a question was to do next
     answer_rest: str = ""        # the rest of an answer cut to one sentence during a hold, for "tell me more"
     idle_since: int = 0          # paused: when the user last said something (or the pause began)
+    settle_until: int | None = None  # after a movement line: when the next line may start
+    ready_at: int | None = None  # the hold the user said "ready" for (--wait-for-ready)
     reminders: int = 0           # paused: reminders said since then
 
     @property
@@ -321,6 +349,8 @@ def _begin(state: State, by: str, now: int, ctx: Context, out: list[Action]) -> 
         return _continue(state, ctx, out), out
     if state.choice == "routine":  # the routine stays; its current step starts again (the opening: at once)
         return _enter(replace(state, choice="start"), state.index, now, ctx, out)
+    if state.choice == "ready":
+        return _enter(replace(state, choice="start", ready_at=state.index), state.index, now, ctx, out)
     return _advance(state, now, ctx, out)
 
 
@@ -345,10 +375,12 @@ def timer_seconds(state: State) -> int:
     return state.step.seconds + state.added
 
 
-def schedule_of(state: State) -> tuple[tuple[int, str], ...]:
+def schedule_of(state: State, ctx: "Context | None" = None) -> tuple[tuple[int, str], ...]:
     if state.step.kind != "hold":
         return ()
-    return count_schedule(timer_seconds(state), state.count_style or state.step.count)
+    style, seconds = state.count_style or state.step.count, timer_seconds(state)
+    schedule = count_schedule(seconds, style)
+    return with_cues(schedule, seconds, style, ctx.cues, ctx.lines) if ctx is not None and ctx.cues else schedule
 
 
 def next_deadline(state: State, ctx: Context) -> int | None:
@@ -357,10 +389,12 @@ def next_deadline(state: State, ctx: Context) -> int | None:
         return state.wait_until
     if state.mode == "paused":
         return _paused_deadline(state)
+    if state.mode == "running" and state.settle_until is not None:
+        return state.settle_until
     if state.mode in ("ended", "answering") or not state.timing or state.frozen_at is not None:
         return None  # answering: the timer runs on, and is looked at when the answer has been said
     end = state.started_at + timer_seconds(state) * 1000
-    schedule = schedule_of(state)
+    schedule = schedule_of(state, ctx)
     if state.next_count < len(schedule):
         return min(end, state.started_at + schedule[state.next_count][0] * 1000 - ctx.count_lead_ms)
     return end
@@ -411,7 +445,7 @@ def _enter(state: State, index: int, now: int, ctx: Context, out: list[Action],
            opening: bool = False) -> tuple[State, list[Action]]:
     """Start the plan's step `index`; the session's opening (the first step) then waits for "start"."""
     state = replace(state, index=index, timing=False, frozen_at=None, next_count=0, waiting_for=None, then=None,
-                    added=0, fresh_answer=False, after=None)
+                    added=0, fresh_answer=False, after=None, settle_until=None)
     current = state.step
     if current.kind == "hold":
         state = replace(state, set_up=state.set_up | {current.exercise})
@@ -426,6 +460,9 @@ def _enter(state: State, index: int, now: int, ctx: Context, out: list[Action],
     if current.kind == "rest":
         text = _fill(ctx.lines["rest"], seconds=spoken_seconds(current.seconds, ctx.lines))
         return _say(state, out, text, then="start_timer"), out
+    if ctx.wait_for_ready and state.ready_at != index:
+        state = _set_mode(replace(state, choice="ready"), "waiting", out)
+        return _say(state, out, ctx.lines["ready_prompt"], then="wait"), out
     first = "hold_start" not in state.cues_explained
     seconds = spoken_seconds(current.seconds, ctx.lines)
     text = _fill(ctx.lines["hold_first" if first else "hold"], seconds=seconds)
@@ -466,10 +503,12 @@ def _tick(state: State, now: int, ctx: Context) -> tuple[State, list[Action]]:
         return _begin(state, "timeout", now, ctx, out)
     if state.mode == "paused" and _paused_deadline(state) is not None and now >= _paused_deadline(state):
         return _remind_paused(state, ctx, out)
+    if state.mode == "running" and state.settle_until is not None and now >= state.settle_until:
+        return _advance(replace(state, settle_until=None), now, ctx, out)
     if not state.timing or state.frozen_at is not None or state.mode != "running":
         return state, out
     end = state.started_at + timer_seconds(state) * 1000
-    schedule = schedule_of(state)
+    schedule = schedule_of(state, ctx)
     index = state.next_count
     while index < len(schedule) and state.started_at + schedule[index][0] * 1000 - ctx.count_lead_ms <= now:
         second, words = schedule[index]
@@ -508,6 +547,8 @@ def _speech_done(state: State, said: int, now: int, ctx: Context) -> tuple[State
         return state, []
     then, out = state.then, []
     state = replace(state, waiting_for=None, then=None)
+    if then == "advance" and state.step.move and ctx.move_ms and state.mode == "running":
+        return replace(state, settle_until=now + ctx.move_ms), out  # time to move before the next line
     if then == "advance":
         return _advance(state, now, ctx, out)
     if then == "end":
@@ -516,6 +557,8 @@ def _speech_done(state: State, said: int, now: int, ctx: Context) -> tuple[State
         return _enter(state, state.index, now, ctx, out)
     if then == "wait":
         wait = _menu_wait_ms(ctx) if state.choice == "routine" else ctx.start_wait_ms
+        if state.choice == "ready":  # "say ready when you are in position" waits for the user
+            wait = 0
         return replace(state, wait_until=now + wait if wait else None), out
     if then == "start_timer":
         state = replace(state, timing=True, started_at=now, frozen_at=None, next_count=0)
@@ -540,7 +583,7 @@ def _speech_done(state: State, said: int, now: int, ctx: Context) -> tuple[State
 def _interrupted(state: State) -> State:
     """Stop waiting on the speech a pause, pain or a question cuts off, remembering what it was to do next."""
     after = state.then if state.then not in (None, "unfreeze") else state.after
-    return replace(state, waiting_for=None, then=None, after=after)
+    return replace(state, waiting_for=None, then=None, after=after, settle_until=None)
 
 
 def _freeze(state: State, now: int) -> State:
@@ -667,11 +710,12 @@ def _while_waiting(state: State, event: Intent, now: int, ctx: Context,
     if name == "time_left":
         return _say(state, out, _time_left(state, now, ctx), kind="info"), out
     if name in ("where", "which_side"):
-        return _say(state, out, _where_waiting(state, ctx) if name == "where" else _which_side(state, ctx),
-                    kind="info"), out
+        where = _where(state, now, ctx) if state.choice == "ready" else _where_waiting(state, ctx)
+        return _say(state, out, where if name == "where" else _which_side(state, ctx), kind="info"), out
     if name == "repeat":
         return _say(state, out, state.plan[0].text, kind="info"), out
-    help_line = {"resume": "help_waiting_resume", "routine": "help_routine_menu"}.get(state.choice, "help_waiting")
+    help_line = {"resume": "help_waiting_resume", "routine": "help_routine_menu",
+                 "ready": "help_ready"}.get(state.choice, "help_waiting")
     return _say(state, out, ctx.lines["help" if name == "more_help" else help_line], kind="info"), out
 
 
@@ -702,7 +746,7 @@ def _count_style(state: State, style: str, now: int, ctx: Context, out: list[Act
     state = replace(state, count_style=style)
     out.append(Record("setting", {"name": "counting", "value": style}))
     if state.timing and state.step.kind == "hold":  # counts already due under the new style are not said late
-        passed = sum(1 for second, _ in schedule_of(state) if second * 1000 <= elapsed_ms(state, now))
+        passed = sum(1 for second, _ in schedule_of(state, ctx) if second * 1000 <= elapsed_ms(state, now))
         state = replace(state, next_count=passed)
     return _say(state, out, ctx.lines[f"counting_{style}"], kind="info"), out
 
@@ -772,7 +816,7 @@ def _answered(state: State, now: int, ctx: Context, out: list[Action]) -> tuple[
     state = _set_mode(state, "running", out)
     if now >= state.started_at + timer_seconds(state) * 1000:
         return _end_timer(state, state.started_at + timer_seconds(state) * 1000, ctx, out, during_answer=True)
-    passed = sum(1 for second, _ in schedule_of(state) if second * 1000 <= elapsed_ms(state, now))
+    passed = sum(1 for second, _ in schedule_of(state, ctx) if second * 1000 <= elapsed_ms(state, now))
     state = replace(state, next_count=max(state.next_count, passed))  # counts due meanwhile are not said late
     seconds = spoken_seconds(math.ceil(remaining_ms(state, now) / 1000), ctx.lines)
     return _say(state, out, _fill(ctx.lines["back_to_stretch_left"], seconds=seconds), kind="info"), out
@@ -816,6 +860,8 @@ def _where(state: State, now: int, ctx: Context) -> str:
     seconds = spoken_seconds(math.ceil(remaining_ms(state, now) / 1000), ctx.lines)
     if state.mode == "paused":
         doing = ctx.lines["doing_paused"]
+    elif state.mode == "waiting":  # only for "ready": the other waits have their own answer
+        doing = ctx.lines["doing_ready"]
     elif current.kind == "hold":
         doing = _fill(ctx.lines["doing_hold"], seconds=seconds)
     elif current.kind == "rest":
