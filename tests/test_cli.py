@@ -161,7 +161,7 @@ def test_the_opening_waits_for_start(tmp_path, monkeypatch):
     result = voicecoach("run", str(routine), "--text", "--no-speech", "--brief", "--events", str(events),
                         stdin="start\n")
     assert result.returncode == 0, result.stderr
-    assert result.stdout.splitlines()[0] == ("Short. It takes less than a minute. If anything hurts, say it"
+    assert result.stdout.splitlines()[0] == ("Short. It takes about 10 seconds. If anything hurts, say it"
                                              " hurts. Say stop at any time to finish, or help to hear what you can"
                                              " say. Say start when you are ready, or I will begin in 60 seconds.")
     assert [e["by"] for e in events_of(events) if e["event"] == "begin"] == ["user"]

@@ -252,3 +252,34 @@ def test_a_confirmation_the_coach_asks_waits_for_its_answer():
     assert d.said()[-1][1].startswith("Did you say stop?")
     d.feed(core.Intent("resume", spoken=True))
     assert d.records("begin")[0][1] == {"choice": "start", "by": "user"}
+
+
+def test_one_length_estimate_from_the_plan_at_the_session_s_verbosity_matches_the_session_within_ten_percent():
+    from voicecoach.routine import resolve_routine
+    from tests.fakes import lines
+    import re
+    for routine_id in ("calf-stretch", "towel-calf-stretch"):
+        bundled = resolve_routine(routine_id, None)
+        estimates = {}
+        for verbosity in ("brief", "normal", "detailed"):
+            d = Drive(bundled, wpm=180, verbosity=verbosity, speech_wpm=180, move_ms=2000,
+                      cues=frozenset({"halfway", "ten_left", "countdown"}))
+            d.start()
+            said = d.said("instruction")[0][1]
+            m = re.search(r"It takes about (\d+) minutes? and (\d+) seconds", said)
+            estimates[verbosity] = int(m[1]) * 60 + int(m[2])
+            d.run_to_end()
+            real = d.now / 1000
+            assert abs(estimates[verbosity] - real) <= 0.1 * real, (routine_id, verbosity, estimates, real)
+        assert estimates["brief"] < estimates["normal"] < estimates["detailed"]
+
+
+def test_how_long_left_uses_the_same_estimate():
+    d = Drive(CALF, wpm=180, speech_wpm=180, move_ms=2000)
+    d.start()
+    opening = d.said("instruction")[0][1]
+    d.intent("time_left")
+    assert d.said("info")[-1][1].lower() == opening.split("It takes ")[1].split(".")[0] + " left in the routine."
+    left = core.estimate_ms(d.state, d.ctx)
+    d.run_to_end()
+    assert abs(left - d.now) <= 0.1 * d.now

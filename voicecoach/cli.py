@@ -85,6 +85,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     def notify(name: str, fields: dict) -> None:
         inbox.put(("notify", name, fields))
 
+    from voicecoach.adapters.silent_speaker import SilentSpeaker
     choosable = choosable_routines()
     speaker = make_speaker(args, settings, clock, notify)
     listener = make_listener(args, clock, notify, spoken_names(choosable))
@@ -100,7 +101,8 @@ def cmd_run(args: argparse.Namespace) -> int:
                                  for routine_id, routine in choosable.items()},
                        choose_routine=args.routine_by_voice,
                        cues=frozenset(settings.hold_cues.split(",")) - {"none"},
-                       move_ms=round(settings.move_seconds * 1000), wait_for_ready=settings.wait_for_ready)
+                       move_ms=round(settings.move_seconds * 1000), wait_for_ready=settings.wait_for_ready,
+                       speech_wpm=settings.reading_wpm if isinstance(speaker, SilentSpeaker) else settings.rate)
     events = EventLog(args.events)
     state = core.start_state(plan, start_index, settings.verbosity,
                              None if settings.counting == "routine" else settings.counting)

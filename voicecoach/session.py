@@ -10,7 +10,6 @@ from voicecoach.routine import Routine
 
 SKIP_LATE_MS = 500      # a count this late is dropped rather than said out of time
 BACK_RESTARTS_AFTER_MS = 3000  # "back" this far into a hold restarts it instead of going to the step before
-SAY_ESTIMATE_MS = 4000
 ADDED_SECONDS = {"add_ten_seconds": 10, "add_thirty_seconds": 30}
 COUNT_STYLE_INTENTS = {"count_each": "each", "count_fives": "fives", "count_none": "none"}
 PAUSED_REMINDERS_S = (30, 90, 210)  # after this much silence while paused, a gentle reminder: growing intervals
@@ -39,7 +38,7 @@ class PlanStep:
 def build_plan(routine: Routine, lines: Mapping[str, str]) -> tuple[PlanStep, ...]:
     """Flatten a routine: an introduction, each exercise (once per side), its tip, and the close."""
     total = len(routine.exercises)
-    minutes = spoken_minutes(routine_seconds(routine), lines)
+    minutes = MINUTES  # filled in when said: the estimate depends on the session's verbosity and speech rate
     first = routine.exercises[0].name
     safety = lines["safety_first"]  # stop and "it hurts" at the start of every session, at every verbosity
     steps = [PlanStep("say", _fill(lines["intro"], name=routine.name, about=routine.about, minutes=minutes,
@@ -73,19 +72,53 @@ def said_at(plan_step: PlanStep, verbosity: str, set_up: frozenset = frozenset()
     return plan_step.level == "" or verbosity == "detailed" or (plan_step.level == "normal" and verbosity == "normal")
 
 
-def routine_seconds(routine: Routine) -> int:
-    seconds = 0
-    for exercise in routine.exercises:
-        for step in exercise.steps:
-            seconds += (step.seconds or SAY_ESTIMATE_MS // 1000) * max(1, len(exercise.sides))
-    return seconds
+MINUTES = "{minutes}"  # left in the intro's text by build_plan, for the estimate
+
+
+def speech_ms(text: str, ctx: "Context") -> int:
+    """How long a line takes to say at the session's speech rate (words a minute; 0: no time)."""
+    return round(len(text.split()) * 60_000 / ctx.speech_wpm) if ctx.speech_wpm else 0
+
+
+def estimate_ms(state: "State", ctx: "Context", start: int | None = None) -> int:
+    """How long the plan takes from step `start` (default: the current one) to its end, as this session will say
+    it: the steps said at its verbosity, once-per-exercise lines skipped as they will be, each line at the speech
+    rate, the time to move after instructions, and every hold and rest in full."""
+    lines, set_up, explained = ctx.lines, state.set_up, state.cues_explained
+    total = 0
+    for index in range(state.index if start is None else start, len(state.plan)):
+        current = state.plan[index]
+        if not said_at(current, state.verbosity, set_up):
+            continue
+        if current.kind == "say":
+            text = current.brief_text if state.verbosity == "brief" and current.brief_text else current.text
+            total += speech_ms(text, ctx) + (ctx.move_ms if current.move else 0)
+        elif current.kind == "rest":
+            total += speech_ms(_fill(lines["rest"], seconds=spoken_seconds(current.seconds, lines)), ctx)
+            total += current.seconds * 1000
+        else:
+            seconds = spoken_seconds(current.seconds, lines)
+            said = [_fill(lines["hold" if "hold_start" in explained else "hold_first"], seconds=seconds),
+                    lines["relax"] if "hold_end" in explained else lines["hold_end_first"] + " " + lines["relax"]]
+            total += sum(speech_ms(text, ctx) for text in said) + current.seconds * 1000
+            set_up, explained = set_up | {current.exercise}, explained | {"hold_start", "hold_end"}
+    return total
 
 
 def spoken_minutes(seconds: float, lines: Mapping[str, str]) -> str:
-    minutes = round(seconds / 60)
-    if minutes < 1:
-        return lines["under_a_minute"]
-    return lines["minutes_one"] if minutes == 1 else _fill(lines["minutes_many"], count=minutes)
+    """A length said to the nearest 10 seconds (to the minute from ten minutes): whole minutes were 20% off."""
+    if seconds >= 600:
+        minutes = round(seconds / 60)
+        return _fill(lines["minutes_many"], count=minutes)
+    rounded = max(10, round(seconds / 10) * 10)
+    minutes, rest = divmod(rounded, 60)
+    if not minutes:
+        return _fill(lines["about"], length=spoken_seconds(rest, lines))
+    whole = lines["minute_one"] if minutes == 1 else _fill(lines["minutes_plain"], count=minutes)
+    if not rest:
+        return _fill(lines["about"], length=whole)
+    return _fill(lines["about"], length=_fill(lines["minutes_and_seconds"], minutes=whole,
+                                               seconds=spoken_seconds(rest, lines)))
 
 
 def count_schedule(seconds: int, style: str) -> tuple[tuple[int, str], ...]:
@@ -216,6 +249,7 @@ class Context:
     cues: frozenset = frozenset()  # hold cues on: halfway, ten_left, countdown (see with_cues)
     move_ms: int = 0             # quiet after a routine's own instruction, to move before the next line
     wait_for_ready: bool = False  # before each hold, wait for "ready"
+    speech_wpm: int = 0          # the speech (or, printing only, reading) rate, for length estimates; 0: instant
 
 
 @dataclass(frozen=True)
@@ -452,7 +486,7 @@ def _enter(state: State, index: int, now: int, ctx: Context, out: list[Action],
     out.append(Record("step", {"index": index, "exercise": current.exercise + 1, "side": current.side,
                                "kind": current.kind}))
     if current.kind == "say":
-        text = current.brief_text if state.verbosity == "brief" and current.brief_text else current.text
+        text = _text_of(state, current, ctx)
         if opening and ctx.start_wait_ms > 0:
             text += " " + _fill(ctx.lines["start_wait"], seconds=spoken_seconds(ctx.start_wait_ms // 1000, ctx.lines))
             return _say(_set_mode(replace(state, choice="start"), "waiting", out), out, text, then="wait"), out
@@ -467,6 +501,14 @@ def _enter(state: State, index: int, now: int, ctx: Context, out: list[Action],
     seconds = spoken_seconds(current.seconds, ctx.lines)
     text = _fill(ctx.lines["hold_first" if first else "hold"], seconds=seconds)
     return _say(state, out, text, then="start_timer"), out
+
+
+def _text_of(state: State, current: PlanStep, ctx: Context) -> str:
+    """A say step's words at this verbosity, with the intro's length estimate filled in."""
+    text = current.brief_text if state.verbosity == "brief" and current.brief_text else current.text
+    if MINUTES in text:
+        text = text.replace(MINUTES, spoken_minutes(estimate_ms(state, ctx, 0) / 1000, ctx.lines))
+    return text
 
 
 def _advance(state: State, now: int, ctx: Context, out: list[Action]) -> tuple[State, list[Action]]:
@@ -713,7 +755,7 @@ def _while_waiting(state: State, event: Intent, now: int, ctx: Context,
         where = _where(state, now, ctx) if state.choice == "ready" else _where_waiting(state, ctx)
         return _say(state, out, where if name == "where" else _which_side(state, ctx), kind="info"), out
     if name == "repeat":
-        return _say(state, out, state.plan[0].text, kind="info"), out
+        return _say(state, out, _text_of(state, state.plan[0], ctx), kind="info"), out
     help_line = {"resume": "help_waiting_resume", "routine": "help_routine_menu",
                  "ready": "help_ready"}.get(state.choice, "help_waiting")
     return _say(state, out, ctx.lines["help" if name == "more_help" else help_line], kind="info"), out
@@ -835,8 +877,7 @@ def _time_left(state: State, now: int, ctx: Context) -> str:
         seconds = spoken_seconds(math.ceil(remaining_ms(state, now) / 1000), ctx.lines)
         return _fill(ctx.lines["seconds_left_paused" if state.frozen_at is not None else "seconds_left"],
                      seconds=seconds)
-    later = sum((s.seconds * 1000 if s.kind != "say" else SAY_ESTIMATE_MS) for s in state.plan[state.index:])
-    return _fill(ctx.lines["routine_left"], minutes=spoken_minutes(later / 1000, ctx.lines))
+    return _fill(ctx.lines["routine_left"], minutes=spoken_minutes(estimate_ms(state, ctx) / 1000, ctx.lines))
 
 
 def _where_waiting(state: State, ctx: Context) -> str:
