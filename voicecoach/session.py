@@ -629,8 +629,8 @@ def _interrupted(state: State) -> State:
 
 
 def _freeze(state: State, now: int) -> State:
-    if state.timing and state.frozen_at is None:
-        return replace(state, frozen_at=now)
+    if state.timing and state.frozen_at is None:  # no later than the end: it may have passed during an answer
+        return replace(state, frozen_at=min(now, state.started_at + timer_seconds(state) * 1000))
     return state
 
 
@@ -676,7 +676,7 @@ def _intent(state: State, event: Intent, now: int, ctx: Context) -> tuple[State,
         if state.mode != "paused":
             return _say(state, out, ctx.lines["not_paused"], kind="info"), out
         out.append(Hush())
-        if state.frozen_at is not None:
+        if state.frozen_at is not None and remaining_ms(state, now) > 0:
             seconds = spoken_seconds(math.ceil(remaining_ms(state, now) / 1000), ctx.lines)
             return _say(state, out, _fill(ctx.lines["resuming_timer"], seconds=seconds), then="unfreeze"), out
         return _say(state, out, ctx.lines["resuming"], then="unfreeze"), out
