@@ -51,8 +51,8 @@ class Runner:
     def run(self) -> Outcome:
         self.t0 = self.clock.now()
         cues = [self.ctx.lines[cue] for cue in ("halfway", "ten_left") if cue in self.ctx.cues]  # said as counts
-        self.speaker.prepare([s.text for s in self.state.plan if s.kind == "say"] + [str(n) for n in range(1, 61)]
-                             + cues)
+        self.speaker.prepare([core.text_of(self.state, s, self.ctx) for s in self.state.plan if s.kind == "say"]
+                             + [str(n) for n in range(1, 61)] + cues)
         self._log("session_start", {"routine": self.routine_ref, "name": self.ctx.routine_name,
                                     "steps": len(self.state.plan), "from_step": self.start_index,
                                     "clock_t0": round(self.t0, 4)})

@@ -486,7 +486,7 @@ def _enter(state: State, index: int, now: int, ctx: Context, out: list[Action],
     out.append(Record("step", {"index": index, "exercise": current.exercise + 1, "side": current.side,
                                "kind": current.kind}))
     if current.kind == "say":
-        text = _text_of(state, current, ctx)
+        text = text_of(state, current, ctx)
         if opening and ctx.start_wait_ms > 0:
             text += " " + _fill(ctx.lines["start_wait"], seconds=spoken_seconds(ctx.start_wait_ms // 1000, ctx.lines))
             return _say(_set_mode(replace(state, choice="start"), "waiting", out), out, text, then="wait"), out
@@ -503,7 +503,7 @@ def _enter(state: State, index: int, now: int, ctx: Context, out: list[Action],
     return _say(state, out, text, then="start_timer"), out
 
 
-def _text_of(state: State, current: PlanStep, ctx: Context) -> str:
+def text_of(state: State, current: PlanStep, ctx: Context) -> str:
     """A say step's words at this verbosity, with the intro's length estimate filled in."""
     text = current.brief_text if state.verbosity == "brief" and current.brief_text else current.text
     if MINUTES in text:
@@ -755,7 +755,7 @@ def _while_waiting(state: State, event: Intent, now: int, ctx: Context,
         where = _where(state, now, ctx) if state.choice == "ready" else _where_waiting(state, ctx)
         return _say(state, out, where if name == "where" else _which_side(state, ctx), kind="info"), out
     if name == "repeat":
-        return _say(state, out, _text_of(state, state.plan[0], ctx), kind="info"), out
+        return _say(state, out, text_of(state, state.plan[0], ctx), kind="info"), out
     help_line = {"resume": "help_waiting_resume", "routine": "help_routine_menu",
                  "ready": "help_ready"}.get(state.choice, "help_waiting")
     return _say(state, out, ctx.lines["help" if name == "more_help" else help_line], kind="info"), out
