@@ -95,3 +95,14 @@ def test_start_wait_verbosity_and_counting_are_checked(config_dir):
     write(config_dir, "verbosity: chatty\n")
     with pytest.raises(SettingsError, match="verbosity must be one of brief, normal, detailed"):
         load_settings({})
+
+
+def test_time_to_move_hold_cues_and_wait_for_ready_settings(config_dir):
+    write(config_dir, "move_seconds: 1.5\nhold_cues: halfway, countdown\nwait_for_ready: true\n")
+    settings, _ = load_settings({})
+    assert (settings.move_seconds, settings.hold_cues, settings.wait_for_ready) == (1.5, "halfway,countdown", True)
+    assert load_settings({}, {"VOICECOACH_HOLD_CUES": "none"})[0].hold_cues == "none"
+    assert load_settings({"wait_for_ready": None}, {})[0].wait_for_ready is True   # an absent flag changes nothing
+    for name, bad in (("MOVE_SECONDS", "11"), ("HOLD_CUES", "halfway,sometimes"), ("WAIT_FOR_READY", "maybe")):
+        with pytest.raises(SettingsError, match=f"VOICECOACH_{name}"):
+            load_settings({}, {f"VOICECOACH_{name}": bad})
