@@ -1,4 +1,5 @@
-"""The scripted hands-free session (tests/handsfree.py) ten times, in different voices and noise: reactions and latency."""
+"""The scripted hands-free session (tests/handsfree.py) ten times, in different voices and noise: reactions and latency;
+with --simulated, issue 27's scenarios in simulated time instead (no sound): what the user hears, and what went wrong."""
 from __future__ import annotations
 
 import argparse
@@ -12,7 +13,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tests.handsfree import SCRIPT, run_script  # noqa: E402
+from tests.handsfree import SCENARIOS, SCRIPT, run_script  # noqa: E402
 from tests.harness import require_pulse  # noqa: E402
 from stats import percentile  # noqa: E402  (benchmarks/ is on sys.path when run as a script)
 
@@ -31,7 +32,10 @@ def median_ms(values) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=len(RUNS))
+    parser.add_argument("--simulated", action="store_true", help="run the simulated-time scenarios only")
     args = parser.parse_args()
+    if args.simulated:
+        sys.exit(simulated())
     require_pulse()
     first_try = total = reacted = 0
     latencies: list[float] = []
@@ -60,6 +64,19 @@ def main() -> None:
     print("audio_end -> action median by step: "
           + ", ".join(f"{step.name} {median_ms(by_step.get(step.name, []))}" for step in SCRIPT))
     print(f"reaction speech missing from the recording: {silent or 'none'}")
+
+
+def simulated() -> int:
+    """Each scenario: what the user heard from its key moment on, then ok or its problems; 1 if any failed."""
+    failed = 0
+    for scenario in SCENARIOS:
+        result = scenario()
+        failed += bool(result.problems)
+        print(f"{result.name}: {'ok' if not result.problems else 'FAILED: ' + '; '.join(result.problems)}")
+        for line in result.heard:
+            print(f"  heard: {line}")
+    print(f"{len(SCENARIOS) - failed} of {len(SCENARIOS)} scenarios ok")
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":

@@ -24,8 +24,8 @@ def exercise(name: str, *steps: Step, sides: tuple[str, ...] = (), tip: str = ""
     return Exercise(name=name, steps=tuple(steps), sides=sides, tip=tip)
 
 
-def say(text: str, detail: bool = False) -> Step:
-    return Step("say", text=text, detail=detail)
+def say(text: str, detail: bool = False, once: bool = False) -> Step:
+    return Step("say", text=text, detail=detail, once=once)
 
 
 def hold(seconds: int, count: str = "each") -> Step:
@@ -37,10 +37,11 @@ def rest(seconds: int) -> Step:
 
 
 class Drive:
-    """Runs a session with a simulated speaker whose every utterance lasts `speech_ms`."""
+    """Runs a session with a simulated speaker whose every utterance lasts `speech_ms`, or, given `wpm`, takes
+    as long as SilentSpeaker's reading pace (counts at once)."""
 
     def __init__(self, r: Routine, speech_ms: int = 0, lead_ms: int = 0, start_index: int = 0,
-                 verbosity: str = "normal", **context):
+                 verbosity: str = "normal", wpm: int = 0, **context):
         self.ctx = replace(core.Context(lines(), r.name, answers={"heat-or-ice": "Use heat on a spasm."},
                                         more={"heat-or-ice": "Heat relaxes the muscle; cold makes it clench."},
                                         out_of_scope="I can answer questions about calf cramps.",
@@ -49,6 +50,7 @@ class Drive:
         self.state = core.start_state(core.build_plan(r, lines()), start_index, verbosity)
         self.now = 0
         self.speech_ms = speech_ms
+        self.wpm = wpm
         self.actions: list[tuple[int, object]] = []
         self._speaking: list[tuple[int, int]] = []   # (ends at, utterance id)
         self._free_at = 0
@@ -62,9 +64,16 @@ class Drive:
                 self._free_at = self.now
             elif isinstance(action, (core.Say, core.Cue)):
                 start = max(self.now, self._free_at)
-                self._free_at = start + (self.speech_ms if isinstance(action, core.Say) else 0)
+                self._free_at = start + self._lasts(action)
                 self._speaking.append((self._free_at, action.id))
         return actions
+
+    def _lasts(self, action) -> int:
+        if not isinstance(action, core.Say):
+            return 0
+        if self.wpm:
+            return 0 if action.kind == "count" else round(len(action.text.split()) * 60_000 / self.wpm)
+        return self.speech_ms
 
     def intent(self, name: str, topic: str | None = None) -> list:
         return self.feed(core.Intent(name, topic))
@@ -170,9 +179,14 @@ class MemoryStore:
 
     def end(self, session_id: int, completed: bool, seconds: float) -> None:
         self._call("end")
-        record = self.records[session_id]
-        self.records[session_id] = replace(record, finished=True, completed=completed, seconds=seconds,
+        record = self.records[session_id]  # as SqliteStore: a session stopped under way stays resumable
+        self.records[session_id] = replace(record, finished=completed or record.steps_done == 0, completed=completed,
+                                           seconds=seconds,
                                            steps_done=record.steps_total if completed else record.steps_done)
+
+    def abandon(self, session_id: int) -> None:
+        self._call("abandon")
+        self.records[session_id] = replace(self.records[session_id], finished=True)
 
     def unfinished(self):
         self._call("unfinished")

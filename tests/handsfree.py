@@ -60,7 +60,9 @@ SCRIPT = (
     Step("pain", ("it hurts", "ouch", "that hurts"), said("info", "left"), says("safety"), says("safety"), settle_s=1.0),
     Step("resume_after_pain", RESUME, said("safety"), says("instruction", "Resuming"),
          says("instruction", "Resuming")),
-    Step("next", ("next", "skip this", "next one"), said("instruction", "Resuming"), lambda e: e["event"] == "hold_end" and e.get("early"),
+    Step("carry_on", ("carry on", "keep going", "go on"), said("instruction", "Resuming"), says("info", "Keep holding"),
+         says("info", "Keep holding"), settle_s=1.0),
+    Step("next", ("next", "skip this", "next one"), said("info", "Keep holding"), lambda e: e["event"] == "hold_end" and e.get("early"),
          says("instruction", "right foot"), settle_s=1.0),
     Step("stop", ("stop", "stop the session", "that's enough"), lambda e: e["event"] == "hold_start", is_state("ending"),
          says("instruction", "Stopping here"), settle_s=1.0),
@@ -174,3 +176,154 @@ def _check_sound(result: Result, recording: Recorder) -> None:
         if spoken is not None:
             at = round((start["clock_t0"] + spoken["t"] - recording.started) * RATE)
             result.sounded[step.name] = bool(at >= 0 and loud[at: at + RATE * 6 // 10].mean() > 0.5)
+
+
+# ---- the same session in simulated time: scenarios of issue 27, runnable without sound ----
+
+SIM_ROUTINE = ROUTINE.replace("    steps:\n", "    steps:\n      - say: Stand facing a wall, an arm's length away.\n"
+                                             "        once: true\n")
+
+
+@dataclass
+class Scenario:
+    name: str
+    heard: list[str] = field(default_factory=list)   # what the user heard from the key moment on
+    problems: list[str] = field(default_factory=list)
+
+    def expect(self, ok: bool, problem: str) -> None:
+        if not ok:
+            self.problems.append(problem)
+
+
+def _drive(speech_ms: int = 800, **context):
+    from voicecoach.cli import lines
+    from voicecoach.routine import load_routine_text
+    from tests.fakes import Drive
+    routine = load_routine_text(SIM_ROUTINE, "handsfree.yaml", "handsfree")
+    ctx = dict(cues=frozenset({"halfway", "ten_left", "countdown"}), move_ms=2000, speech_wpm=0)
+    return Drive(routine, speech_ms=speech_ms, safety="Sharp pain is a reason to stop.",
+                 **{**ctx, **context}), lines()
+
+
+def _heard_since(d, at: int) -> list[str]:
+    from voicecoach import session as core
+    return [a.text if isinstance(a, core.Say) else f"({a.name} tone)" for t, a in d.actions
+            if t >= at and isinstance(a, (core.Say, core.Cue)) and getattr(a, "kind", "") != "count"]
+
+
+def _spoken(d, name: str, topic: str | None = None):
+    from voicecoach import session as core
+    return d.feed(core.Intent(name, topic, spoken=True))
+
+
+def continue_after_an_interruption_mid_side() -> Scenario:
+    result = Scenario("continue after an interruption mid-side")
+    d, _ = _drive()
+    right_hold = next(i for i, s in enumerate(d.state.plan) if s.side == "right" and s.kind == "hold")
+    d, _ = _drive(start_wait_ms=10_000, offer_resume_at=right_hold)   # Ctrl-C (or stop) in the right side's hold
+    d.start()
+    d.run_until(d.now + 1000)
+    _spoken(d, "resume")                                                # "continue"
+    d.run_until_hold()
+    result.heard = _heard_since(d, 0)
+    result.expect("Now your right side." in result.heard, "the side is not named")
+    result.expect("Stand facing a wall, an arm's length away." in result.heard, "the set-up line is not said")
+    result.expect(any("right foot" in line for line in result.heard), "the side's own instruction is not said")
+    return result
+
+
+def a_question_right_after_a_hold() -> Scenario:
+    result = Scenario("a question right after a hold")
+    d, _ = _drive()
+    d.start()
+    d.run_until_hold()
+    start = d.records("hold_start")[0][0]
+    d.run_until(start + 40_200)                                         # "And relax." is being said
+    at = d.now
+    _spoken(d, "ask", "heat-or-ice")
+    d.run_until(d.now + 8000)
+    result.heard = _heard_since(d, at)
+    left_hold = next(i for i, s in enumerate(d.state.plan) if s.kind == "hold")
+    result.expect([f["index"] for _, f in d.records("step")].count(left_hold) == 1, "the finished hold ran again")
+    result.expect("Now your right side." in result.heard, "the routine did not go on to the next side")
+    return result
+
+
+def a_voice_stop_then_continue() -> Scenario:
+    result = Scenario("a voice stop, then continue")
+    d, _ = _drive()
+    d.start()
+    d.run_until_hold(2)                                                 # holding the right leg
+    at = d.now
+    _spoken(d, "stop")
+    d.run_until(d.now + 2000)
+    kept = d.records("step")[-1][1]["index"]                            # what the store keeps as steps done
+    result.heard = _heard_since(d, at)
+    result.expect(d.state.mode == "ended" and not d.state.completed, "the session did not end")
+    result.expect(any("Your place is kept" in line for line in result.heard), "the goodbye does not say so")
+    again, _ = _drive(start_wait_ms=10_000, offer_resume_at=kept)       # the next "voicecoach"
+    again.start()
+    again.run_until(2000)
+    _spoken(again, "resume")
+    again.run_until_hold()
+    result.heard += ["(next session)"] + _heard_since(again, 0)
+    result.expect(again.records("begin")[0][1]["choice"] == "resume", "the next session did not continue")
+    result.expect(again.state.step.side == "right", "it did not continue on the right side")
+    return result
+
+
+def carry_on_while_paused_and_holding() -> Scenario:
+    from voicecoach.intents import parse
+    result = Scenario('"carry on" while paused and during a hold')
+    d, _ = _drive()
+    d.start()
+    d.run_until_hold()
+    start = d.records("hold_start")[0][0]
+    d.run_until(start + 6000)
+    at = d.now
+    _spoken(d, parse("carry on").intent)                                # holding: keep holding
+    result.expect(not d.records("hold_end") and d.state.timing, "the hold ended early")
+    _spoken(d, "pause")
+    d.run_until(d.now + 10_000)
+    _spoken(d, parse("carry on").intent)                                # paused: resume
+    d.run_until(d.now + 60_000)
+    result.heard = _heard_since(d, at)
+    result.expect(any(line.startswith("Keep holding") for line in result.heard), "holding, it did not say so")
+    result.expect(any(line.startswith("Resuming") for line in result.heard), "paused, it did not resume")
+    end = d.records("hold_end")[0][1]
+    result.expect(end.get("held") == 40.0 and not end.get("early"), f"the hold was not held in full: {end}")
+    return result
+
+
+def a_miss_then_its_feedback() -> Scenario:
+    result = Scenario("a miss, then its feedback")
+    d, _ = _drive()
+    d.start()
+    d.run_until_hold()
+    at = d.now
+    _spoken(d, None)                                                    # a likely-addressed miss
+    _spoken(d, None)                                                    # and again
+    result.heard = _heard_since(d, at)
+    result.expect(result.heard.count("(not_understood tone)") == 2, "a miss is silent")
+    result.expect(any("Say help to hear what you can say" in line for line in result.heard),
+                  "no spoken hint the second time")
+    return result
+
+
+def five_minutes_paused() -> Scenario:
+    result = Scenario("five minutes paused")
+    d, _ = _drive()
+    d.start()
+    d.run_until_hold()
+    _spoken(d, "pause")
+    at = d.now
+    d.run_until(at + 300_000)
+    result.heard = [f"{(t - at) / 1000:.0f} s: {text}" for t, text in d.said() if t > at]
+    reminders = [t - at for t, fields in d.records("reminder")]
+    result.expect(reminders == [30_000, 90_000, 210_000], f"reminders at {reminders}")
+    result.expect(d.state.mode == "paused", "the pause did not hold")
+    return result
+
+
+SCENARIOS = (continue_after_an_interruption_mid_side, a_question_right_after_a_hold, a_voice_stop_then_continue,
+             carry_on_while_paused_and_holding, a_miss_then_its_feedback, five_minutes_paused)

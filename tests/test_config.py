@@ -199,3 +199,14 @@ def test_saving_tightens_a_file_and_folder_left_readable_by_everyone(config_dir)
     config.remember({"verbosity": "brief"})
     assert (_mode(config_dir / "config.yaml"), _mode(config_dir)) == (0o600, 0o700)
     assert load_settings({})[0].rate == 150
+
+
+def test_time_to_move_hold_cues_and_wait_for_ready_settings(config_dir):
+    write(config_dir, "move_seconds: 1.5\nhold_cues: halfway, countdown\nwait_for_ready: true\n")
+    settings, _ = load_settings({})
+    assert (settings.move_seconds, settings.hold_cues, settings.wait_for_ready) == (1.5, "halfway,countdown", True)
+    assert load_settings({}, {"VOICECOACH_HOLD_CUES": "none"})[0].hold_cues == "none"
+    assert load_settings({"wait_for_ready": None}, {})[0].wait_for_ready is True   # an absent flag changes nothing
+    for name, bad in (("MOVE_SECONDS", "11"), ("HOLD_CUES", "halfway,sometimes"), ("WAIT_FOR_READY", "maybe")):
+        with pytest.raises(SettingsError, match=f"VOICECOACH_{name}"):
+            load_settings({}, {f"VOICECOACH_{name}": bad})

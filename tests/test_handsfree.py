@@ -14,3 +14,9 @@ def test_a_whole_session_by_voice_in_a_voice_other_than_the_coach_s(tmp_path, pu
     holds = [e for e in events if e["event"] == "hold_end"]
     assert holds[0]["early"] and holds[0]["held"] < 40
     assert events[-1]["event"] == "session_end" and events[-1]["completed"] is False
+
+
+def test_the_hands_free_scenarios_in_simulated_time():
+    from tests.handsfree import SCENARIOS
+    results = [scenario() for scenario in SCENARIOS]
+    assert {r.name: r.problems for r in results} == {r.name: [] for r in results}, [r.heard for r in results]

@@ -52,7 +52,7 @@ def test_numbers_in_digits_are_spelled_and_a_phrase_must_have_the_numbers_said()
 
 def test_politeness_words_are_peeled_fewest_first_from_either_end():
     assert parse("hey go on then").intent == "resume"  # "go on then", not "go on"
-    assert parse("okay go on now please").intent == "next"
+    assert parse("okay go on now please").intent == "resume"  # "go on" means continue, not skip
     assert parse("please").intent is None
 
 

@@ -56,7 +56,7 @@ def test_spoken_pause_resume_next_and_stop_act_on_the_session(tmp_path, pulse):
                                     pad_s=0.4) for intent, (text, voice, speed) in SAID.items()}
     session = Session(tmp_path)
     try:
-        session.wait_for(lambda e: e["event"] == "hold_start")
+        session.wait_for(lambda e: e["event"] == "hold_start", timeout=40)  # after the safety line and time to move
         time.sleep(3)
         play_into_mic(wavs["pause"])
         paused = session.wait_for(lambda e: e["event"] == "state" and e["to"] == "paused")

@@ -16,7 +16,8 @@ def test_the_plan_runs_every_side_in_each_round_and_announces_each_round():
     assert calf == [(0, "", "Exercise 1 of 2: Calf."),
                     *[step for n in (1, 2, 3) for step in [
                         (n, "", f"Round {n} of 3."),
-                        (n, "left", "Step your left foot back."), (n, "right", "Step your right foot back.")]],
+                        (n, "left", "Step your left foot back."), (n, "right", "Now your right side."),
+                            (n, "right", "Step your right foot back.")]],
                     (0, "", "Tip: Use heat afterwards.")]
     assert [s.round for s in plan if s.kind == "hold" and s.exercise == 0] == [1, 1, 2, 2, 3, 3]
     assert all(s.round == 0 for s in plan if s.exercise == 1)   # an exercise without rounds is unchanged
@@ -57,6 +58,10 @@ def test_where_am_i_says_the_round():
 def test_the_length_of_the_routine_counts_every_round():
     one_round = replace(THREE_ROUNDS, exercises=(replace(THREE_ROUNDS.exercises[0], rounds=1),
                                                  THREE_ROUNDS.exercises[1]))
-    # (4 s for a say line + 5 s of hold) x 2 sides, per round, and 4 + 3 s for the second exercise
-    assert core.routine_seconds(one_round) == 18 + 7
-    assert core.routine_seconds(THREE_ROUNDS) == 3 * 18 + 7
+    three, one = Drive(THREE_ROUNDS).start(), Drive(one_round).start()
+    extra = core.estimate_ms(three.state, three.ctx, 0) - core.estimate_ms(one.state, one.ctx, 0)
+    # two more rounds of the first exercise: 2 x 2 sides x a 5 s hold, and their lines said
+    assert extra >= 2 * 2 * 5000
+    three.run_to_end()
+    one.run_to_end()
+    assert three.now - one.now >= 2 * 2 * 5000

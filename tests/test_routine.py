@@ -716,3 +716,18 @@ def test_a_syntax_error_at_the_very_end_of_the_file_is_still_in_plain_words(monk
     from voicecoach import routine
     monkeypatch.setattr(routine, "_Parser", getattr(yaml, parser))
     assert "could not read this routine" not in error(text)
+
+
+def test_once_goes_on_say_steps_only_and_is_true_or_false():
+    from voicecoach.routine import RoutineError, load_routine_text
+    good = "name: R\nexercises:\n  - name: E\n    sides: [left, right]\n    steps:\n      - say: Lean on a wall.\n        once: true\n      - hold: 5\n"
+    assert load_routine_text(good, "r.yaml", "r").exercises[0].steps[0].once is True
+    for bad, message in (("      - hold: 5\n        once: true\n", '"once" only goes with a say step'),
+                         ("      - say: Lean.\n        once: maybe\n", "once must be true or false")):
+        text = "name: R\nexercises:\n  - name: E\n    steps:\n" + bad
+        try:
+            load_routine_text(text, "r.yaml", "r")
+        except RoutineError as error:
+            assert message in str(error), error
+        else:
+            raise AssertionError(bad)

@@ -65,13 +65,20 @@ def test_typed_pause_and_resume_keep_the_hold_length(tmp_path):
     assert [e["to"] for e in events if e["event"] == "state"][:3] == ["running", "paused", "running"]
 
 
-def test_stop_ends_the_session_and_history_says_stopped(tmp_path):
+def test_a_voice_stop_under_way_keeps_the_place_as_ctrl_c_does(tmp_path):
     outcome, events, printed, store = run(tmp_path, [(1.5, Heard("stop", "stop"))])
     assert not outcome.completed and not outcome.interrupted
     assert events[-1] == {"t": 1.5, "event": "session_end", "completed": False, "interrupted": False}
-    record = store.history()[0]
-    assert record.finished and not record.completed
-    assert store.unfinished() is None
+    assert printed[-1].startswith("Stopping here. Well done. Your place is kept")
+    unfinished = store.unfinished()
+    assert unfinished is not None and not unfinished.completed and unfinished.steps_done > 0
+    assert unfinished.seconds == 1.5
+
+
+def test_a_stop_before_the_routine_is_under_way_keeps_nothing(tmp_path):
+    store = SqliteStore(tmp_path / "history.db")
+    store.end(store.begin("test", "Test", 5), False, 2.0)  # no step done yet
+    assert store.unfinished() is None and store.history()[0].finished
 
 
 def test_ctrl_c_leaves_the_session_resumable_from_its_step(tmp_path):
@@ -134,7 +141,7 @@ def test_spoken_near_misses_get_the_not_understood_tone_and_other_rejected_speec
     outcome, events, printed, _ = run(tmp_path, [(1.5, chatter), (2.5, unclear), (3.0, unclear)])
     cues = [e["text"] for e in events if e["event"] == "speech_start" and e["kind"] == "cue"]
     assert cues.count("not_understood") == 2
-    assert "Sorry, I did not catch that. You can say pause, next, or help." in printed
+    assert "Sorry, I didn't catch that. Say help to hear what you can say." in printed
     assert [e["intent"] for e in events if e["event"] == "heard"] == [None, None, None]
 
 
@@ -275,3 +282,15 @@ def test_a_log_record_is_only_logged_and_history_follows_the_typed_actions():
     runner._perform(core.RememberSetting("counting", "fives"))
     assert store.records[1].steps_done == 3 and remembered == [{"counting": "fives"}]
     assert [e["event"] for e in events] == ["step", "setting", "step", "setting"]
+
+
+def test_a_miss_whose_transcript_comes_close_to_a_command_gets_the_tone_chatter_and_echo_do_not(tmp_path):
+    def missed(at, transcript, **extra):
+        return at, Heard(transcript, None, audio_end=1000.0 + at, extra={"near_miss": False, "transcript": transcript,
+                                                                        **extra})
+    script = [missed(1.0, "The news at six."), missed(1.2, "Eight."), missed(1.4, "Carry one.", echo=True),
+              missed(1.6, "Where am eye?"), missed(1.8, "How long lift?")]
+    _, events, printed, _ = run(tmp_path, script)
+    cues = [e["text"] for e in events if e["event"] == "speech_start" and e["kind"] == "cue"]
+    assert cues.count("not_understood") == 2
+    assert printed.count("Sorry, I didn't catch that. Say help to hear what you can say.") == 1

@@ -100,7 +100,9 @@ def test_next_ends_the_hold_early_and_moves_on():
     t, end = d.records("hold_end")[0]
     assert end == {"held": 2.5, "seconds": 10, "early": True}
     assert any(isinstance(a, core.Hush) for _, a in d.actions)
-    assert d.said()[-1][1] == "Step forward with your right leg."
+    assert d.said()[-1][1] == "Now your right side."
+    d.run_until(d.now + 100)
+    assert "Step forward with your right leg." in [text for _, text in d.said()[-2:]]
 
 
 def test_next_on_the_last_step_finishes_the_routine():
@@ -138,7 +140,8 @@ def test_stop_ends_politely_and_not_completed():
     d = Drive(CALF, speech_ms=300).start()
     d.run_until_hold()
     d.intent("stop")
-    assert d.said()[-1][1] == "Stopping here. Well done."
+    assert d.said()[-1][1] == ("Stopping here. Well done. Your place is kept: next time you start voicecoach, "
+                               "say continue to carry on from here.")
     assert d.state.mode == "ending"
     d.run_until(d.now + 300)
     assert d.state.mode == "ended" and not d.state.completed
@@ -159,21 +162,50 @@ def test_repeat_where_and_help_answer_without_moving():
     assert d.state.index == index and d.state.timing
 
 
-def test_a_question_pauses_the_hold_answers_and_resumes_it():
+def test_a_question_during_a_hold_keeps_its_clock_running_then_says_how_long_is_left():
     d = Drive(CALF, speech_ms=1000).start()
     d.run_until_hold()
     start = d.records("hold_start")[0][0]
     d.run_until(start + 3000)
     d.intent("ask", "heat-or-ice")
     assert d.state.mode == "answering"
-    assert d.said()[-2][1] == "This is general information, not medical advice. Use heat on a spasm."
-    assert d.said()[-1][1] == "Back to the stretch."
-    d.run_until(start + 3000 + 2000)             # answer and "back to the stretch": two seconds of speech
-    assert d.state.mode == "running"
+    assert d.said()[-1][1] == "This is general information, not medical advice. Use heat on a spasm."
+    d.run_until(start + 4000)                    # one second of answer: the hold ran on
+    assert d.state.mode == "running" and d.said()[-1][1] == "Back to the stretch: 6 seconds left."
+    assert [c["n"] for _, c in d.records("count")] == [1, 2, 3]   # the count of 4 fell in the answer
     d.intent("ask", "heat-or-ice")
-    assert d.said()[-2][1] == "Use heat on a spasm."   # the disclaimer is said once per session
+    assert d.said()[-1][1] == "Use heat on a spasm."   # the disclaimer is said once per session
     d.run_until(start + 30_000)
-    assert d.records("hold_end")[0][1]["held"] == 10.0
+    assert d.records("hold_end")[0] == (start + 10_000, {"held": 10.0, "seconds": 10})
+
+
+def test_a_hold_that_ends_during_an_answer_is_not_held_longer_and_the_coach_says_it_ended():
+    d = Drive(CALF, speech_ms=9000).start()
+    d.run_until_hold()
+    start = d.records("hold_start")[0][0]
+    d.run_until(start + 3000)
+    d.intent("ask", "heat-or-ice")
+    d.run_until(start + 12_000)
+    t, end = d.records("hold_end")[0]
+    assert t == start + 12_000 and end == {"held": 10.0, "seconds": 10, "during_answer": True}
+    assert d.said()[-1][1] == "The hold ended while I was talking. That tone means the hold is over. And relax."
+    d.run_to_end()
+    assert len(d.records("hold_start")) == 2 and d.state.completed
+
+
+def test_an_answer_while_holding_leads_with_one_sentence_and_tell_me_more_gives_the_rest():
+    d = Drive(CALF, speech_ms=500, disclaimer="",
+              answers={"heat-or-ice": "Use heat on a spasm. Cold makes it clench. Leave ice aside."}).start()
+    d.run_until_hold()
+    d.intent("ask", "heat-or-ice")
+    assert d.said("answer")[-1][1] == "Use heat on a spasm. Say tell me more for the rest."
+    d.intent("more")
+    assert d.said("answer")[-1][1] == "Cold makes it clench. Leave ice aside."
+    d.intent("more")
+    assert d.said("answer")[-1][1] == "Heat relaxes the muscle; cold makes it clench."
+    d.intent("pause")
+    d.intent("ask", "heat-or-ice")                # not holding: the whole answer
+    assert d.said("answer")[-1][1] == "Use heat on a spasm. Cold makes it clench. Leave ice aside."
 
 
 def test_an_unknown_question_gets_the_polite_out_of_scope_answer():
@@ -237,7 +269,7 @@ def test_resuming_a_session_starts_at_the_saved_step():
     d = Drive(CALF, start_index=index).start()
     assert d.said()[0][1].startswith("Continuing Test routine where you left off")
     d.run_until(100)
-    assert d.said()[1][1] == "Step forward with your right leg."
+    assert [text for _, text in d.said()[1:3]] == ["Now your right side.", "Step forward with your right leg."]
 
 
 def test_stale_speech_done_after_a_hush_is_ignored():
@@ -314,7 +346,7 @@ def test_other_side_jumps_to_the_next_side_and_not_past_the_last():
     d.run_until_hold()
     d.intent("other_side")
     assert d.records("hold_end")[0][1]["early"] is True
-    assert d.said()[-1][1] == "Step forward with your right leg."
+    assert d.said()[-1][1] == "Now your right side."
     d.intent("other_side")
     assert d.said()[-1][1] == "This exercise has no other side to go to."
 
@@ -331,3 +363,188 @@ def test_help_says_what_matters_now_and_more_help_the_rest():
     assert d.said()[-1][1].startswith("Say resume to carry on")
     d.intent("more_help")
     assert "other side" in d.said()[-1][1] and "it hurts" in d.said()[-1][1]
+
+
+def test_carry_on_go_on_keep_going_mean_continue_and_only_next_skip_move_on_skip():
+    from voicecoach.intents import parse
+    for words in ("carry on", "go on", "keep going"):
+        assert parse(words).intent == "resume", words
+        d = Drive(CALF, speech_ms=300).start()
+        d.run_until_hold()
+        start = d.records("hold_start")[0][0]
+        d.run_until(start + 6000)
+        d.intent(parse(words).intent)                 # during a hold: keep holding, and say so
+        assert d.said()[-1][1] == "Keep holding, 4 seconds left."
+        assert not d.records("hold_end") and d.state.timing
+        d.intent("pause")
+        d.run_until(d.now + 20_000)
+        d.intent(parse(words).intent)                 # paused: resume
+        assert d.state.mode == "paused" and d.said()[-1][1] == "Resuming, 4 seconds left."
+        d.run_until(d.now + 10_000)
+        assert d.records("hold_end")[0][1] == {"held": 10.0, "seconds": 10}
+    for words in ("next", "skip", "move on"):
+        assert parse(words).intent == "next", words
+    for words in ("I've had enough", "I want to stop now", "that's enough"):
+        assert parse(words).intent == "stop", words
+
+
+SETUP = routine(exercise("Calf", say("Find something steady to lean on.", once=True),
+                         say("Step forward with your {side} foot."), hold(10), say("Feet together."),
+                         sides=("left", "right")))
+
+
+def instructions(d: Drive) -> list[str]:
+    return [text for _, text in d.said("instruction")]
+
+
+def test_the_switch_of_sides_is_said_and_set_up_lines_for_both_sides_are_not_repeated():
+    d = Drive(SETUP).start()
+    d.run_to_end()
+    texts = instructions(d)
+    assert texts.count("Find something steady to lean on.") == 1
+    right = texts.index("Now your right side.")
+    assert texts[right + 1] == "Step forward with your right foot."
+    assert texts.index("Feet together.") < right
+
+
+def test_continuing_an_interrupted_session_starts_at_the_start_of_its_side_with_its_set_up():
+    plan = core.build_plan(SETUP, Drive(SETUP).ctx.lines)
+    right_hold = next(i for i, s in enumerate(plan) if s.side == "right" and s.kind == "hold")
+    d = Drive(SETUP, start_index=right_hold).start()
+    d.run_until_hold()
+    texts = instructions(d)
+    assert texts[0].startswith("Continuing Test routine where you left off")
+    assert texts[1:4] == ["Now your right side.", "Find something steady to lean on.",
+                          "Step forward with your right foot."]
+    offered = Drive(SETUP, speech_ms=500, start_wait_ms=8000, offer_resume_at=right_hold).start()
+    offered.intent("resume")
+    offered.run_until_hold()
+    assert "Find something steady to lean on." in instructions(offered)
+    assert offered.records("step")[0][1]["index"] == right_hold - 3
+
+
+def test_a_question_right_after_a_hold_ends_never_runs_the_hold_again():
+    for interrupt in ("ask", "pause"):
+        d = Drive(SETUP, speech_ms=1000).start()
+        d.run_until_hold()
+        start = d.records("hold_start")[0][0]
+        d.run_until(start + 10_200)                 # the hold is over: "And relax." is being said
+        assert d.records("hold_end") and d.said()[-1][1].endswith("And relax.")
+        d.intent(interrupt, "heat-or-ice")
+        if interrupt == "pause":
+            d.intent("resume")
+        d.run_until(d.now + 2500)
+        assert len(d.records("hold_start")) == 1, interrupt
+        assert "Feet together." in instructions(d)[-2:], interrupt
+        hold = next(i for i, s in enumerate(d.state.plan) if s.kind == "hold")
+        assert [f["index"] for _, f in d.records("step")].count(hold) == 1
+
+
+def test_where_am_i_answers_what_is_true_in_every_mode_and_which_side_names_the_side():
+    from tests.test_session_opening import with_choice
+    menu = with_choice(choose_routine=True).start()
+    menu.intent("where")
+    assert menu.said("info")[-1][1] == "Choosing a routine. Say its name, or resume to carry on with Test routine."
+    opening = Drive(SETUP, speech_ms=500, start_wait_ms=8000).start()
+    opening.intent("where")
+    assert opening.said("info")[-1][1] == "At the start of Test routine. Say start to begin."
+    offer = Drive(SETUP, speech_ms=500, start_wait_ms=8000, offer_resume_at=4).start()
+    offer.intent("where")
+    assert offer.said("info")[-1][1].startswith("Last time, Test routine stopped at exercise 1 of 1.")
+    d = Drive(SETUP).start()
+    d.run_until_hold()
+    d.intent("pause")
+    d.intent("where")
+    assert d.said("info")[-1][1] == "Exercise 1 of 1, Calf, left side. Paused."
+    d.intent("which_side")
+    assert d.said("info")[-1][1] == "Your left side."
+    d.intent("resume")
+    d.intent("other_side")
+    d.intent("which_side")
+    assert d.said("info")[-1][1] == "Your right side."
+    from voicecoach.intents import parse
+    assert parse("which leg am I on").intent == "which_side" and parse("which side").intent == "which_side"
+
+
+def test_silence_while_paused_gets_reminders_at_growing_intervals_then_an_offer_to_stop_keeping_the_place():
+    d = Drive(CALF, speech_ms=1000).start()
+    d.run_until_hold()
+    d.intent("pause")
+    paused_at = d.now
+    d.run_until(paused_at + 240_000)             # four minutes of silence
+    reminders = [(t - paused_at, text) for t, text in d.said("info") if text.startswith("Still paused")]
+    assert reminders == [(30_000, "Still paused. Say resume when you're ready."), (90_000, reminders[1][1]),
+                         (210_000, reminders[2][1])]
+    d.run_until(paused_at + 450_000)
+    assert d.said("info")[-1] == (paused_at + 450_000, "We have been paused a while. Say stop to finish for now, and "
+                                  "your place is kept for next time, or say resume to carry on.")
+    d.run_until(paused_at + 3_600_000)
+    assert len(d.records("reminder")) == 4 and d.state.mode == "paused"   # then quiet
+    d.intent("stop")
+    assert "Your place is kept" in d.said()[-1][1]
+
+
+def test_words_while_paused_start_the_silence_again():
+    d = Drive(CALF).start()
+    d.run_until_hold()
+    d.intent("pause")
+    d.run_until(d.now + 25_000)
+    d.intent("time_left")
+    spoke = d.now
+    d.run_until(spoke + 29_000)
+    assert not d.records("reminder")
+    d.run_until(spoke + 30_000)
+    assert d.records("reminder")[0][0] == spoke + 30_000
+
+
+ALL_CUES = frozenset({"halfway", "ten_left", "countdown"})
+
+
+def test_long_holds_get_halfway_ten_seconds_left_and_a_final_countdown_in_every_counting_style():
+    lines = Drive(CALF).ctx.lines
+    each = dict(core.with_cues(core.count_schedule(30, "each"), 30, "each", ALL_CUES, lines))
+    assert (each[15], each[20], each[27], each[28], each[29]) == ("Halfway.", "10 seconds left.", "3", "2", "1")
+    assert 30 not in each and each[14] == "14"       # the end tone marks the last second
+    fives = core.with_cues(core.count_schedule(30, "fives"), 30, "fives", ALL_CUES, lines)
+    assert fives == ((5, "5"), (10, "10"), (15, "Halfway."), (20, "10 seconds left."), (25, "25"),
+                     (27, "3"), (28, "2"), (29, "1"))
+    none = core.with_cues((), 30, "none", ALL_CUES, lines)
+    assert none == ((15, "Halfway."), (20, "10 seconds left."), (27, "3"), (28, "2"), (29, "1"))
+    assert core.with_cues((), 20, "none", ALL_CUES, lines)[0] == (10, "Halfway. 10 seconds left.")
+    assert core.with_cues((), 12, "none", ALL_CUES, lines) == ((9, "3"), (10, "2"), (11, "1"))  # short: no marks
+    for off in ALL_CUES:                              # each can be turned off
+        texts = [t for _, t in core.with_cues((), 30, "none", ALL_CUES - {off}, lines)]
+        assert {"halfway": "Halfway.", "ten_left": "10 seconds left.", "countdown": "3"}[off] not in texts
+
+
+def test_the_cues_are_said_on_time_in_a_session():
+    d = Drive(routine(exercise("Long", hold(30, "none"))), cues=ALL_CUES).start()
+    d.run_until_hold()
+    start = d.records("hold_start")[0][0]
+    d.run_until(start + 31_000)
+    assert [(t - start, text) for t, text in d.said("count")] == [
+        (15_000, "Halfway."), (20_000, "10 seconds left."), (27_000, "3"), (28_000, "2"), (29_000, "1")]
+
+
+def test_movement_lines_get_time_before_the_next_line():
+    d = Drive(SETUP, speech_ms=1000, move_ms=2000).start()
+    d.run_until_hold()
+    said = dict((text, t) for t, text in d.said())
+    # a routine's own instruction is followed by two seconds of quiet; the coach's own lines are not
+    assert said["Step forward with your left foot."] - said["Find something steady to lean on."] == 3000
+    assert said["Find something steady to lean on."] - said["Exercise 1 of 1: Calf."] == 1000
+    assert d.records("hold_start")[0][0] - said["Step forward with your left foot."] == 3000 + 1000
+
+
+def test_wait_for_ready_asks_before_each_hold_and_waits_for_ready():
+    d = Drive(SETUP, speech_ms=500, wait_for_ready=True).start()
+    d.run_until(60_000)
+    assert d.said()[-1][1] == "Say ready when you are in position." and d.state.mode == "waiting"
+    assert not d.records("hold_start")
+    d.intent("where")
+    assert d.said()[-1][1] == "Exercise 1 of 1, Calf, left side. Waiting for you to say ready."
+    d.intent("resume")                                # "ready"
+    d.run_until(d.now + 1000)
+    assert d.records("hold_start") and d.records("begin")[-1][1]["choice"] == "ready"
+    d.run_until(d.now + 60_000)
+    assert d.said()[-1][1] == "Say ready when you are in position." and len(d.records("hold_start")) == 1

@@ -12,7 +12,7 @@ def test_the_opening_says_the_routine_and_waits_for_start():
     d = Drive(CALF, speech_ms=500, start_wait_ms=WAIT).start()
     d.run_until(5000)
     opening = d.said("instruction")
-    assert len(opening) == 1 and "Say help at any time" in opening[0][1] and "begin in 8 seconds" in opening[0][1]
+    assert len(opening) == 1 and "help to hear what you can say" in opening[0][1] and "begin in 8 seconds" in opening[0][1]
     assert d.state.mode == "waiting" and not d.records("step")[1:]
     d.intent("resume")                      # "start" is one of resume's phrasings
     d.run_until(d.now + 600)
@@ -194,7 +194,7 @@ def test_a_spoken_stop_at_the_opening_is_confirmed_first_a_typed_one_is_not():
     d.feed(core.Intent("stop", spoken=True))
     assert d.state.mode == "waiting" and "Say stop again" in d.said("info")[-1][1]
     d.feed(core.Intent("stop", spoken=True))
-    assert d.state.mode == "ending"
+    assert d.state.mode == "ending" and d.said()[-1][1] == "Stopping here. Well done."  # nothing to keep yet
     typed = Drive(CALF, speech_ms=500, start_wait_ms=WAIT).start()
     typed.intent("stop")
     assert typed.state.mode == "ending"
@@ -208,3 +208,77 @@ def test_back_to_the_opening_says_it_again_without_waiting_again():
     assert d.records("step")[-1][1]["index"] == 0
     d.run_until(d.now + 600)
     assert d.state.mode == "running" and d.records("step")[-1][1]["index"] == 1
+
+
+def test_stop_and_it_hurts_are_said_at_the_start_of_every_session_at_every_verbosity():
+    for verbosity in ("brief", "normal", "detailed"):
+        for start_index in (0, 5):
+            d = Drive(CALF, verbosity=verbosity, start_index=start_index).start()
+            first = d.said("instruction")[0][1]
+            assert "say it hurts" in first and "Say stop" in first, (verbosity, start_index, first)
+
+
+def test_every_short_help_names_stop_and_it_hurts():
+    helps = []
+    d = Drive(CALF, speech_ms=500, start_wait_ms=WAIT).start()
+    d.intent("help")                                         # the opening
+    helps.append(d.said("info")[-1][1])
+    d.intent("resume")
+    d.run_until(d.now + 600)
+    d.intent("help")                                         # an instruction
+    helps.append(d.said("info")[-1][1])
+    d.run_until_hold()
+    d.intent("help")                                         # a hold
+    helps.append(d.said("info")[-1][1])
+    d.intent("pause")
+    d.intent("help")                                         # paused
+    helps.append(d.said("info")[-1][1])
+    offer = Drive(CALF, speech_ms=500, start_wait_ms=WAIT, offer_resume_at=5).start()
+    offer.intent("help")                                     # the offer to continue
+    helps.append(offer.said("info")[-1][1])
+    menu = with_choice(choose_routine=True).start()
+    menu.intent("help")                                      # the routine menu
+    helps.append(menu.said("info")[-1][1])
+    for text in helps:
+        assert "stop" in text and "it hurts" in text, text
+
+
+def test_a_confirmation_the_coach_asks_waits_for_its_answer():
+    d = Drive(CALF, speech_ms=500, start_wait_ms=WAIT).start()
+    d.run_until(WAIT - 100)                  # "start", heard as "stop", just before the opening's wait ends
+    d.feed(core.Intent("stop", spoken=True))
+    d.run_until(WAIT + 60_000)
+    assert d.state.mode == "waiting" and not d.records("begin")
+    assert d.said()[-1][1].startswith("Did you say stop?")
+    d.feed(core.Intent("resume", spoken=True))
+    assert d.records("begin")[0][1] == {"choice": "start", "by": "user"}
+
+
+def test_one_length_estimate_from_the_plan_at_the_session_s_verbosity_matches_the_session_within_ten_percent():
+    from voicecoach.routine import resolve_routine
+    import re
+    for routine_id in ("calf-stretch", "towel-calf-stretch"):
+        bundled = resolve_routine(routine_id, None)
+        estimates = {}
+        for verbosity in ("brief", "normal", "detailed"):
+            d = Drive(bundled, wpm=180, verbosity=verbosity, speech_wpm=180, move_ms=2000,
+                      cues=frozenset({"halfway", "ten_left", "countdown"}))
+            d.start()
+            said = d.said("instruction")[0][1]
+            m = re.search(r"It takes about (\d+) minutes? and (\d+) seconds", said)
+            estimates[verbosity] = int(m[1]) * 60 + int(m[2])
+            d.run_to_end()
+            real = d.now / 1000
+            assert abs(estimates[verbosity] - real) <= 0.1 * real, (routine_id, verbosity, estimates, real)
+        assert estimates["brief"] < estimates["normal"] < estimates["detailed"]
+
+
+def test_how_long_left_uses_the_same_estimate():
+    d = Drive(CALF, wpm=180, speech_wpm=180, move_ms=2000)
+    d.start()
+    opening = d.said("instruction")[0][1]
+    d.intent("time_left")
+    assert d.said("info")[-1][1].lower() == opening.split("It takes ")[1].split(".")[0] + " left in the routine."
+    left = core.estimate_ms(d.state, d.ctx)
+    d.run_to_end()
+    assert abs(left - d.now) <= 0.1 * d.now

@@ -336,4 +336,4 @@ def test_history_in_a_folder_that_cannot_be_written_is_still_shown(tmp_path):
     finally:
         subprocess.run(["chattr", "-i", str(data(tmp_path))], check=True)
     assert result.returncode == 0, result.stderr
-    assert "Short  completed, step 7 of 7" in result.stdout
+    assert "Short  completed, step 8 of 8" in result.stdout

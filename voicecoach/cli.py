@@ -85,7 +85,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         if resumed_from is None or args.routine is not None:  # what the user named is wrong: say so
             raise
         print_line(lines()["resume_unusable"].format(problem=error))  # gone or broken since: begin anew
-        store.end(unfinished.id, False, unfinished.seconds)  # said once: it cannot be continued any more
+        store.abandon(unfinished.id)  # said once: it cannot be continued any more
         routine_ref, start_index, resumed_from, offer, unfinished = str(given), 0, None, False, None
         routine = resolve_routine(routine_ref, user_routines_dir())
     plan = core.build_plan(routine, lines())
@@ -95,6 +95,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     elif unfinished is not None and resumed_from is None:
         print_line(lines()["resume_hint"].format(name=unfinished.routine_name, started=unfinished.started[:16].replace("T", " ")))
 
+    from voicecoach.adapters.silent_speaker import SilentSpeaker
     choosable = choosable_routines()
     speaker = make_speaker(args, settings, clock, notify)
     listener = make_listener(args, clock, notify, spoken_names(choosable))
@@ -108,7 +109,10 @@ def cmd_run(args: argparse.Namespace) -> int:
                        start_wait_ms=settings.start_wait * 1000, offer_resume_at=start_index if offer else 0,
                        routines={routine_id: (routine.name, core.build_plan(routine, lines()))
                                  for routine_id, routine in choosable.items()},
-                       choose_routine=args.routine_by_voice)
+                       choose_routine=args.routine_by_voice,
+                       cues=frozenset(settings.hold_cues.split(",")) - {"none"},
+                       move_ms=round(settings.move_seconds * 1000), wait_for_ready=settings.wait_for_ready,
+                       speech_wpm=settings.reading_wpm if isinstance(speaker, SilentSpeaker) else settings.rate)
     state = core.start_state(plan, start_index, settings.verbosity,
                              None if settings.counting == "routine" else settings.counting)
     runner = Runner(state=state, ctx=ctx, speaker=speaker, clock=clock, inbox=inbox, events=events, store=store,
@@ -172,7 +176,7 @@ def make_speaker(args: argparse.Namespace, settings, clock, notify):
 def load_user_settings(args: argparse.Namespace):
     from voicecoach.config import SettingsError, load_settings
     flags = {name: getattr(args, name, None) for name in ("voice", "rate", "volume", "speaker", "verbosity",
-                                                           "start_wait")}
+                                                           "start_wait", "wait_for_ready")}
     try:
         return load_settings(flags)[0]
     except SettingsError as error:
@@ -410,6 +414,8 @@ def build_parser() -> argparse.ArgumentParser:
                      help="start by saying the routines and letting you pick one by name (or say 'change routine')")
     run.add_argument("--start-wait", type=int, metavar="SECONDS",
                      help="after the opening, wait this long for 'start' before beginning (0: at once; default 10)")
+    run.add_argument("--wait-for-ready", action="store_true", default=None,
+                     help="before each hold, say 'say ready when you are in position' and wait for 'ready'")
     add_speech_options(run)
     add_input_device_option(run)
     add_recognizer_options(run)

@@ -18,6 +18,7 @@ from voicecoach.routine import MAX_BYTES, RoutineError, compose_yaml
 SPEAKERS = ("pyttsx3", "speechd", "print")
 VERBOSITIES = ("brief", "normal", "detailed")
 COUNTING = ("routine", "each", "fives", "none")
+HOLD_CUES = ("halfway", "ten_left", "countdown")  # voicecoach.session.CUES
 RATE_RANGE = (80, 400)
 VOLUME_RANGE = (0.0, 1.0)
 
@@ -33,6 +34,9 @@ class Settings:
     start_wait: int = field(default=10, metadata={"check": "wait"})  # seconds to wait for "start"; 0: none
     verbosity: str = field(default="normal", metadata={"check": "verbosity"})
     counting: str = field(default="routine", metadata={"check": "counting"})  # routine: as each hold says
+    move_seconds: float = field(default=2.0, metadata={"check": "move"})  # quiet after a routine's instruction
+    hold_cues: str = field(default="halfway,ten_left,countdown", metadata={"check": "cues"})  # or none
+    wait_for_ready: bool = field(default=False, metadata={"check": "flag"})  # "say ready" before each hold
 
 
 class SettingsError(ValueError):
@@ -59,6 +63,17 @@ def _check(kind: str, value):
         return _number(value, int, 0, 600, "must be a whole number of words a minute from 0 (no pacing) to 600")
     if kind == "wait":
         return _number(value, int, 0, 600, "must be a whole number of seconds from 0 (begin at once) to 600")
+    if kind == "move":
+        return _number(value, float, 0, 10, "must be a number of seconds from 0 (none) to 10")
+    if kind == "cues":
+        chosen = [cue.strip() for cue in str(value).split(",") if cue.strip()]
+        if chosen == ["none"] or chosen and all(cue in HOLD_CUES for cue in chosen):
+            return ",".join(chosen)
+        raise ValueError(f"must be none or a comma-separated list of {', '.join(HOLD_CUES)}")
+    if kind == "flag":
+        if str(value).lower() in ("true", "false"):
+            return str(value).lower() == "true"
+        raise ValueError("must be true or false")
     for name, allowed in (("speaker", SPEAKERS), ("verbosity", VERBOSITIES), ("counting", COUNTING)):
         if kind == name:
             if str(value) not in allowed:

@@ -24,6 +24,7 @@ class Step:
     seconds: int = 0          # for hold and rest
     count: str = "each"       # for hold: each | fives | none
     detail: bool = False      # for say: only said when the user asks for more detail
+    once: bool = False        # for say: said on the exercise's first side only (true for every side)
 
 
 @dataclass(frozen=True)
@@ -80,7 +81,7 @@ BUNDLED_DIR = Path(__file__).parent / "data" / "routines"
 ROUTINE_KEYS = ("name", "about", "source", "exercises")
 EXERCISE_KEYS = ("name", "sides", "rounds", "steps", "tip")
 STEP_KINDS = ("say", "hold", "rest")
-STEP_KEYS = STEP_KINDS + ("count", "detail")
+STEP_KEYS = STEP_KINDS + ("count", "detail", "once")
 
 _TAG = "tag:yaml.org,2002:"
 _STR, _NULL, _INT, _FLOAT = (_TAG + t for t in ("str", "null", "int", "float"))
@@ -129,7 +130,8 @@ def load_routine_text(text: str | bytes, file: str, routine_id: str) -> Routine:
         steps: list (required, at least one); each is a mapping with exactly one of
                say: text | hold: whole seconds 1..600 | rest: whole seconds 1..600,
                and `count: each | fives | none` (default each) allowed on hold steps only,
-               and `detail: true` on say steps said only at the detailed verbosity
+               and `detail: true` on say steps said only at the detailed verbosity,
+               and `once: true` on say steps said on the first side only (set-up true for every side and round)
         tip: text (optional), said once after the exercise (after all rounds); it cannot use {side}
     Texts are collapsed to single spaces and must be 1..500 characters; a plain scalar such as
     `yes` or `1984` in a text field is taken as written. Seconds are decimal integers only.
@@ -575,12 +577,15 @@ def _step(node: yaml.Node, has_sides: bool, report: list[_Problem]) -> Step | No
         report.append(_Problem(fields["count"][0], f'"count" only goes with a hold step; remove it from this {kind} step'))
     if "detail" in fields and kind != "say":
         report.append(_Problem(fields["detail"][0], f'"detail" only goes with a say step; remove it from this {kind} step'))
+    if "once" in fields and kind != "say":
+        report.append(_Problem(fields["once"][0], f'"once" only goes with a say step; remove it from this {kind} step'))
     if kind == "say":
         text = _attempt(report, _text, fields["say"], "say")
         if text is not None:
             _attempt(report, _check_placeholders, fields["say"][1], text, has_sides, False)
         detail = _attempt(report, _flag, fields["detail"]) if "detail" in fields else False
-        return Step("say", text=text, detail=detail) if len(report) == problems else None
+        once = _attempt(report, _flag, fields["once"], "once") if "once" in fields else False
+        return Step("say", text=text, detail=detail, once=once) if len(report) == problems else None
     seconds = _attempt(report, _seconds, fields[kind], kind)
     count = _attempt(report, _count, fields["count"]) if "count" in fields and kind == "hold" else "each"
     if len(report) > problems:
@@ -588,10 +593,10 @@ def _step(node: yaml.Node, has_sides: bool, report: list[_Problem]) -> Step | No
     return Step("rest", seconds=seconds) if kind == "rest" else Step("hold", seconds=seconds, count=count)
 
 
-def _flag(field) -> bool:
+def _flag(field, name: str = "detail") -> bool:
     _, node = field
     if not isinstance(node, yaml.ScalarNode) or node.value not in ("true", "false"):
-        raise _Problem(node, f"detail must be true or false, got {_described(node)}")
+        raise _Problem(node, f"{name} must be true or false, got {_described(node)}")
     return node.value == "true"
 
 

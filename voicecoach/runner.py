@@ -6,6 +6,7 @@ from typing import Callable, Mapping, Protocol
 
 from voicecoach import session as core
 from voicecoach.events import EventLog
+from voicecoach.intents import likely_addressed
 from voicecoach.ports import Clock, Heard, Listener, Speaker, Store
 
 
@@ -58,7 +59,9 @@ class Runner:
 
     def run(self) -> Outcome:
         self.t0 = self.clock.now()
-        self.speaker.prepare([s.text for s in self.state.plan if s.kind == "say"] + [str(n) for n in range(1, 61)])
+        cues = [self.ctx.lines[cue] for cue in ("halfway", "ten_left") if cue in self.ctx.cues]  # said as counts
+        self.speaker.prepare([core.text_of(self.state, s, self.ctx) for s in self.state.plan if s.kind == "say"]
+                             + [str(n) for n in range(1, 61)] + cues)
         self._log("session_start", {"routine": self.routine_ref, "name": self.ctx.routine_name,
                                     "steps": len(self.state.plan), "from_step": self.start_index,
                                     "clock_t0": round(self.t0, 4)})
@@ -174,7 +177,7 @@ class Runner:
             if heard.intent is not None:
                 self.print_line(self.ctx.lines["heard"].format(text=heard.text))
         self._log("heard", {**fields, **heard.extra})
-        if heard.intent is None and heard.audio_end is not None and not heard.extra.get("near_miss"):
+        if heard.intent is None and heard.audio_end is not None and not likely_addressed(heard):
             return  # speech that is not a command (a cough, chatter, the coach's echo) is only logged
         self._feed(core.Intent(heard.intent, heard.topic, spoken=heard.audio_end is not None))
 

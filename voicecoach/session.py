@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field, replace
 from typing import Mapping, Union
 
@@ -9,9 +10,10 @@ from voicecoach.routine import Routine
 
 SKIP_LATE_MS = 500      # a count this late is dropped rather than said out of time
 BACK_RESTARTS_AFTER_MS = 3000  # "back" this far into a hold restarts it instead of going to the step before
-SAY_ESTIMATE_MS = 4000
 ADDED_SECONDS = {"add_ten_seconds": 10, "add_thirty_seconds": 30}
 COUNT_STYLE_INTENTS = {"count_each": "each", "count_fives": "fives", "count_none": "none"}
+PAUSED_REMINDERS_S = (30, 90, 210)  # after this much silence while paused, a gentle reminder: growing intervals
+PAUSED_OFFER_STOP_S = 450            # then an offer to stop, keeping the place; after it, quiet
 MISSES_BEFORE_HINT = 2  # a gentle earcon for a miss; a spoken hint only after this many in a row
 VERBOSITY_INTENTS = ("brief", "detailed")  # each names the verbosity it sets; "normal" is the default
 
@@ -30,16 +32,21 @@ class PlanStep:
     level: str = ""      # "": always said; normal: not when brief (tips); detailed: only when detailed
     brief_text: str = ""  # said instead of text when brief
     round: int = 0       # 1-based round of an exercise with rounds; 0: the exercise has none
+    once: bool = False   # a set-up line already said on the exercise's first side: skipped once it was said
+    move: bool = False   # a routine's own instruction (not a detail line): time to move follows it
 
 
 def build_plan(routine: Routine, lines: Mapping[str, str]) -> tuple[PlanStep, ...]:
     """Flatten a routine: an introduction, each exercise (each round announced, once per side in each
     round), its tip, and the close."""
     total = len(routine.exercises)
-    minutes = spoken_minutes(routine_seconds(routine), lines)
+    minutes = MINUTES  # filled in when said: the estimate depends on the session's verbosity and speech rate
     first = routine.exercises[0].name
-    steps = [PlanStep("say", _fill(lines["intro"], name=routine.name, about=routine.about, minutes=minutes),
-                      title=first, brief_text=_fill(lines["intro"], name=routine.name, about="", minutes=minutes))]
+    safety = lines["safety_first"]  # stop and "it hurts" at the start of every session, at every verbosity
+    steps = [PlanStep("say", _fill(lines["intro"], name=routine.name, about=routine.about, minutes=minutes,
+                                   safety_first=safety),
+                      title=first, brief_text=_fill(lines["intro"], name=routine.name, about="", minutes=minutes,
+                                                    safety_first=safety))]
     for number, exercise in enumerate(routine.exercises):
         title = exercise.name
         steps.append(PlanStep("say", _fill(lines["exercise"], number=number + 1, total=total, name=title),
@@ -49,10 +56,15 @@ def build_plan(routine: Routine, lines: Mapping[str, str]) -> tuple[PlanStep, ..
             if counted:  # the first round too: the user hears at once that the exercise repeats, and how often
                 steps.append(PlanStep("say", _fill(lines["round"], round=round_, rounds=exercise.rounds),
                                       exercise=number, title=title, round=round_))
-            for side in exercise.sides or ("",):
+            for turn, side in enumerate(exercise.sides or ("",)):
+                if turn:  # the switch is said before anything else on the new side
+                    steps.append(PlanStep("say", _fill(lines["side_switch"], side=side), exercise=number, side=side,
+                                          title=title, round=counted))
+                again = bool(turn) or round_ > 1  # once-per-exercise lines were said on its first side
                 for step in exercise.steps:
                     steps.append(PlanStep(step.kind, step.text.replace("{side}", side), step.seconds, step.count,
-                                          number, side, title, "detailed" if step.detail else "", round=counted))
+                                          number, side, title, "detailed" if step.detail else "", round=counted,
+                                          once=again and step.once, move=step.kind == "say" and not step.detail))
         if exercise.tip:
             steps.append(PlanStep("say", _fill(lines["tip"], tip=exercise.tip), exercise=number, title=title,
                                   level="normal"))
@@ -61,23 +73,60 @@ def build_plan(routine: Routine, lines: Mapping[str, str]) -> tuple[PlanStep, ..
     return tuple(steps)
 
 
-def said_at(plan_step: PlanStep, verbosity: str) -> bool:
+def said_at(plan_step: PlanStep, verbosity: str, set_up: frozenset = frozenset()) -> bool:
+    """Whether the step is said at this verbosity, given the exercises whose set-up lines were said."""
+    if plan_step.once and plan_step.exercise in set_up:
+        return False
     return plan_step.level == "" or verbosity == "detailed" or (plan_step.level == "normal" and verbosity == "normal")
 
 
-def routine_seconds(routine: Routine) -> int:
-    seconds = 0
-    for exercise in routine.exercises:
-        for step in exercise.steps:
-            seconds += (step.seconds or SAY_ESTIMATE_MS // 1000) * max(1, len(exercise.sides)) * exercise.rounds
-    return seconds
+MINUTES = "{minutes}"  # left in the intro's text by build_plan, for the estimate
+
+
+def speech_ms(text: str, ctx: "Context") -> int:
+    """How long a line takes to say at the session's speech rate (words a minute; 0: no time)."""
+    return round(len(text.split()) * 60_000 / ctx.speech_wpm) if ctx.speech_wpm else 0
+
+
+def estimate_ms(state: "State", ctx: "Context", start: int | None = None) -> int:
+    """How long the plan takes from step `start` (default: the current one) to its end, as this session will say
+    it: the steps said at its verbosity, once-per-exercise lines skipped as they will be, each line at the speech
+    rate, the time to move after instructions, and every hold and rest in full."""
+    lines, set_up, explained = ctx.lines, state.set_up, state.cues_explained
+    total = 0
+    for index in range(state.index if start is None else start, len(state.plan)):
+        current = state.plan[index]
+        if not said_at(current, state.verbosity, set_up):
+            continue
+        if current.kind == "say":
+            text = current.brief_text if state.verbosity == "brief" and current.brief_text else current.text
+            total += speech_ms(text, ctx) + (ctx.move_ms if current.move else 0)
+        elif current.kind == "rest":
+            total += speech_ms(_fill(lines["rest"], seconds=spoken_seconds(current.seconds, lines)), ctx)
+            total += current.seconds * 1000
+        else:
+            seconds = spoken_seconds(current.seconds, lines)
+            said = [_fill(lines["hold" if "hold_start" in explained else "hold_first"], seconds=seconds),
+                    lines["relax"] if "hold_end" in explained else lines["hold_end_first"] + " " + lines["relax"]]
+            total += sum(speech_ms(text, ctx) for text in said) + current.seconds * 1000
+            set_up, explained = set_up | {current.exercise}, explained | {"hold_start", "hold_end"}
+    return total
 
 
 def spoken_minutes(seconds: float, lines: Mapping[str, str]) -> str:
-    minutes = round(seconds / 60)
-    if minutes < 1:
-        return lines["under_a_minute"]
-    return lines["minutes_one"] if minutes == 1 else _fill(lines["minutes_many"], count=minutes)
+    """A length said to the nearest 10 seconds (to the minute from ten minutes): whole minutes were 20% off."""
+    if seconds >= 600:
+        minutes = round(seconds / 60)
+        return _fill(lines["minutes_many"], count=minutes)
+    rounded = max(10, round(seconds / 10) * 10)
+    minutes, rest = divmod(rounded, 60)
+    if not minutes:
+        return _fill(lines["about"], length=spoken_seconds(rest, lines))
+    whole = lines["minute_one"] if minutes == 1 else _fill(lines["minutes_plain"], count=minutes)
+    if not rest:
+        return _fill(lines["about"], length=whole)
+    return _fill(lines["about"], length=_fill(lines["minutes_and_seconds"], minutes=whole,
+                                               seconds=spoken_seconds(rest, lines)))
 
 
 def count_schedule(seconds: int, style: str) -> tuple[tuple[int, str], ...]:
@@ -89,6 +138,28 @@ def count_schedule(seconds: int, style: str) -> tuple[tuple[int, str], ...]:
         first_countdown = countdown[0][0] if countdown else seconds
         return tuple([(n, str(n)) for n in range(5, first_countdown, 5)] + countdown)
     return ()
+
+
+CUES = ("halfway", "ten_left", "countdown")
+CUES_FROM_S = 20  # holds at least this long get the halfway and "10 seconds left" cues
+
+
+def with_cues(schedule: tuple[tuple[int, str], ...], seconds: int, style: str, cues: frozenset,
+              lines: Mapping[str, str]) -> tuple[tuple[int, str], ...]:
+    """The count schedule with the cues timer apps give: the halfway point and "10 seconds left" of a long hold,
+    and a final 3, 2, 1 in every counting style (fives has its own). A cue takes the place of a count."""
+    said = dict(schedule)
+    if "countdown" in cues and style != "fives":
+        said.pop(seconds, None)  # the end tone marks the last second
+        said.update({seconds - k: str(k) for k in (3, 2, 1) if seconds - k > 0})
+    if seconds >= CUES_FROM_S:
+        marks = {}
+        if "halfway" in cues:
+            marks[seconds // 2] = lines["halfway"]
+        if "ten_left" in cues:
+            marks[seconds - 10] = (marks[seconds - 10] + " " if seconds - 10 in marks else "") + lines["ten_left"]
+        said.update(marks)
+    return tuple(sorted(said.items()))
 
 
 def spoken_seconds(seconds: int, lines: Mapping[str, str]) -> str:
@@ -232,6 +303,10 @@ class Context:
     offer_resume_at: int = 0     # > 0: first ask whether to continue from this step or start over
     routines: Mapping[str, tuple[str, tuple[PlanStep, ...]]] = field(default_factory=dict)  # id -> name, plan
     choose_routine: bool = False  # first ask which routine to run
+    cues: frozenset = frozenset()  # hold cues on: halfway, ten_left, countdown (see with_cues)
+    move_ms: int = 0             # quiet after a routine's own instruction, to move before the next line
+    wait_for_ready: bool = False  # before each hold, wait for "ready"
+    speech_wpm: int = 0          # the speech (or, printing only, reading) rate, for length estimates; 0: instant
 
 
 @dataclass(frozen=True)
@@ -259,6 +334,13 @@ class State:
     routine: str = ""            # id of a routine chosen by voice ("": the one the session started with)
     fresh_answer: bool = False   # the last thing said was an answer, so "more detail" means tell me more
     stop_asked: bool = False     # a spoken "stop" while waiting was answered with "say stop again"
+    set_up: frozenset = frozenset()  # exercises held at least once: their once-per-exercise lines are not repeated
+    after: str | None = None     # what the speech cut off by a pause or a question was to do next
+    answer_rest: str = ""        # the rest of an answer cut to one sentence during a hold, for "tell me more"
+    idle_since: int = 0          # paused: when the user last said something (or the pause began)
+    settle_until: int | None = None  # after a movement line: when the next line may start
+    ready_at: int | None = None  # the hold the user said "ready" for (--wait-for-ready)
+    reminders: int = 0           # paused: reminders said since then
 
     @property
     def step(self) -> PlanStep:
@@ -295,6 +377,8 @@ def step(state: State, event: Event, now: int, ctx: Context) -> tuple[State, lis
         return _speech_done(state, event.id, now, ctx)
     before = state.mode
     state, actions = _intent(state, event, now, ctx)
+    if state.mode == "paused":  # silence while paused is counted from the user's last words
+        state = replace(state, idle_since=now, reminders=0)
     if event.spoken and event.name not in (None, "pain") and before not in ("ready", "ending"):
         return _acknowledge(state, actions, ctx)
     return state, actions
@@ -308,8 +392,19 @@ def _routine_name(state: State, ctx: Context) -> str:
     return ctx.routines[state.routine][0] if state.routine else ctx.routine_name
 
 
+def side_start(plan: tuple[PlanStep, ...], index: int) -> int:
+    """The first step of the side (or, for an exercise without sides, of the exercise) that step `index` is on."""
+    current = plan[index]
+    while index > 1 and (plan[index - 1].exercise, plan[index - 1].side) == (current.exercise, current.side):
+        index -= 1
+    return index
+
+
 def _continue(state: State, ctx: Context, out: list[Action]) -> State:
-    return _say(state, out, _fill(ctx.lines["intro_resumed"], name=_routine_name(state, ctx), **_exercise_of(state)),
+    """Continue an interrupted session at the start of the interrupted side, with its set-up lines."""
+    state = replace(state, index=side_start(state.plan, state.index))
+    return _say(state, out, _fill(ctx.lines["intro_resumed"], name=_routine_name(state, ctx), **_exercise_of(state),
+                                  safety_first=ctx.lines["safety_first"]),
                 then="enter")
 
 
@@ -345,6 +440,8 @@ def _begin(state: State, by: str, now: int, ctx: Context, out: list[Action]) -> 
         return _continue(state, ctx, out), out
     if state.choice == "routine":  # the routine stays; its current step starts again (the opening: at once)
         return _enter(replace(state, choice="start"), state.index, now, ctx, out)
+    if state.choice == "ready":
+        return _enter(replace(state, choice="start", ready_at=state.index), state.index, now, ctx, out)
     return _advance(state, now, ctx, out)
 
 
@@ -369,23 +466,41 @@ def timer_seconds(state: State) -> int:
     return state.step.seconds + state.added
 
 
-def schedule_of(state: State) -> tuple[tuple[int, str], ...]:
+def schedule_of(state: State, ctx: "Context | None" = None) -> tuple[tuple[int, str], ...]:
     if state.step.kind != "hold":
         return ()
-    return count_schedule(timer_seconds(state), state.count_style or state.step.count)
+    style, seconds = state.count_style or state.step.count, timer_seconds(state)
+    schedule = count_schedule(seconds, style)
+    return with_cues(schedule, seconds, style, ctx.cues, ctx.lines) if ctx is not None and ctx.cues else schedule
 
 
 def next_deadline(state: State, ctx: Context) -> int | None:
     """When the session next needs a Tick (ms), or None if it is waiting on speech or the user."""
     if state.mode == "waiting":
         return state.wait_until
-    if state.mode == "ended" or not state.timing or state.frozen_at is not None:
-        return None
+    if state.mode == "paused":
+        return _paused_deadline(state)
+    if state.mode == "running" and state.settle_until is not None:
+        return state.settle_until
+    if state.mode in ("ended", "answering") or not state.timing or state.frozen_at is not None:
+        return None  # answering: the timer runs on, and is looked at when the answer has been said
     end = state.started_at + timer_seconds(state) * 1000
-    schedule = schedule_of(state)
+    schedule = schedule_of(state, ctx)
     if state.next_count < len(schedule):
         return min(end, state.started_at + schedule[state.next_count][0] * 1000 - ctx.count_lead_ms)
     return end
+
+
+def _paused_deadline(state: State) -> int | None:
+    times = PAUSED_REMINDERS_S + (PAUSED_OFFER_STOP_S,)
+    return state.idle_since + times[state.reminders] * 1000 if state.reminders < len(times) else None
+
+
+def _remind_paused(state: State, ctx: Context, out: list[Action]) -> tuple[State, list[Action]]:
+    line = "still_paused" if state.reminders < len(PAUSED_REMINDERS_S) else "paused_offer_stop"
+    times = PAUSED_REMINDERS_S + (PAUSED_OFFER_STOP_S,)
+    out.append(Record("reminder", {"line": line, "after": times[state.reminders]}))
+    return _say(replace(state, reminders=state.reminders + 1), out, ctx.lines[line], kind="info"), out
 
 
 def elapsed_ms(state: State, now: int) -> int:
@@ -422,11 +537,13 @@ def _enter(state: State, index: int, now: int, ctx: Context, out: list[Action],
            opening: bool = False) -> tuple[State, list[Action]]:
     """Start the plan's step `index`; the session's opening (the first step) then waits for "start"."""
     state = replace(state, index=index, timing=False, frozen_at=None, next_count=0, waiting_for=None, then=None,
-                    added=0, fresh_answer=False)
+                    added=0, fresh_answer=False, after=None, settle_until=None)
     current = state.step
+    if current.kind == "hold":
+        state = replace(state, set_up=state.set_up | {current.exercise})
     out.append(SaveProgress(index, current.exercise + 1, current.side, current.kind))
     if current.kind == "say":
-        text = current.brief_text if state.verbosity == "brief" and current.brief_text else current.text
+        text = text_of(state, current, ctx)
         if opening and ctx.start_wait_ms > 0:
             text += " " + _fill(ctx.lines["start_wait"], seconds=spoken_seconds(ctx.start_wait_ms // 1000, ctx.lines))
             return _say(_set_mode(replace(state, choice="start"), "waiting", out), out, text, then="wait"), out
@@ -434,29 +551,42 @@ def _enter(state: State, index: int, now: int, ctx: Context, out: list[Action],
     if current.kind == "rest":
         text = _fill(ctx.lines["rest"], seconds=spoken_seconds(current.seconds, ctx.lines))
         return _say(state, out, text, then="start_timer"), out
+    if ctx.wait_for_ready and state.ready_at != index:
+        state = _set_mode(replace(state, choice="ready"), "waiting", out)
+        return _say(state, out, ctx.lines["ready_prompt"], then="wait"), out
     first = "hold_start" not in state.cues_explained
     seconds = spoken_seconds(current.seconds, ctx.lines)
     text = _fill(ctx.lines["hold_first" if first else "hold"], seconds=seconds)
     return _say(state, out, text, then="start_timer"), out
 
 
+def text_of(state: State, current: PlanStep, ctx: Context) -> str:
+    """A say step's words at this verbosity, with the intro's length estimate filled in."""
+    text = current.brief_text if state.verbosity == "brief" and current.brief_text else current.text
+    if MINUTES in text:
+        text = text.replace(MINUTES, spoken_minutes(estimate_ms(state, ctx, 0) / 1000, ctx.lines))
+    return text
+
+
 def _advance(state: State, now: int, ctx: Context, out: list[Action]) -> tuple[State, list[Action]]:
-    later = next((i for i in range(state.index + 1, len(state.plan)) if said_at(state.plan[i], state.verbosity)),
-                 None)
+    later = next((i for i in range(state.index + 1, len(state.plan))
+                  if said_at(state.plan[i], state.verbosity, state.set_up)), None)
     if later is not None:
         return _enter(state, later, now, ctx, out)
     return _finish(state, True, ctx, out, say_goodbye=False)
 
 
 def _previous(state: State) -> int:
-    return next((i for i in range(state.index - 1, -1, -1) if said_at(state.plan[i], state.verbosity)), 0)
+    return next((i for i in range(state.index - 1, -1, -1) if said_at(state.plan[i], state.verbosity, state.set_up)),
+                0)
 
 
 def _finish(state: State, completed: bool, ctx: Context, out: list[Action],
             say_goodbye: bool = True) -> tuple[State, list[Action]]:
     state = _set_mode(replace(state, completed=completed, timing=False, frozen_at=None), "ending", out)
-    if say_goodbye:
-        return _say(state, out, ctx.lines["goodbye"], then="end"), out
+    if say_goodbye:  # once under way, the place is kept (the store keeps a stopped session resumable)
+        kept = not completed and state.index > 0
+        return _say(state, out, ctx.lines["goodbye_kept" if kept else "goodbye"], then="end"), out
     return _end(state, out)
 
 
@@ -470,10 +600,15 @@ def _tick(state: State, now: int, ctx: Context) -> tuple[State, list[Action]]:
     out: list[Action] = []
     if state.mode == "waiting" and state.wait_until is not None and now >= state.wait_until:
         return _begin(state, "timeout", now, ctx, out)
+    reminder_due = _paused_deadline(state) if state.mode == "paused" else None
+    if reminder_due is not None and now >= reminder_due:
+        return _remind_paused(state, ctx, out)
+    if state.mode == "running" and state.settle_until is not None and now >= state.settle_until:
+        return _advance(replace(state, settle_until=None), now, ctx, out)
     if not state.timing or state.frozen_at is not None or state.mode != "running":
         return state, out
     end = state.started_at + timer_seconds(state) * 1000
-    schedule = schedule_of(state)
+    schedule = schedule_of(state, ctx)
     index = state.next_count
     while index < len(schedule) and state.started_at + schedule[index][0] * 1000 - ctx.count_lead_ms <= now:
         second, words = schedule[index]
@@ -489,15 +624,20 @@ def _tick(state: State, now: int, ctx: Context) -> tuple[State, list[Action]]:
     return state, out
 
 
-def _end_timer(state: State, now: int, ctx: Context, out: list[Action]) -> tuple[State, list[Action]]:
+def _end_timer(state: State, now: int, ctx: Context, out: list[Action],
+               during_answer: bool = False) -> tuple[State, list[Action]]:
+    """`now`: when the timer ran out (with during_answer, while an answer was being said, a little earlier)."""
     current = state.step
     if current.kind == "hold":
         held = (now - state.started_at) / 1000
-        out.append(Record("hold_end", {"held": held, "seconds": timer_seconds(state)}))
+        out.append(Record("hold_end", {"held": held, "seconds": timer_seconds(state),
+                                       **({"during_answer": True} if during_answer else {})}))
         state = _cue(state, out, "hold_end")
         first = "hold_end" not in state.cues_explained
         state = replace(state, cues_explained=state.cues_explained | {"hold_end"}, timing=False)
         text = ctx.lines["hold_end_first"] + " " + ctx.lines["relax"] if first else ctx.lines["relax"]
+        if during_answer:
+            text = ctx.lines["hold_over_meanwhile"] + " " + text
         return _say(state, out, text, then="advance"), out
     return _advance(replace(state, timing=False), now, ctx, out)
 
@@ -508,6 +648,8 @@ def _speech_done(state: State, said: int, now: int, ctx: Context) -> tuple[State
     then = state.then
     out: list[Action] = []
     state = replace(state, waiting_for=None, then=None)
+    if then == "advance" and state.step.move and ctx.move_ms and state.mode == "running":
+        return replace(state, settle_until=now + ctx.move_ms), out  # time to move before the next line
     if then == "advance":
         return _advance(state, now, ctx, out)
     if then == "end":
@@ -516,6 +658,8 @@ def _speech_done(state: State, said: int, now: int, ctx: Context) -> tuple[State
         return _enter(state, state.index, now, ctx, out)
     if then == "wait":
         wait = _menu_wait_ms(ctx) if state.choice == "routine" else ctx.start_wait_ms
+        if state.choice == "ready":  # "say ready when you are in position" waits for the user
+            wait = 0
         return replace(state, wait_until=now + wait if wait else None), out
     if then == "start_timer":
         state = replace(state, timing=True, started_at=now, frozen_at=None, next_count=0)
@@ -524,18 +668,28 @@ def _speech_done(state: State, said: int, now: int, ctx: Context) -> tuple[State
             state = _cue(state, out, "hold_start")
             state = replace(state, cues_explained=state.cues_explained | {"hold_start"})
         return state, out
+    if then == "answered":
+        return _answered(state, now, ctx, out)
     if then == "unfreeze":
         state = _set_mode(state, "running", out)
         if state.frozen_at is not None:
             state = replace(state, started_at=state.started_at + now - state.frozen_at, frozen_at=None)
             return state, out
+        if state.after == "advance" and state.step.kind != "say":  # the hold or rest was over: never again
+            return _advance(replace(state, after=None), now, ctx, out)
         return _enter(state, state.index, now, ctx, out)
     return state, out
 
 
+def _interrupted(state: State) -> State:
+    """Stop waiting on the speech a pause, pain or a question cuts off, remembering what it was to do next."""
+    after = state.then if state.then not in (None, "unfreeze") else state.after
+    return replace(state, waiting_for=None, then=None, after=after, settle_until=None)
+
+
 def _freeze(state: State, now: int) -> State:
-    if state.timing and state.frozen_at is None:
-        return replace(state, frozen_at=now)
+    if state.timing and state.frozen_at is None:  # no later than the end: it may have passed during an answer
+        return replace(state, frozen_at=min(now, state.started_at + timer_seconds(state) * 1000))
     return state
 
 
@@ -571,13 +725,17 @@ def _intent(state: State, event: Intent, now: int, ctx: Context) -> tuple[State,
         if state.mode == "paused":
             return _say(state, out, ctx.lines["already_paused"], kind="info"), out
         out.append(Hush())
-        state = _set_mode(_freeze(replace(state, waiting_for=None, then=None), now), "paused", out)
+        state = _set_mode(_freeze(_interrupted(state), now), "paused", out)
         return _say(state, out, ctx.lines["paused"], kind="info"), out
     if name == "resume":
+        if state.mode != "paused" and state.timing and state.frozen_at is None:  # "carry on" in a hold: keep holding
+            seconds = spoken_seconds(math.ceil(remaining_ms(state, now) / 1000), ctx.lines)
+            line = "keep_holding" if state.step.kind == "hold" else "doing_rest"
+            return _say(state, out, _fill(ctx.lines[line], seconds=seconds), kind="info"), out
         if state.mode != "paused":
             return _say(state, out, ctx.lines["not_paused"], kind="info"), out
         out.append(Hush())
-        if state.frozen_at is not None:
+        if state.frozen_at is not None and remaining_ms(state, now) > 0:
             seconds = spoken_seconds(math.ceil(remaining_ms(state, now) / 1000), ctx.lines)
             return _say(state, out, _fill(ctx.lines["resuming_timer"], seconds=seconds), then="unfreeze"), out
         return _say(state, out, ctx.lines["resuming"], then="unfreeze"), out
@@ -604,6 +762,8 @@ def _intent(state: State, event: Intent, now: int, ctx: Context) -> tuple[State,
         return _say(state, out, _time_left(state, now, ctx), kind="info"), out
     if name == "where":
         return _say(state, out, _where(state, now, ctx), kind="info"), out
+    if name == "which_side":
+        return _say(state, out, _which_side(state, ctx), kind="info"), out
     if name == "help":
         return _say(state, out, _help(state, ctx), kind="info"), out
     if name == "more_help":
@@ -629,7 +789,8 @@ def _while_waiting(state: State, event: Intent, now: int, ctx: Context,
         out.append(Hush())
         return _start_over(state, now, ctx, out)
     if name == "stop" and event.spoken and not state.stop_asked:  # "start" is easily heard as "stop"
-        return _say(replace(state, stop_asked=True), out, ctx.lines["confirm_stop"], kind="info"), out
+        # a question the coach asks waits for its answer: the opening's timer must not start the routine over it
+        return _say(replace(state, stop_asked=True, wait_until=None), out, ctx.lines["confirm_stop"], kind="info"), out
     if name == "stop":
         out.append(Hush())
         return _finish(state, False, ctx, out)
@@ -647,11 +808,15 @@ def _while_waiting(state: State, event: Intent, now: int, ctx: Context,
         return _answer(state, event.topic, now, ctx, out)
     if name == "more":
         return _answer(state, state.last_topic, now, ctx, out, longer=True)
-    if name in ("time_left", "where"):
+    if name == "time_left":
         return _say(state, out, _time_left(state, now, ctx), kind="info"), out
+    if name in ("where", "which_side"):
+        where = _where(state, now, ctx) if state.choice == "ready" else _where_waiting(state, ctx)
+        return _say(state, out, where if name == "where" else _which_side(state, ctx), kind="info"), out
     if name == "repeat":
-        return _say(state, out, state.plan[0].text, kind="info"), out
-    help_line = {"resume": "help_waiting_resume", "routine": "help_routine_menu"}.get(state.choice, "help_waiting")
+        return _say(state, out, text_of(state, state.plan[0], ctx), kind="info"), out
+    help_line = {"resume": "help_waiting_resume", "routine": "help_routine_menu",
+                 "ready": "help_ready"}.get(state.choice, "help_waiting")
     return _say(state, out, ctx.lines["help" if name == "more_help" else help_line], kind="info"), out
 
 
@@ -682,7 +847,7 @@ def _count_style(state: State, style: str, now: int, ctx: Context, out: list[Act
     state = replace(state, count_style=style)
     out.append(RememberSetting("counting", style))
     if state.timing and state.step.kind == "hold":  # counts already due under the new style are not said late
-        passed = sum(1 for second, _ in schedule_of(state) if second * 1000 <= elapsed_ms(state, now))
+        passed = sum(1 for second, _ in schedule_of(state, ctx) if second * 1000 <= elapsed_ms(state, now))
         state = replace(state, next_count=passed)
     return _say(state, out, ctx.lines[f"counting_{style}"], kind="info"), out
 
@@ -707,7 +872,7 @@ def _pain(state: State, now: int, ctx: Context, out: list[Action]) -> tuple[Stat
     text = _fill(ctx.lines["pain"], safety=ctx.safety)
     if state.mode == "ending":
         return _say(state, out, text, then="end"), out
-    state = _set_mode(_freeze(replace(state, waiting_for=None, then=None), now), "paused", out)
+    state = _set_mode(_freeze(_interrupted(state), now), "paused", out)
     return _say(state, out, text, kind="safety"), out
 
 
@@ -715,7 +880,15 @@ def _answer(state: State, topic: str | None, now: int, ctx: Context, out: list[A
             longer: bool = False) -> tuple[State, list[Action]]:
     if longer and topic is None:
         return _say(state, out, ctx.lines["nothing_more"], kind="info"), out
-    text = (ctx.more if longer else ctx.answers).get(topic, ctx.out_of_scope) if topic else ctx.out_of_scope
+    if longer and state.answer_rest:  # the rest of an answer cut to its first sentence during a hold
+        text, state = state.answer_rest, replace(state, answer_rest="")
+    else:
+        text = (ctx.more if longer else ctx.answers).get(topic, ctx.out_of_scope) if topic else ctx.out_of_scope
+        state = replace(state, answer_rest="")
+        holding = state.step.kind == "hold" and state.mode in ("running", "answering")
+        first, _, rest = _first_sentence(text)
+        if holding and rest and not longer:  # while holding a stretch: one sentence, the rest on "tell me more"
+            text, state = f"{first} {ctx.lines['answer_more']}", replace(state, answer_rest=rest)
     state = replace(state, last_topic=topic or state.last_topic, fresh_answer=True)
     if topic and not state.disclaimer_given and ctx.disclaimer:
         text = f"{ctx.disclaimer} {text}"
@@ -726,9 +899,28 @@ def _answer(state: State, topic: str | None, now: int, ctx: Context, out: list[A
     if state.mode == "paused":
         return _say(state, out, text, kind="answer"), out
     out.append(Hush())
-    state = _set_mode(_freeze(replace(state, waiting_for=None, then=None), now), "answering", out)
+    if state.timing and state.frozen_at is None:  # the body keeps stretching while the coach talks
+        state = _set_mode(_interrupted(state), "answering", out)
+        return _say(state, out, text, kind="answer", then="answered"), out
+    state = _set_mode(_freeze(_interrupted(state), now), "answering", out)
     state = _say(state, out, text, kind="answer")
     return _say(state, out, ctx.lines["back_to_stretch"], then="unfreeze"), out
+
+
+def _first_sentence(text: str) -> tuple[str, str, str]:
+    first, *rest = re.split(r"(?<=[.!?])\s+", text.strip(), maxsplit=1)
+    return first, " ", rest[0] if rest else ""
+
+
+def _answered(state: State, now: int, ctx: Context, out: list[Action]) -> tuple[State, list[Action]]:
+    """An answer given while the timer ran is over: say how long is left, or that the hold ended meanwhile."""
+    state = _set_mode(state, "running", out)
+    if now >= state.started_at + timer_seconds(state) * 1000:
+        return _end_timer(state, state.started_at + timer_seconds(state) * 1000, ctx, out, during_answer=True)
+    passed = sum(1 for second, _ in schedule_of(state, ctx) if second * 1000 <= elapsed_ms(state, now))
+    state = replace(state, next_count=max(state.next_count, passed))  # counts due meanwhile are not said late
+    seconds = spoken_seconds(math.ceil(remaining_ms(state, now) / 1000), ctx.lines)
+    return _say(state, out, _fill(ctx.lines["back_to_stretch_left"], seconds=seconds), kind="info"), out
 
 
 def _current_instruction(state: State, ctx: Context) -> str:
@@ -744,8 +936,22 @@ def _time_left(state: State, now: int, ctx: Context) -> str:
         seconds = spoken_seconds(math.ceil(remaining_ms(state, now) / 1000), ctx.lines)
         return _fill(ctx.lines["seconds_left_paused" if state.frozen_at is not None else "seconds_left"],
                      seconds=seconds)
-    later = sum((s.seconds * 1000 if s.kind != "say" else SAY_ESTIMATE_MS) for s in state.plan[state.index:])
-    return _fill(ctx.lines["routine_left"], minutes=spoken_minutes(later / 1000, ctx.lines))
+    return _fill(ctx.lines["routine_left"], minutes=spoken_minutes(estimate_ms(state, ctx) / 1000, ctx.lines))
+
+
+def _where_waiting(state: State, ctx: Context) -> str:
+    """Where am I, while the coach waits at the opening, at the offer to continue or at the routine menu."""
+    name = _routine_name(state, ctx)
+    if state.choice == "resume":
+        return _fill(ctx.lines["where_offer"], name=name, **_exercise_of(state))
+    if state.choice == "routine":
+        return _fill(ctx.lines["where_menu"], name=name)
+    return _fill(ctx.lines["where_opening"], name=name)
+
+
+def _which_side(state: State, ctx: Context) -> str:
+    side = state.step.side
+    return _fill(ctx.lines["which_side"], side=side) if side else ctx.lines["no_side"]
 
 
 def _where(state: State, now: int, ctx: Context) -> str:
@@ -754,6 +960,8 @@ def _where(state: State, now: int, ctx: Context) -> str:
     seconds = spoken_seconds(math.ceil(remaining_ms(state, now) / 1000), ctx.lines)
     if state.mode == "paused":
         doing = ctx.lines["doing_paused"]
+    elif state.mode == "waiting":  # only for "ready": the other waits have their own answer
+        doing = ctx.lines["doing_ready"]
     elif current.kind == "hold":
         doing = _fill(ctx.lines["doing_hold"], seconds=seconds)
     elif current.kind == "rest":

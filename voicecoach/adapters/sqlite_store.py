@@ -99,9 +99,14 @@ class SqliteStore:
                          " WHERE id = ?", (routine, routine_name, steps_total, session_id))
 
     def end(self, session_id: int, completed: bool, seconds: float) -> None:
-        self._db.execute("UPDATE sessions SET finished = 1, completed = ?, seconds = ?,"
+        """A session stopped under way stays unfinished, so it can be continued, as after Ctrl-C."""
+        self._db.execute("UPDATE sessions SET finished = CASE WHEN ? OR steps_done = 0 THEN 1 ELSE 0 END,"
+                         " completed = ?, seconds = ?,"
                          " steps_done = CASE WHEN ? THEN steps_total ELSE steps_done END WHERE id = ?",
-                         (completed, seconds, completed, session_id))
+                         (completed, completed, seconds, completed, session_id))
+
+    def abandon(self, session_id: int) -> None:
+        self._db.execute("UPDATE sessions SET finished = 1 WHERE id = ?", (session_id,))
 
     def unfinished(self) -> SessionRecord | None:
         rows = self._select("WHERE finished = 0 ORDER BY id DESC LIMIT 1")
@@ -216,6 +221,10 @@ class GuardedStore:
     def end(self, session_id: int, completed: bool, seconds: float) -> None:
         if self._inner is not None:
             self._guard(lambda: self._inner.end(session_id, completed, seconds), None)
+
+    def abandon(self, session_id: int) -> None:
+        if self._inner is not None:
+            self._guard(lambda: self._inner.abandon(session_id), None)
 
     def unfinished(self) -> SessionRecord | None:
         return None if self._inner is None else self._guard(self._inner.unfinished, None)
