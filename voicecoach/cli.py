@@ -14,6 +14,7 @@ import yaml
 
 from voicecoach import __version__
 from voicecoach import session as core
+from voicecoach.config import SettingsError
 from voicecoach.routine import RoutineError
 
 DEFAULT_ROUTINE = "calf-stretch"
@@ -417,7 +418,7 @@ def main(argv: list[str] | None = None) -> int:
         args.question = [" ".join(args.question)]
     try:
         return args.handler(args)
-    except (RoutineError, UsageError) as error:
+    except (RoutineError, UsageError, SettingsError) as error:  # SettingsError: e.g. a voice not installed
         print(f"voicecoach: {error}", file=sys.stderr, flush=True)
         return 2
     except KeyboardInterrupt:
