@@ -39,3 +39,34 @@ def test_a_voice_that_is_not_installed_is_one_sentence_and_exit_2(args):
 def test_a_voice_from_the_environment_that_is_not_installed_is_exit_2_too():
     result = voicecoach("say", "hi", VOICECOACH_VOICE="klingonx")
     assert result.returncode == 2 and "klingonx" in result.stderr
+
+
+# ---- voices: the user's language first, the one in use marked, how to pick and hear one ----
+
+def test_voices_lists_the_users_language_first_marks_the_voice_in_use_and_says_how_to_pick_and_hear_one():
+    result = voicecoach("voices", LANG="C.UTF-8", LC_ALL="", LANGUAGE="")
+    assert result.returncode == 0, result.stderr
+    out = result.stdout.splitlines()
+    assert out[0].startswith("Voice in use: ") and out[1] == "English voices:"
+    listed = [line for line in out if "  " in line]
+    english = [line for line in listed if "(en" in line]
+    assert english and listed[:len(english)] == english  # every English voice before any other
+    marked = [line for line in listed if line.endswith(", in use")]
+    assert len(marked) == 1 and marked[0].split()[0] in out[0]
+    assert "--voice ID" in out[-2] and "VOICECOACH_VOICE" in out[-2] and "config.yaml" in out[-2]
+    assert 'voicecoach say --voice ID "hello"' in out[-1]
+
+
+def test_voices_follows_the_locale_and_marks_the_chosen_voice():
+    result = voicecoach("voices", LANG="fr_FR.UTF-8", LC_ALL="", LANGUAGE="", VOICECOACH_VOICE="roa/fr")
+    out = result.stdout.splitlines()
+    assert out[0] == "Voice in use: French (France), id roa/fr." and out[1] == "French voices:"
+    assert [line.split()[0] for line in out if line.endswith(", in use")] == ["roa/fr"]
+
+
+def test_the_users_language_comes_from_the_locale_and_is_english_by_default():
+    from voicecoach.speech.voices import user_language
+    assert user_language({}) == "en"
+    assert user_language({"LANG": "C.UTF-8"}) == "en"
+    assert user_language({"LANG": "de_DE.UTF-8"}) == "de"
+    assert user_language({"LANGUAGE": "fr:en", "LANG": "de_DE.UTF-8"}) == "fr"
