@@ -70,3 +70,52 @@ def test_the_users_language_comes_from_the_locale_and_is_english_by_default():
     assert user_language({"LANG": "C.UTF-8"}) == "en"
     assert user_language({"LANG": "de_DE.UTF-8"}) == "de"
     assert user_language({"LANGUAGE": "fr:en", "LANG": "de_DE.UTF-8"}) == "fr"
+
+
+# ---- devices: a heading per section, the device in use marked ----
+
+class _FakePyAudio:
+    """PortAudio as PyAudio shows it: a microphone, a speaker, a headset with both; no default output."""
+    DEVICES = [{"index": 0, "name": "USB microphone", "maxInputChannels": 1, "maxOutputChannels": 0},
+               {"index": 1, "name": "Speakers", "maxInputChannels": 0, "maxOutputChannels": 2},
+               {"index": 2, "name": "Headset", "maxInputChannels": 1, "maxOutputChannels": 2}]
+
+    def get_device_count(self):
+        return len(self.DEVICES)
+
+    def get_device_info_by_index(self, index):
+        return self.DEVICES[index]
+
+    def get_default_input_device_info(self):
+        return self.DEVICES[2]
+
+    def get_default_output_device_info(self):
+        raise OSError("No Default Output Device Available")
+
+    def terminate(self):
+        pass
+
+
+def test_devices_has_a_heading_per_section_and_marks_the_default_as_in_use(monkeypatch):
+    import io
+    import types
+    from voicecoach.cli import lines
+    from voicecoach.listening.commands import devices
+    monkeypatch.setitem(sys.modules, "pyaudio", types.SimpleNamespace(PyAudio=_FakePyAudio))
+    out = io.StringIO()
+    assert devices(lines(), out) == 0
+    assert out.getvalue().splitlines() == [
+        lines()["devices_inputs"], "0  USB microphone", "2  Headset, the system default, in use",
+        lines()["devices_outputs"], "1  Speakers", "2  Headset"]
+    assert lines()["devices_inputs"].startswith("Inputs") and "--input-device" in lines()["devices_inputs"]
+    assert lines()["devices_outputs"].startswith("Outputs")
+
+
+def test_devices_through_the_private_pulseaudio_marks_one_input_and_one_output(pulse):
+    result = voicecoach("devices")
+    assert result.returncode == 0 and result.stderr == ""
+    out = result.stdout.splitlines()
+    assert out[0].startswith("Inputs") and any(line.startswith("Outputs") for line in out)
+    outputs_at = next(i for i, line in enumerate(out) if line.startswith("Outputs"))
+    for section in (out[1:outputs_at], out[outputs_at + 1:]):
+        assert len([line for line in section if line.endswith(", in use")]) == 1

@@ -292,7 +292,7 @@ def cmd_hear(args: argparse.Namespace) -> int:
 
 def cmd_devices(args: argparse.Namespace) -> int:
     from voicecoach.listening.commands import devices
-    return devices()
+    return devices(lines())
 
 
 def cmd_mic_test(args: argparse.Namespace) -> int:

@@ -6,7 +6,7 @@ import json
 import math
 import sys
 import wave
-from typing import IO
+from typing import IO, Mapping
 
 from voicecoach.listening.endpoint import FRAME_BYTES, SAMPLE_RATE, Segmenter
 from voicecoach.adapters.quiet import quiet_stderr
@@ -47,8 +47,9 @@ def hear(files: list[str], as_json: bool, recognizer=None, out: IO[str] = sys.st
     return status
 
 
-def devices(out: IO[str] = sys.stdout) -> int:
-    """List audio inputs and outputs by PortAudio index (use the index or a part of the name with --input-device)."""
+def devices(wording: Mapping[str, str], out: IO[str] = sys.stdout) -> int:
+    """List audio inputs, then outputs, by PortAudio index (the index or a part of the name goes to --input-device),
+    the system default marked as the one in use; `wording` is lines.en.yaml."""
     try:
         import pyaudio
         with quiet_stderr():
@@ -57,11 +58,20 @@ def devices(out: IO[str] = sys.stdout) -> int:
         print(f"voicecoach devices: audio system unavailable: {error}", file=sys.stderr)
         return 1
     try:
-        for index in range(audio.get_device_count()):
-            info = audio.get_device_info_by_index(index)
-            kinds = [kind for kind, key in (("input", "maxInputChannels"), ("output", "maxOutputChannels"))
-                     if info.get(key, 0) > 0]
-            print(f"{index:3d}  {'/'.join(kinds):12s}  {info['name']}", file=out)
+        found = [audio.get_device_info_by_index(index) for index in range(audio.get_device_count())]
+        for heading, key, default in (("devices_inputs", "maxInputChannels", audio.get_default_input_device_info),
+                                      ("devices_outputs", "maxOutputChannels", audio.get_default_output_device_info)):
+            try:
+                in_use = default()["index"]
+            except Exception:  # PortAudio raises IOError when there is no default device of this kind
+                in_use = None
+            print(wording[heading], file=out)
+            group = [info for info in found if info.get(key, 0) > 0]
+            for info in group:
+                print(f"{info['index']}  {info['name']}" + (wording["devices_marker"] if info["index"] == in_use
+                                                            else ""), file=out)
+            if not group:
+                print(wording["devices_none"], file=out)
     finally:
         audio.terminate()
     return 0
