@@ -119,3 +119,57 @@ def test_devices_through_the_private_pulseaudio_marks_one_input_and_one_output(p
     outputs_at = next(i for i, line in enumerate(out) if line.startswith("Outputs"))
     for section in (out[1:outputs_at], out[outputs_at + 1:]):
         assert len([line for line in section if line.endswith(", in use")]) == 1
+
+
+# ---- mic-test: said aloud in plain words, levels in numbers on a line of their own ----
+
+def test_mic_test_says_what_it_heard_in_plain_words_through_the_speaker(tmp_path, pulse):
+    from tests.harness import Recorder, find_clip, make_speech_wav, play_into_mic
+    from voicecoach.speech.clips import RATE as CLIP_RATE
+    from voicecoach.speech.render import Renderer, cache_dir
+    wav = make_speech_wav("how much longer", tmp_path / "how_long.wav", voice="en-us", noise_db=-66, pad_s=0.4)
+    with Recorder(rate=CLIP_RATE) as recorder:
+        process = subprocess.Popen([sys.executable, "-m", "voicecoach", "mic-test", "--seconds", "5"],
+                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=os.environ.copy())
+        out = []
+        for line in process.stdout:
+            out.append(line.rstrip("\n"))
+            if line.startswith("Listening for 5 seconds"):  # printed once the microphone is open
+                play_into_mic(wav)
+        assert process.wait(timeout=60) == 0, process.stderr.read()
+    assert process.stderr.read() == ""
+    assert out[1:] == ["I heard: How much longer, which is the command time left.",
+                       "Your room is quiet and your voice is clear.", out[3]]
+    assert out[3].startswith("Room level -") and ", voice -" in out[3] and out[3].endswith(" dB.")
+    renderer = Renderer(folder=cache_dir())  # the very clip the speaker played (espeak varies a little each time)
+    try:
+        spoken = renderer._load((" ".join(out[1:3]), None, 175)).samples
+    finally:
+        renderer.close()
+    _, score, _ = find_clip(recorder.samples, spoken)
+    assert score >= 0.8, f"the result was not heard on spk.monitor (best match {score:.2f})"
+
+
+@pytest.mark.parametrize("seconds", ["0", "-3", "61", "nan"])
+def test_mic_test_seconds_out_of_range_is_one_sentence_and_exit_2(seconds):
+    result = voicecoach("mic-test", "--seconds", seconds)
+    assert result.returncode == 2 and result.stdout == ""
+    assert result.stderr.count("\n") == 1 and "--seconds" in result.stderr and "60" in result.stderr
+    assert "terminate called" not in result.stderr
+
+
+def test_mic_report_names_room_and_voice_in_words():
+    from voicecoach.cli import lines
+    from voicecoach.listening.commands import mic_report
+    from voicecoach.ports import Heard
+    said, numbers = mic_report([Heard("heat or ice", "ask", "heat-or-ice")], [-55.0] * 90 + [-20.0] * 10,
+                               [-20.0] * 10, lines())
+    assert said == ["I heard: heat or ice, a question I can answer.", "Your room is quiet and your voice is clear."]
+    assert numbers == "Room level -55 dB, voice -20 dB."
+    said, _ = mic_report([Heard("banana", None)], [-30.0] * 100, [-25.0] * 10, lines())
+    assert said == ["I heard: banana, which is not a command I know.",
+                    "Your room is noisy and your voice is hard to tell from the noise: come closer to the microphone."]
+    said, _ = mic_report([Heard("pause", "pause")], [-60.0] * 100, [-45.0] * 10, lines())
+    assert said[1] == "Your room is quiet and your voice is faint: come closer to the microphone or speak up."
+    said, numbers = mic_report([], [-90.0] * 100, [], lines())
+    assert said[0].startswith("I heard no sound at all") and numbers == "Room level -90 dB, loudest -90 dB."

@@ -295,9 +295,26 @@ def cmd_devices(args: argparse.Namespace) -> int:
     return devices(lines())
 
 
+MIC_TEST_MAX_SECONDS = 60
+
+
 def cmd_mic_test(args: argparse.Namespace) -> int:
     from voicecoach.listening.commands import mic_test
-    return mic_test(args.seconds, args.input_device)
+    if not 0 < args.seconds <= MIC_TEST_MAX_SECONDS:  # also NaN; 0 crashed in PortAudio's thread
+        raise UsageError(f"--seconds must be a number of seconds above 0 and up to {MIC_TEST_MAX_SECONDS},"
+                         f" not {args.seconds:g}; for example: voicecoach mic-test --seconds 10")
+    settings = load_user_settings(args)
+    speak = None
+    if settings.speaker != "print":  # printing it again would only repeat it
+        from voicecoach.speech import SpeechUnavailable
+        from voicecoach.speech.voices import say_once
+
+        def speak(text: str) -> None:
+            try:
+                say_once(text, settings)
+            except SpeechUnavailable:
+                pass  # the lines are printed all the same
+    return mic_test(args.seconds, args.input_device, wording=lines(), speak=speak, details=args.details)
 
 
 def cmd_ask(args: argparse.Namespace) -> int:
@@ -393,8 +410,13 @@ def build_parser() -> argparse.ArgumentParser:
     devices.set_defaults(handler=cmd_devices)
 
     mic_test = commands.add_parser("mic-test", help="listen for ten seconds and say what was heard",
-                                   description="Listen, then say what was heard and how loud the room is.")
-    mic_test.add_argument("--seconds", type=float, default=10, help="how long to listen (default 10)")
+                                   description="Listen, then say aloud and print what was heard and whether"
+                                   " the room is quiet and your voice clear; the levels in dB follow.")
+    mic_test.add_argument("--seconds", type=float, default=10,
+                          help=f"how long to listen, up to {MIC_TEST_MAX_SECONDS} (default 10)")
+    mic_test.add_argument("--details", action="store_true",
+                          help="also print what each thing heard was taken as, and how sure the recogniser was")
+    add_speech_options(mic_test)
     add_input_device_option(mic_test)
     mic_test.set_defaults(handler=cmd_mic_test)
 

@@ -6,7 +6,7 @@ import json
 import math
 import sys
 import wave
-from typing import IO, Mapping
+from typing import IO, Callable, Mapping
 
 from voicecoach.listening.endpoint import FRAME_BYTES, SAMPLE_RATE, Segmenter
 from voicecoach.adapters.quiet import quiet_stderr
@@ -85,12 +85,69 @@ def level_dbfs(pcm: bytes) -> float:
     return 20 * math.log10(max(rms, 1) / 32768)
 
 
+QUIET_ROOM_DB = -50      # the room's usual level (its 10th percentile frame) below this is quiet,
+NOISY_ROOM_DB = -35      # above this noisy; between, a little noisy
+FAINT_VOICE_DB = -40     # speech (its 90th percentile frame) below this is faint
+VOICE_OVER_ROOM_DB = 15  # speech less than this above the room is hard to tell from it
+SILENT_DB = -50          # nothing louder than this in the whole test: likely the wrong or a muted microphone
+
+
+def _percentile(levels: list[float], share: float) -> float:
+    ordered = sorted(levels)
+    return ordered[min(len(ordered) - 1, int(len(ordered) * share))]
+
+
+def _frame_levels(pcm: bytes) -> list[float]:
+    return [level_dbfs(pcm[at:at + FRAME_BYTES]) for at in range(0, len(pcm) - FRAME_BYTES + 1, FRAME_BYTES)]
+
+
+def _meaning(heard, wording: Mapping[str, str]) -> str:
+    if heard.intent == "ask":
+        return wording["mic_question" if heard.topic else "mic_unanswered"]
+    if heard.intent:
+        from voicecoach.intents import _data
+        phrases = _data()["intents"].get(heard.intent, {}).get("phrases") or [heard.intent.replace("_", " ")]
+        return wording["mic_command"].format(command=phrases[0])
+    return wording["mic_not_command"]
+
+
+def mic_report(heard: list, levels: list[float], voice: list[float],
+               wording: Mapping[str, str]) -> tuple[list[str], str]:
+    """What mic-test says, one sentence a line, in plain words; then the levels in numbers (printed only).
+    `levels`: dBFS of every frame heard; `voice`: of the frames inside the speech."""
+    said = [wording["mic_heard"].format(text=item.text.strip().rstrip(".?!"), meaning=_meaning(item, wording))
+            for item in heard if item.text.strip()]
+    if not levels:
+        return said or [wording["mic_nothing"]], ""
+    room, loudest = _percentile(levels, 0.1), max(levels)
+    if not said:
+        said = [wording["mic_silent" if loudest < SILENT_DB else "mic_nothing"]]
+    room_words = wording["mic_room_quiet" if room < QUIET_ROOM_DB else
+                         "mic_room_noisy" if room > NOISY_ROOM_DB else "mic_room_some_noise"]
+    if not voice:
+        said.append(wording["mic_room"].format(room=room_words))
+        return said, wording["mic_numbers_no_voice"].format(room=f"{room:.0f}", loudest=f"{loudest:.0f}")
+    speech = _percentile(voice, 0.9)
+    voice_words = wording["mic_voice_faint" if speech < FAINT_VOICE_DB else
+                          "mic_voice_drowned" if speech - room < VOICE_OVER_ROOM_DB else "mic_voice_clear"]
+    said.append(wording["mic_levels"].format(room=room_words, voice=voice_words))
+    return said, wording["mic_numbers"].format(room=f"{room:.0f}", voice=f"{speech:.0f}")
+
+
 def mic_test(seconds: float = 10, device: str | int | None = None, recognizer=None,
-             out: IO[str] = sys.stdout) -> int:
-    """Listen for `seconds`, say what was heard and how loud the room is."""
+             out: IO[str] = sys.stdout, wording: Mapping[str, str] | None = None,
+             speak: Callable[[str], object] | None = None, details: bool = False) -> int:
+    """Listen for `seconds`, then say (through `speak`, if given) and print what was heard and how the room and
+    voice sound, in plain words; the levels in numbers follow on their own line."""
+    if wording is None:
+        from voicecoach.cli import lines
+        wording = lines()
     if recognizer is None:
         from voicecoach.listening.recognizer import Recognizer
         recognizer = Recognizer.with_knowledge()
+    prompt = wording["mic_listening"].format(seconds=f"{seconds:g}")
+    if speak is not None:  # before the microphone opens, so the prompt is not heard as the user
+        speak(prompt)
     import speech_recognition as sr
     try:
         with quiet_stderr():
@@ -100,8 +157,8 @@ def mic_test(seconds: float = 10, device: str | int | None = None, recognizer=No
     except Exception as error:
         print(f"voicecoach mic-test: no microphone: {error}", file=sys.stderr)
         return 1
-    print(f"Listening for {seconds:g} seconds: say a command.", file=out)
-    segmenter, levels, heard = Segmenter(), [], []
+    print(prompt, file=out, flush=True)  # printed once listening has begun
+    segmenter, levels, heard, voice = Segmenter(), [], [], []
     try:
         for _ in range(int(seconds * SAMPLE_RATE * 2 / FRAME_BYTES)):
             frame = source.stream.read(FRAME_BYTES // 2)
@@ -111,18 +168,22 @@ def mic_test(seconds: float = 10, device: str | int | None = None, recognizer=No
             utterance = segmenter.feed(frame)
             if utterance is not None:
                 heard.append(recognizer.recognize(utterance.pcm))
+                voice.extend(_frame_levels(utterance.pcm))
     except Exception as error:
         print(f"voicecoach mic-test: the microphone stopped: {error}", file=sys.stderr)
         return 1
     finally:
         microphone.__exit__(None, None, None)
-    if levels:
-        ordered = sorted(levels)
-        print(f"Room: quiet level {ordered[len(ordered) // 10]:.0f} dBFS, loudest {ordered[-1]:.0f} dBFS.", file=out)
-        if ordered[-1] < -50:
-            print("That is very quiet: is the right microphone chosen (voicecoach devices) and unmuted?", file=out)
-    for item in heard:
-        print(f"Heard \"{item.text}\" -> {item.intent or 'not a command'}", file=out)
-    if not heard:
-        print("No speech was heard.", file=out)
+    said, numbers = mic_report(heard, levels, voice, wording)
+    for sentence in said:
+        print(sentence, file=out, flush=True)
+    if numbers:
+        print(numbers, file=out, flush=True)
+    if details:
+        for item in heard:
+            print(wording["mic_details"].format(text=item.text, intent=item.intent or "none",
+                                                topic=f" ({item.topic})" if item.topic else "",
+                                                confidence=f"{item.confidence:.2f}"), file=out, flush=True)
+    if speak is not None:
+        speak(" ".join(said))
     return 0
