@@ -173,3 +173,39 @@ def test_mic_report_names_room_and_voice_in_words():
     assert said[1] == "Your room is quiet and your voice is faint: come closer to the microphone or speak up."
     said, numbers = mic_report([], [-90.0] * 100, [], lines())
     assert said[0].startswith("I heard no sound at all") and numbers == "Room level -90 dB, loudest -90 dB."
+
+
+# ---- without tones (--no-speech, Speech Dispatcher), no line explains a tone ----
+
+SHORT = """name: Short
+exercises:
+  - name: Quick calf
+    sides: [left, right]
+    steps:
+      - say: Step forward with your {side} leg.
+      - hold: 2
+"""
+
+
+def test_a_session_without_tones_explains_none():
+    from tests.fakes import Drive, exercise, hold, routine, say
+    from voicecoach import session as core
+    calf = routine(exercise("Calf", say("Step forward with your {side} leg."), hold(3), sides=("left", "right")))
+    d = Drive(calf, tones=False).start()
+    d.run_until_hold()
+    d.feed(core.Intent("time_left", spoken=True))
+    assert d.intent(None)[-1].text == "Sorry, I did not catch that. You can say pause, next, or help."
+    d.run_to_end()
+    said = [text for _, text in d.said()]
+    assert "Hold for 3 seconds." in said and not any("tone" in text for text in said)
+    with_tones = Drive(calf).start()
+    with_tones.run_to_end()
+    assert "Hold for 3 seconds. This tone means the hold has started." in [t for _, t in with_tones.said()]
+
+
+def test_no_speech_says_nothing_about_tones(tmp_path):
+    routine = tmp_path / "short.yaml"
+    routine.write_text(SHORT)
+    result = voicecoach("run", str(routine), "--text", "--no-speech", stdin="banana\n")
+    assert result.returncode == 0, result.stderr
+    assert "Hold for 2 seconds." in result.stdout and "tone" not in result.stdout

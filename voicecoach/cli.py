@@ -99,7 +99,7 @@ def cmd_run(args: argparse.Namespace) -> int:
                        start_wait_ms=settings.start_wait * 1000, offer_resume_at=start_index if offer else 0,
                        routines={routine_id: (routine.name, core.build_plan(routine, lines()))
                                  for routine_id, routine in choosable.items()},
-                       choose_routine=args.routine_by_voice)
+                       choose_routine=args.routine_by_voice, tones=getattr(speaker, "plays_tones", True))
     events = EventLog(args.events)
     state = core.start_state(plan, start_index, settings.verbosity,
                              None if settings.counting == "routine" else settings.counting)

@@ -176,6 +176,7 @@ class Context:
     offer_resume_at: int = 0     # > 0: first ask whether to continue from this step or start over
     routines: Mapping[str, tuple[str, tuple[PlanStep, ...]]] = field(default_factory=dict)  # id -> name, plan
     choose_routine: bool = False  # first ask which routine to run
+    tones: bool = True           # the speaker plays the cues; if not, no line explains a tone
 
 
 @dataclass(frozen=True)
@@ -303,7 +304,7 @@ def _acknowledge(state: State, actions: list[Action], ctx: Context) -> tuple[Sta
     at = 1 if actions and isinstance(actions[0], Hush) else 0
     added: list[Action] = []
     state = _cue(state, added, "understood")
-    if "understood" not in state.cues_explained:
+    if ctx.tones and "understood" not in state.cues_explained:
         state = _say(replace(state, cues_explained=state.cues_explained | {"understood"}), added,
                      ctx.lines["understood_first"], kind="info")
     return state, actions[:at] + added + actions[at:]
@@ -379,7 +380,7 @@ def _enter(state: State, index: int, now: int, ctx: Context, out: list[Action],
     if current.kind == "rest":
         text = _fill(ctx.lines["rest"], seconds=spoken_seconds(current.seconds, ctx.lines))
         return _say(state, out, text, then="start_timer"), out
-    first = "hold_start" not in state.cues_explained
+    first = ctx.tones and "hold_start" not in state.cues_explained
     seconds = spoken_seconds(current.seconds, ctx.lines)
     text = _fill(ctx.lines["hold_first" if first else "hold"], seconds=seconds)
     return _say(state, out, text, then="start_timer"), out
@@ -440,7 +441,7 @@ def _end_timer(state: State, now: int, ctx: Context, out: list[Action]) -> tuple
         held = (now - state.started_at) / 1000
         out.append(Record("hold_end", {"held": held, "seconds": timer_seconds(state)}))
         state = _cue(state, out, "hold_end")
-        first = "hold_end" not in state.cues_explained
+        first = ctx.tones and "hold_end" not in state.cues_explained
         state = replace(state, cues_explained=state.cues_explained | {"hold_end"}, timing=False)
         text = ctx.lines["hold_end_first"] + " " + ctx.lines["relax"] if first else ctx.lines["relax"]
         return _say(state, out, text, then="advance"), out
@@ -494,7 +495,8 @@ def _intent(state: State, event: Intent, now: int, ctx: Context) -> tuple[State,
         state = _cue(replace(state, misses=state.misses + 1), out, "not_understood")
         if "not_understood" not in state.cues_explained:
             state = replace(state, cues_explained=state.cues_explained | {"not_understood"})
-            return _say(state, out, ctx.lines["not_understood_first"], kind="info"), out
+            return _say(state, out, ctx.lines["not_understood_first" if ctx.tones else "not_understood"],
+                        kind="info"), out
         if state.misses < MISSES_BEFORE_HINT:
             return state, out
         return _say(replace(state, misses=0), out, ctx.lines["not_understood"], kind="info"), out

@@ -22,6 +22,7 @@ LOST_AFTER = 3.0            # seconds without an output callback before the devi
 
 class Pyttsx3Speaker:
     lead_time = 0.3   # the runner hands over counts this early; each starts on the sample of its due time
+    plays_tones = True
 
     def __init__(self, settings: Settings, clock: Clock, notify: Notify, *,
                  remember: Callable[[Settings], None] | None = None,
