@@ -209,3 +209,29 @@ def test_no_speech_says_nothing_about_tones(tmp_path):
     result = voicecoach("run", str(routine), "--text", "--no-speech", stdin="banana\n")
     assert result.returncode == 0, result.stderr
     assert "Hold for 2 seconds." in result.stdout and "tone" not in result.stdout
+
+
+# ---- history: how far each session got, as the user heard it ----
+
+def test_history_names_the_exercise_and_side_a_session_got_to(tmp_path, capsys):
+    from voicecoach.adapters.sqlite_store import SqliteStore
+    from voicecoach.cli import data_dir, main
+    routine, gone = tmp_path / "short.yaml", tmp_path / "gone.yaml"
+    routine.write_text(SHORT)  # plan: intro, exercise, left say, left hold, right say, right hold, outro
+    store = SqliteStore(data_dir() / "history.db")
+    for ref, done, total, seconds, end in [(routine, 7, 7, 165, "completed"), (routine, 5, 7, 130.4, "stopped"),
+                                           (routine, 0, 7, 5, None), (routine, 6, 7, 70, "stopped"),
+                                           (gone, 3, 7, 60, "stopped"), (routine, 3, 9, 61, "stopped")]:
+        session = store.begin(str(ref), "Short", total)
+        store.step_done(session, done, seconds)
+        if end:
+            store.end(session, end == "completed", seconds)
+    store.close()
+    assert main(["history"]) == 0
+    places = [line.split("  ", 2)[2] for line in capsys.readouterr().out.splitlines()]
+    assert places == ["completed, 2 min 45 s",
+                      "stopped during exercise 1 of 1, Quick calf, right side, 2 min 10 s",
+                      "unfinished during the introduction, 5 s",
+                      "stopped during the closing words, 1 min 10 s",
+                      "stopped, step 3 of 7, 1 min 0 s",    # the routine file is gone
+                      "stopped, step 3 of 9, 1 min 1 s"]    # the routine has changed since
