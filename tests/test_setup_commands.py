@@ -235,3 +235,92 @@ def test_history_names_the_exercise_and_side_a_session_got_to(tmp_path, capsys):
                       "stopped during the closing words, 1 min 10 s",
                       "stopped, step 3 of 7, 1 min 0 s",    # the routine file is gone
                       "stopped, step 3 of 9, 1 min 1 s"]    # the routine has changed since
+
+
+# ---- progress: the week so far, asked for by voice and summed up at the end ----
+
+def _record(started: str, seconds: float, steps_done: int = 7, completed: bool = True):
+    from voicecoach.ports import SessionRecord
+    return SessionRecord(1, "calf-stretch", "Calf stretch", started, steps_done, 7, seconds, True, completed)
+
+
+def test_the_week_summary_counts_this_weeks_sessions_and_the_days_in_a_row_before_today():
+    from datetime import date
+    from voicecoach.progress import WeekSummary, week_summary
+    wednesday = date(2026, 12, 2)
+    records = [_record("2026-11-27T09:00:00+00:00", 600),   # Friday of the week before: streak only
+               _record("2026-11-28T09:00:00+00:00", 600), _record("2026-11-29T21:00:00+00:00", 300),
+               _record("2026-11-30T08:00:00+00:00", 120),   # Monday
+               _record("2026-11-30T18:00:00+00:00", 5, steps_done=0, completed=False),  # left at the opening
+               _record("2026-12-01T07:30:00+00:00", 180, steps_done=3, completed=False),
+               _record("2026-12-02T07:00:00+00:00", 60)]    # earlier today
+    assert week_summary(records, wednesday) == WeekSummary(sessions=3, seconds=360, days_in_a_row=5)
+    assert week_summary(records, date(2026, 12, 4)) == WeekSummary(3, 360, 0)  # Thursday was missed
+    assert week_summary([], wednesday) == WeekSummary(0, 0, 0)
+
+
+def test_how_am_i_doing_is_answered_from_the_week_and_the_session_sums_itself_up():
+    from tests.fakes import Drive, exercise, hold, routine, say
+    from voicecoach.progress import WeekSummary
+    calf = routine(exercise("Calf", say("Step forward with your {side} leg."), hold(3), sides=("left", "right")))
+    d = Drive(calf, week=WeekSummary(sessions=2, seconds=20 * 60, days_in_a_row=3)).start()
+    d.run_until_hold()
+    d.now = 5 * 60_000
+    answer = d.intent("progress")[-1]
+    assert answer.kind == "info" and answer.text == (
+        "This week you have done 3 sessions, counting this one, about 25 minutes in all. That is 4 days in a row.")
+    d.run_to_end()
+    assert d.said()[-1][1] == "You did 1 exercise in about 5 minutes. That makes 3 sessions this week."
+    stopped = Drive(calf, speech_ms=100).start()
+    stopped.run_until_hold()
+    stopped.intent("stop")
+    stopped.run_to_end()
+    assert [text for _, text in stopped.said()][-2:] == ["Stopping here. Well done.",
+                                                         "You got to exercise 1 of 1, in less than a minute."]
+    first = Drive(calf, week=WeekSummary(0, 0, 0)).start()
+    assert first.intent("progress")[-1].text.endswith(
+        "1 session, counting this one, less than a minute in all. Stretch again tomorrow to make it two days in a row.")
+    assert Drive(calf).start().intent("progress")[-1].text.startswith("I have no record of your past sessions")
+
+
+def test_a_stop_at_the_opening_has_no_summary():
+    from tests.fakes import Drive, exercise, hold, routine, say
+    calf = routine(exercise("Calf", say("Step forward."), hold(3)))
+    d = Drive(calf, start_wait_ms=10_000).start()
+    d.intent("stop")
+    d.run_to_end()
+    assert d.said()[-1][1] == "Stopping here. Well done." and d.state.mode == "ended"
+
+
+@pytest.mark.parametrize("text", ["how am I doing this week", "how am i doing", "what's my streak"])
+def test_progress_phrasings_are_the_progress_command(text):
+    from voicecoach.intents import command_of
+    assert command_of(text)[0] == "progress"
+
+
+def test_a_typed_session_answers_how_am_i_doing_from_the_history(tmp_path, monkeypatch):
+    import sqlite3
+    from datetime import datetime, timedelta
+    from voicecoach.adapters.sqlite_store import SqliteStore
+    from voicecoach.cli import data_dir
+    store = SqliteStore(data_dir() / "history.db")
+    for _ in range(2):
+        store.end(store.begin("calf-stretch", "Calf stretch", 28), True, 150)
+    yesterday = store.begin("calf-stretch", "Calf stretch", 28)
+    store.end(yesterday, True, 150)
+    store.close()
+    now = datetime.now().astimezone()
+    with sqlite3.connect(data_dir() / "history.db") as db:
+        db.execute("UPDATE sessions SET started = ? WHERE id = ?",
+                   ((now - timedelta(days=1)).isoformat(timespec="seconds"), yesterday))
+    sessions = 3 + (now.weekday() > 0)  # yesterday is in this week unless today is Monday
+    minutes = round(150 * (sessions - 1) / 60)
+    routine = tmp_path / "short.yaml"
+    routine.write_text(SHORT)
+    monkeypatch.setenv("VOICECOACH_START_WAIT", "60")  # wait for the typed start
+    result = voicecoach("run", str(routine), "--text", "--no-speech", stdin="how am I doing this week\nstart\n")
+    assert result.returncode == 0, result.stderr
+    out = result.stdout.splitlines()
+    assert f"This week you have done {sessions} sessions, counting this one, about {minutes} minutes in all." \
+           " That is 2 days in a row." in out
+    assert out[-1] == f"You did 1 exercise in less than a minute. That makes {sessions} sessions this week."

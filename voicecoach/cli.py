@@ -99,7 +99,8 @@ def cmd_run(args: argparse.Namespace) -> int:
                        start_wait_ms=settings.start_wait * 1000, offer_resume_at=start_index if offer else 0,
                        routines={routine_id: (routine.name, core.build_plan(routine, lines()))
                                  for routine_id, routine in choosable.items()},
-                       choose_routine=args.routine_by_voice, tones=getattr(speaker, "plays_tones", True))
+                       choose_routine=args.routine_by_voice, tones=getattr(speaker, "plays_tones", True),
+                       week=week_so_far(store))
     events = EventLog(args.events)
     state = core.start_state(plan, start_index, settings.verbosity,
                              None if settings.counting == "routine" else settings.counting)
@@ -115,6 +116,20 @@ def cmd_run(args: argparse.Namespace) -> int:
     if outcome.interrupted:
         print_line(lines()["interrupted"])
     return 0
+
+
+def week_so_far(store):
+    """This week's sessions from the history, for the end of the session and "how am I doing"; None if the
+    history cannot be read (it is a convenience: the session goes on without it)."""
+    import sqlite3
+    from datetime import date
+    from voicecoach.progress import week_summary
+    if store is None:
+        return None
+    try:
+        return week_summary(store.history(1000), date.today())
+    except (OSError, ValueError, sqlite3.Error):
+        return None
 
 
 def make_speaker(args: argparse.Namespace, settings, clock, notify):

@@ -15,7 +15,7 @@ from voicecoach.ports import Heard
 INTENTS = ("next", "back", "repeat", "pause", "resume", "stop", "slower", "faster",
            "louder", "quieter", "time_left", "where", "help", "more_help", "pain", "more", "add_ten_seconds",
            "add_thirty_seconds", "other_side", "count_each", "count_fives", "count_none", "brief", "detailed",
-           "change_routine", "choose_routine", "ask")
+           "change_routine", "choose_routine", "progress", "ask")
 
 # Below this similarity (0..100) a typed line is not taken as a command.
 FUZZY_CUTOFF = 86

@@ -5,6 +5,7 @@ import math
 from dataclasses import dataclass, field, replace
 from typing import Mapping, Union
 
+from voicecoach.progress import WeekSummary
 from voicecoach.routine import Routine
 
 SKIP_LATE_MS = 500      # a count this late is dropped rather than said out of time
@@ -177,6 +178,7 @@ class Context:
     routines: Mapping[str, tuple[str, tuple[PlanStep, ...]]] = field(default_factory=dict)  # id -> name, plan
     choose_routine: bool = False  # first ask which routine to run
     tones: bool = True           # the speaker plays the cues; if not, no line explains a tone
+    week: WeekSummary | None = None  # the history before this session (None: no history kept)
 
 
 @dataclass(frozen=True)
@@ -391,7 +393,7 @@ def _advance(state: State, now: int, ctx: Context, out: list[Action]) -> tuple[S
                  None)
     if later is not None:
         return _enter(state, later, now, ctx, out)
-    return _finish(state, True, ctx, out, say_goodbye=False)
+    return _finish(state, True, ctx, out, say_goodbye=False, now=now)
 
 
 def _previous(state: State) -> int:
@@ -399,11 +401,40 @@ def _previous(state: State) -> int:
 
 
 def _finish(state: State, completed: bool, ctx: Context, out: list[Action],
-            say_goodbye: bool = True) -> tuple[State, list[Action]]:
+            say_goodbye: bool = True, now: int | None = None) -> tuple[State, list[Action]]:
+    ran = state.mode != "waiting" and (completed or state.index > 0) and now is not None
     state = _set_mode(replace(state, completed=completed, timing=False, frozen_at=None), "ending", out)
     if say_goodbye:
-        return _say(state, out, ctx.lines["goodbye"], then="end"), out
-    return _end(state, out)
+        state = _say(state, out, ctx.lines["goodbye"], then=None if ran else "end")
+    if ran:  # what was done and how long, once the session has got past its opening
+        return _say(state, out, _summary(state, now, ctx), kind="info", then="end"), out
+    return (state, out) if say_goodbye else _end(state, out)
+
+
+def _plural(count: int, name: str, ctx: Context) -> str:
+    return ctx.lines[f"{name}_one"] if count == 1 else _fill(ctx.lines[f"{name}_many"], count=count)
+
+
+def _summary(state: State, now: int, ctx: Context) -> str:
+    total = 1 + max(s.exercise for s in state.plan)
+    minutes = spoken_minutes(now / 1000, ctx.lines)
+    if state.completed:
+        text = _fill(ctx.lines["summary_completed"], exercises=_plural(total, "exercises", ctx), minutes=minutes)
+    else:
+        text = _fill(ctx.lines["summary_stopped"], number=state.step.exercise + 1, total=total, minutes=minutes)
+    if ctx.week is None:
+        return text
+    return text + " " + _fill(ctx.lines["summary_week"], sessions=_plural(ctx.week.sessions + 1, "sessions", ctx))
+
+
+def _progress(now: int, ctx: Context) -> str:
+    """This week so far, counting the session under way: sessions, minutes, days in a row."""
+    if ctx.week is None:
+        return ctx.lines["progress_unknown"]
+    days = ctx.week.days_in_a_row + 1
+    return _fill(ctx.lines["progress"], sessions=_plural(ctx.week.sessions + 1, "sessions", ctx),
+                 minutes=spoken_minutes(ctx.week.seconds + now / 1000, ctx.lines),
+                 days=ctx.lines["streak_one"] if days == 1 else _fill(ctx.lines["streak_many"], count=days))
 
 
 def _end(state: State, out: list[Action]) -> tuple[State, list[Action]]:
@@ -506,13 +537,15 @@ def _intent(state: State, event: Intent, now: int, ctx: Context) -> tuple[State,
     if name == "choose_routine" and state.choice == "routine" and event.topic in ctx.routines:
         out.append(Hush())
         return _switch_routine(state, event.topic, now, ctx, out)
+    if name == "progress":
+        return _say(state, out, _progress(now, ctx), kind="info"), out
     if state.mode == "waiting":
         return _while_waiting(state, event, now, ctx, out)
     if name in VERBOSITY_INTENTS and not (name == "detailed" and state.fresh_answer):
         return _verbosity(state, name, ctx, out)
     if name == "stop":
         out.append(Hush())
-        return _finish(state, False, ctx, out)
+        return _finish(state, False, ctx, out, now=now)
     if name == "pause":
         if state.mode == "paused":
             return _say(state, out, ctx.lines["already_paused"], kind="info"), out
