@@ -94,7 +94,9 @@ def test_typed_stop_ends_with_exit_zero(tmp_path):
     routine.write_text(SHORT)
     result = voicecoach("run", str(routine), "--text", "--no-speech", stdin="stop\n")
     assert result.returncode == 0
-    assert result.stdout.strip().endswith("Stopping here. Well done.")
+    out = result.stdout.strip().splitlines()
+    summed_up = out[-1].startswith("You got to exercise 1 of 1, in ")  # not when stopped at the introduction
+    assert out[-1 - summed_up] == "Stopping here. Well done."
     assert "stopped" in voicecoach("history").stdout
 
 
@@ -183,7 +185,8 @@ def test_no_sound_device_is_one_line_and_the_session_carries_on_in_text(tmp_path
     assert result.returncode == 0, result.stderr
     first, *rest = result.stdout.splitlines()
     assert first.endswith("Carrying on in text only.")
-    assert rest[-1] == "Well done. That is the end of Short."
+    assert rest[-2:] == ["Well done. That is the end of Short.",
+                         "You did 1 exercise in less than a minute. That makes 1 session this week."]
     assert "Traceback" not in result.stderr
 
 
