@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import threading
 
 import pytest
 
@@ -143,7 +144,8 @@ def test_mic_test_says_what_it_heard_in_plain_words_through_the_speaker(tmp_path
     assert out[3].startswith("Room level -") and ", voice -" in out[3] and out[3].endswith(" dB.")
     renderer = Renderer(folder=cache_dir())  # the very clip the speaker played (espeak varies a little each time)
     try:
-        spoken = renderer._load((" ".join(out[1:3]), None, 175)).samples
+        spoken = renderer._load((" ".join(out[1:3]), None, 175)).samples[:CLIP_RATE * 3 // 2]  # its first 1.5 s:
+        # a whole 6 s line scored 0.55 once under load, a gap in playback shifting the rest
     finally:
         renderer.close()
     _, score, _ = find_clip(recorder.samples, spoken)
@@ -324,3 +326,105 @@ def test_a_typed_session_answers_how_am_i_doing_from_the_history(tmp_path, monke
     assert f"This week you have done {sessions} sessions, counting this one, about {minutes} minutes in all." \
            " That is 2 days in a row." in out
     assert out[-1] == f"You did 1 exercise in less than a minute. That makes {sessions} sessions this week."
+
+
+# ---- tutorial: a spoken practice that checks the microphone, offered once at the first run ----
+
+class _ScriptedListener:
+    """Answers each prompt the coach finishes with the next scripted reply (None: silence)."""
+
+    def __init__(self, replies, lose_with: str | None = None, notify=None):
+        self.replies, self.lose_with, self.notify = list(replies), lose_with, notify
+        self.post = None
+        self.stopped = False
+
+    def start(self, post):
+        self.post = post
+
+    def coach_speaking(self, text, kind="instruction"):
+        from voicecoach.ports import Heard
+        if text is not None and text.startswith(("Try saying", "Now say")):
+            self.asked = True
+        elif text is None and getattr(self, "asked", False):
+            self.asked = False
+            if self.lose_with:
+                self.notify("input_lost", {"error": self.lose_with})
+            elif self.replies and (reply := self.replies.pop(0)) is not None:
+                threading.Timer(0.05, self.post, (Heard(reply[0], reply[1], audio_end=1.0),)).start()
+
+    def stop(self):
+        self.stopped = True
+
+
+def _tutorial(replies, lose_with=None):
+    import io
+    from voicecoach.cli import lines
+    from voicecoach.listening.commands import tutorial
+    out, made = io.StringIO(), []
+
+    def listen(notify):
+        made.append(_ScriptedListener(replies, lose_with, notify))
+        return made[0]
+    code = tutorial(listen, lines(), out=out, wait_s=1.0)
+    assert made[0].stopped
+    return code, out.getvalue().splitlines()
+
+
+def test_the_tutorial_praises_each_command_heard_and_tries_again_once():
+    code, out = _tutorial([("Pause.", "pause"), ("next", "next"), ("resume", "resume")])
+    assert code == 0
+    assert out[1:] == ["Try saying pause now, as if you needed a moment.",
+                       "Good. In a session, pause freezes the hold until you say resume.",
+                       "Now say resume, to carry on.", "I heard next, not resume. Let us try once more.",
+                       "Now say resume, to carry on.",
+                       out[6], "That is all. Start a session with voicecoach run."]
+    assert out[6].startswith("Good. You can also say next")
+
+
+def test_the_tutorial_says_how_to_check_the_microphone_when_it_hears_nothing_or_it_is_gone():
+    code, out = _tutorial([None, None])
+    assert code == 1 and out[2] == "I did not hear anything. Let us try once more."
+    assert out[-1].startswith("I could not hear that. Check your microphone with voicecoach mic-test")
+    code, out = _tutorial([], lose_with="no such device")
+    assert code == 1 and out[-1] == ("The microphone is not available (no such device). Check it with"
+                                     " voicecoach devices and voicecoach mic-test.")
+
+
+def test_the_tutorial_through_the_private_pulseaudio_hears_pause_and_resume_and_says_good(tmp_path, pulse):
+    from tests.harness import Recorder, find_clip, make_speech_wav, play_into_mic
+    from voicecoach.speech.clips import RATE as CLIP_RATE
+    from voicecoach.speech.render import Renderer, cache_dir
+    wavs = {word: make_speech_wav(word, tmp_path / f"{word}.wav", voice="en-us", noise_db=-66, pad_s=0.4)
+            for word in ("pause", "resume")}
+    with Recorder(rate=CLIP_RATE) as recorder:
+        process = subprocess.Popen([sys.executable, "-m", "voicecoach", "tutorial"], stdout=subprocess.PIPE,
+                                   stderr=subprocess.PIPE, text=True, env=os.environ.copy())
+        out = []
+        for line in process.stdout:
+            out.append(line.rstrip("\n"))
+            if line.startswith(("Try saying pause", "Now say resume")):  # printed once said: time to answer
+                play_into_mic(wavs["pause" if "pause" in line else "resume"])
+        assert process.wait(timeout=120) == 0, "\n".join(out) + process.stderr.read()
+    assert out[2].startswith("Good.") and out[4].startswith("Good.") and out[-1].startswith("That is all.")
+    renderer = Renderer(folder=cache_dir())
+    try:
+        praise = renderer._load((out[2], None, 175)).samples[:CLIP_RATE * 3 // 2]  # see the mic-test test
+    finally:
+        renderer.close()
+    _, score, _ = find_clip(recorder.samples, praise)
+    assert score >= 0.8, f"the praise was not heard on spk.monitor (best match {score:.2f})"
+
+
+def test_the_first_run_offers_the_tutorial_once(tmp_path, pulse):
+    from voicecoach.cli import data_dir
+    routine = tmp_path / "short.yaml"
+    routine.write_text(SHORT)
+    typed = voicecoach("run", str(routine), "--text", "--no-speech")
+    assert "voicecoach tutorial" not in typed.stdout and not (data_dir() / "tutorial-offered").exists()
+    first = voicecoach("run", str(routine), "--no-speech", "--recognizer", "pocketsphinx")
+    assert first.returncode == 0, first.stderr
+    assert first.stdout.splitlines()[0].endswith(
+        "New here? For a short spoken practice that also checks your microphone, run voicecoach tutorial after"
+        " this session.")
+    again = voicecoach("run", str(routine), "--no-speech", "--recognizer", "pocketsphinx")
+    assert again.returncode == 0 and "voicecoach tutorial" not in again.stdout

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import sys
 import traceback
@@ -74,6 +75,10 @@ def cmd_run(args: argparse.Namespace) -> int:
         routine_ref, start_index, resumed_from, offer, unfinished = str(given), 0, None, False, None  # file gone
         routine = resolve_routine(routine_ref, user_routines_dir())
     plan = core.build_plan(routine, lines())
+    if not args.text and unfinished is None and mark_tutorial_offered():  # the first run: offer it once
+        offer_text = " " + lines()["tutorial_offer"]
+        plan = (dataclasses.replace(plan[0], text=plan[0].text + offer_text,
+                                    brief_text=plan[0].brief_text + offer_text), *plan[1:])
     if resumed_from is not None and unfinished.steps_total != len(plan):
         print_line(lines()["resume_changed"].format(name=routine.name))
         start_index, offer = 0, False
@@ -336,6 +341,50 @@ def cmd_devices(args: argparse.Namespace) -> int:
     return devices(lines())
 
 
+TUTORIAL_OFFERED = "tutorial-offered"  # in the data folder: the first run's offer is made once
+
+
+def cmd_tutorial(args: argparse.Namespace) -> int:
+    from voicecoach.adapters.clock import MonotonicClock
+    from voicecoach.listening.commands import tutorial
+    from voicecoach.listening.mic import MicListener
+    from voicecoach.listening.optional import RecognizerUnavailable, recognizer_factory
+    settings = load_user_settings(args)
+    try:
+        build = recognizer_factory(args.recognizer, args.model, {})
+    except RecognizerUnavailable as error:
+        raise UsageError(str(error)) from None
+    speaker = None
+    if settings.speaker != "print":  # opened before the microphone, as in a session
+        from voicecoach.speech import SpeechUnavailable
+        from voicecoach.speech.voices import LineSpeaker
+        try:
+            speaker = LineSpeaker(settings)
+        except SpeechUnavailable as error:
+            print_line(f"{error} {lines()['speech_fallback']}")
+    mark_tutorial_offered()
+    try:
+        return tutorial(lambda notify: MicListener(MonotonicClock(), device=args.input_device,
+                                                   recognizer_factory=build, notify=notify),
+                        lines(), speaker and speaker.say)
+    finally:
+        if speaker is not None:
+            speaker.close()
+
+
+def mark_tutorial_offered() -> bool:
+    """Remember that the tutorial was offered (or taken); True if it had not been before."""
+    marker = data_dir() / TUTORIAL_OFFERED
+    if marker.exists():
+        return False
+    try:
+        marker.parent.mkdir(parents=True, exist_ok=True)
+        marker.touch()
+    except OSError:
+        return False  # an unwritable data folder: better no offer than one at every run
+    return True
+
+
 MIC_TEST_MAX_SECONDS = 60
 
 
@@ -460,6 +509,14 @@ def build_parser() -> argparse.ArgumentParser:
     add_speech_options(mic_test)
     add_input_device_option(mic_test)
     mic_test.set_defaults(handler=cmd_mic_test)
+
+    tutorial = commands.add_parser("tutorial", help="a short spoken practice that also checks the microphone",
+                                   description="Practise talking to the coach (say pause, then resume), which"
+                                   " checks that the microphone hears you; exit 1 if it did not.")
+    add_speech_options(tutorial)
+    add_input_device_option(tutorial)
+    add_recognizer_options(tutorial)
+    tutorial.set_defaults(handler=cmd_tutorial)
 
     config = commands.add_parser("config", help="show your settings and where they are kept",
                                  description="Show the settings in force (file, VOICECOACH_* variables and"

@@ -1,16 +1,20 @@
-"""Bodies of the `hear`, `devices` and `mic-test` subcommands; the CLI only parses options and calls these."""
+"""Bodies of the `hear`, `devices`, `mic-test` and `tutorial` subcommands; the CLI only parses options and calls these."""
 from __future__ import annotations
 
 import array
 import json
 import math
+import queue
 import sys
+import time
 import wave
+from dataclasses import dataclass
 from typing import IO, Callable, Mapping
 
 from voicecoach.listening.endpoint import FRAME_BYTES, SAMPLE_RATE, Segmenter
 from voicecoach.adapters.quiet import quiet_stderr
 from voicecoach.listening.mic import find_input_device
+from voicecoach.ports import Heard
 
 
 def read_wav(path: str) -> bytes:
@@ -187,3 +191,79 @@ def mic_test(seconds: float = 10, device: str | int | None = None, recognizer=No
     if speak is not None:
         speak(" ".join(said))
     return 0
+
+
+@dataclass(frozen=True)
+class Lesson:
+    """One step of the tutorial: what to try (a lines key), the command that counts, what is said then."""
+    ask: str
+    intent: str
+    good: str
+
+
+LESSONS = (Lesson("tutorial_pause", "pause", "tutorial_pause_good"),
+           Lesson("tutorial_resume", "resume", "tutorial_resume_good"))
+TRIES = 2                  # attempts per lesson before the microphone is taken to be the trouble
+
+
+def tutorial(listen: Callable[[Callable[[str, dict], None]], object], wording: Mapping[str, str],
+             speak: Callable[[str], object] | None = None, out: IO[str] = sys.stdout, wait_s: float = 8.0) -> int:
+    """A short spoken practice that checks the microphone: say pause, then resume, each heard and praised.
+    `listen(notify)` gives a started-able Listener; exit code 0 if every lesson was heard, else 1."""
+    heard: queue.Queue = queue.Queue()
+    lost: list[str] = []
+
+    def notify(name: str, fields: dict) -> None:
+        if name == "input_lost":
+            lost.append(str(fields.get("error", "")))
+            heard.put(None)  # wake the wait
+
+    listener = listen(notify)
+
+    def say(key: str, **values) -> None:
+        text = wording[key].format(**values)
+        listener.coach_speaking(text)
+        if speak is not None:
+            speak(text)
+        listener.coach_speaking(None)
+        print(text, file=out, flush=True)  # printed once it is said: the moment to answer
+        while not heard.empty():  # heard while the coach spoke: its own voice, or too early to be an answer
+            if heard.get_nowait() is None:
+                heard.put(None)
+                break
+
+    def answer() -> Heard | None:
+        deadline = time.monotonic() + wait_s
+        while not lost and (left := deadline - time.monotonic()) > 0:
+            try:
+                item = heard.get(timeout=left)
+            except queue.Empty:
+                return None
+            if item is not None and item.text.strip() and not item.extra.get("echo"):
+                return item
+        return None
+
+    listener.start(heard.put)
+    try:
+        say("tutorial_intro")
+        for lesson in LESSONS:
+            for attempt in range(1, TRIES + 1):
+                say(lesson.ask)
+                reply = answer()
+                if lost:
+                    say("tutorial_no_microphone", error=lost[0])
+                    return 1
+                if reply is not None and reply.intent == lesson.intent:
+                    say(lesson.good)
+                    break
+                if attempt == TRIES:
+                    say("tutorial_not_heard")
+                    return 1
+                if reply is None:
+                    say("tutorial_nothing")
+                else:
+                    say("tutorial_other", text=reply.text.strip().rstrip(".?!"), command=lesson.intent)
+        say("tutorial_done")
+        return 0
+    finally:
+        listener.stop()

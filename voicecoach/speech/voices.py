@@ -57,25 +57,42 @@ def say_once(text: str, settings: Settings, timeout: float = 120.0) -> bool:
     if settings.speaker == "print":
         print(text)
         return True
-    finished = threading.Event()
-    result = {}
-
-    def notify(name: str, fields: dict) -> None:
-        if name == "speech_end":
-            result["interrupted"] = fields.get("interrupted", False)
-            finished.set()
-        elif name == "output_lost":
-            result["interrupted"] = True
-            finished.set()
-
-    if settings.speaker == "speechd":
-        from voicecoach.speech.speechd_speaker import SpeechdSpeaker as speaker_class
-    else:
-        from voicecoach.speech.pyttsx3_speaker import Pyttsx3Speaker as speaker_class
-    speaker = speaker_class(settings, _Monotonic(), notify)
+    speaker = LineSpeaker(settings)
     try:
-        speaker.say(text, utterance_id=1)
-        finished.wait(timeout)
+        return speaker.say(text, timeout)
     finally:
         speaker.close()
-    return finished.is_set() and not result.get("interrupted", True)
+
+
+class LineSpeaker:
+    """The chosen speaker kept open, to say lines one at a time, each waited for (opening a PyAudio speaker per
+    line would end every other stream of the process, the microphone's too, when it closes)."""
+
+    def __init__(self, settings: Settings):
+        self._finished = threading.Event()
+        self._interrupted = True
+        self._id = 0
+        if settings.speaker == "speechd":
+            from voicecoach.speech.speechd_speaker import SpeechdSpeaker as speaker_class
+        else:
+            from voicecoach.speech.pyttsx3_speaker import Pyttsx3Speaker as speaker_class
+        self._speaker = speaker_class(settings, _Monotonic(), self._notify)
+
+    def _notify(self, name: str, fields: dict) -> None:
+        if name == "speech_end" and fields.get("id") == self._id:
+            self._interrupted = fields.get("interrupted", False)
+            self._finished.set()
+        elif name == "output_lost":
+            self._interrupted = True
+            self._finished.set()
+
+    def say(self, text: str, timeout: float = 120.0) -> bool:
+        """Speak and wait; True if the line played to the end."""
+        self._id += 1
+        self._finished.clear()
+        self._interrupted = True
+        self._speaker.say(text, utterance_id=self._id)
+        return self._finished.wait(timeout) and not self._interrupted
+
+    def close(self) -> None:
+        self._speaker.close()
