@@ -423,8 +423,21 @@ def test_the_first_run_offers_the_tutorial_once(tmp_path, pulse):
     assert "voicecoach tutorial" not in typed.stdout and not (data_dir() / "tutorial-offered").exists()
     first = voicecoach("run", str(routine), "--no-speech", "--recognizer", "pocketsphinx")
     assert first.returncode == 0, first.stderr
-    assert first.stdout.splitlines()[0].endswith(
+    assert first.stdout.splitlines()[1] == (
         "New here? For a short spoken practice that also checks your microphone, run voicecoach tutorial after"
         " this session.")
     again = voicecoach("run", str(routine), "--no-speech", "--recognizer", "pocketsphinx")
     assert again.returncode == 0 and "voicecoach tutorial" not in again.stdout
+    assert again.stdout.splitlines()[0] == first.stdout.splitlines()[0]  # the opening line itself is unchanged
+
+
+def test_the_first_run_hint_is_its_own_line_after_the_opening_and_the_wait_follows_it():
+    from tests.fakes import Drive, exercise, hold, routine, say
+    calf = routine(exercise("Calf", say("Step forward."), hold(3)))
+    d = Drive(calf, start_wait_ms=10_000, first_run_hint="New here?", speech_ms=1000).start()
+    assert d.said()[-1][1] == "New here?" and d.said()[-2][1].endswith("10 seconds.")
+    d.run_until(1500)
+    assert d.state.mode == "waiting" and d.state.wait_until is None  # still saying the hint
+    d.run_until(2000)
+    assert d.state.wait_until == 12_000
+    assert "New here?" not in [text for _, text in Drive(calf, start_wait_ms=0).start().said()]

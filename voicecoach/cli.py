@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import os
 import sys
 import traceback
@@ -75,10 +74,6 @@ def cmd_run(args: argparse.Namespace) -> int:
         routine_ref, start_index, resumed_from, offer, unfinished = str(given), 0, None, False, None  # file gone
         routine = resolve_routine(routine_ref, user_routines_dir())
     plan = core.build_plan(routine, lines())
-    if not args.text and unfinished is None and mark_tutorial_offered():  # the first run: offer it once
-        offer_text = " " + lines()["tutorial_offer"]
-        plan = (dataclasses.replace(plan[0], text=plan[0].text + offer_text,
-                                    brief_text=plan[0].brief_text + offer_text), *plan[1:])
     if resumed_from is not None and unfinished.steps_total != len(plan):
         print_line(lines()["resume_changed"].format(name=routine.name))
         start_index, offer = 0, False
@@ -105,7 +100,8 @@ def cmd_run(args: argparse.Namespace) -> int:
                        routines={routine_id: (routine.name, core.build_plan(routine, lines()))
                                  for routine_id, routine in choosable.items()},
                        choose_routine=args.routine_by_voice, tones=getattr(speaker, "plays_tones", True),
-                       week=week_so_far(store))
+                       week=week_so_far(store),
+                       first_run_hint=lines()["tutorial_offer"] if first_run(args, start_index) else "")
     events = EventLog(args.events)
     state = core.start_state(plan, start_index, settings.verbosity,
                              None if settings.counting == "routine" else settings.counting)
@@ -370,6 +366,11 @@ def cmd_tutorial(args: argparse.Namespace) -> int:
     finally:
         if speaker is not None:
             speaker.close()
+
+
+def first_run(args: argparse.Namespace, start_index: int) -> bool:
+    """Whether to offer the tutorial: a new session with the microphone, the tutorial not offered before."""
+    return not args.text and start_index == 0 and mark_tutorial_offered()
 
 
 def mark_tutorial_offered() -> bool:

@@ -179,6 +179,7 @@ class Context:
     choose_routine: bool = False  # first ask which routine to run
     tones: bool = True           # the speaker plays the cues; if not, no line explains a tone
     week: WeekSummary | None = None  # the history before this session (None: no history kept)
+    first_run_hint: str = ""     # said once after the opening line, as its own line (the opening stays cached)
 
 
 @dataclass(frozen=True)
@@ -377,8 +378,12 @@ def _enter(state: State, index: int, now: int, ctx: Context, out: list[Action],
         text = current.brief_text if state.verbosity == "brief" and current.brief_text else current.text
         if opening and ctx.start_wait_ms > 0:
             text += " " + _fill(ctx.lines["start_wait"], seconds=spoken_seconds(ctx.start_wait_ms // 1000, ctx.lines))
-            return _say(_set_mode(replace(state, choice="start"), "waiting", out), out, text, then="wait"), out
-        return _say(state, out, text, then="advance"), out
+            state = _set_mode(replace(state, choice="start"), "waiting", out)
+        then = "wait" if opening and ctx.start_wait_ms > 0 else "advance"
+        if opening and ctx.first_run_hint:
+            state = _say(state, out, text)
+            return _say(state, out, ctx.first_run_hint, kind="info", then=then), out
+        return _say(state, out, text, then=then), out
     if current.kind == "rest":
         text = _fill(ctx.lines["rest"], seconds=spoken_seconds(current.seconds, ctx.lines))
         return _say(state, out, text, then="start_timer"), out
