@@ -109,9 +109,10 @@ def _meaning(heard, wording: Mapping[str, str]) -> str:
     if heard.intent == "ask":
         return wording["mic_question" if heard.topic else "mic_unanswered"]
     if heard.intent:
-        from voicecoach.intents import _data
-        phrases = _data()["intents"].get(heard.intent, {}).get("phrases") or [heard.intent.replace("_", " ")]
-        return wording["mic_command"].format(command=phrases[0])
+        from voicecoach.intents import vocabulary
+        phrase = next((phrase for phrase, intent in vocabulary().phrases.items() if intent == heard.intent),
+                      heard.intent.replace("_", " "))  # its first phrasing in intents.yaml
+        return wording["mic_command"].format(command=phrase)
     return wording["mic_not_command"]
 
 
