@@ -105,7 +105,7 @@ def _frame_levels(pcm: bytes) -> list[float]:
     return [level_dbfs(pcm[at:at + FRAME_BYTES]) for at in range(0, len(pcm) - FRAME_BYTES + 1, FRAME_BYTES)]
 
 
-def _meaning(heard, wording: Mapping[str, str]) -> str:
+def _meaning(heard: Heard, wording: Mapping[str, str]) -> str:
     if heard.intent == "ask":
         return wording["mic_question" if heard.topic else "mic_unanswered"]
     if heard.intent:
@@ -116,7 +116,7 @@ def _meaning(heard, wording: Mapping[str, str]) -> str:
     return wording["mic_not_command"]
 
 
-def mic_report(heard: list, levels: list[float], voice: list[float],
+def mic_report(heard: list[Heard], levels: list[float], voice: list[float],
                wording: Mapping[str, str]) -> tuple[list[str], str]:
     """What mic-test says, one sentence a line, in plain words; then the levels in numbers (printed only).
     `levels`: dBFS of every frame heard; `voice`: of the frames inside the speech."""
