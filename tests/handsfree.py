@@ -256,7 +256,7 @@ def a_voice_stop_then_continue() -> Scenario:
     d.run_until_hold(2)                                                 # holding the right leg
     at = d.now
     _spoken(d, "stop")
-    d.run_until(d.now + 2000)
+    d.run_until(d.now + 15_000)                                         # goodbye, summary, how to continue
     kept = d.records("step")[-1][1]["index"]                            # what the store keeps as steps done
     result.heard = _heard_since(d, at)
     result.expect(d.state.mode == "ended" and not d.state.completed, "the session did not end")

@@ -128,7 +128,9 @@ def test_typed_stop_ends_with_exit_zero(tmp_path, monkeypatch):
     monkeypatch.setenv("VOICECOACH_START_WAIT", "120")  # stopped at the opening: nothing under way to keep
     result = voicecoach("run", str(routine), "--text", "--no-speech", stdin="stop\n")
     assert result.returncode == 0
-    assert result.stdout.strip().endswith("Stopping here. Well done.")
+    out = result.stdout.strip().splitlines()
+    summed_up = out[-1].startswith("You got to exercise 1 of 1, in ")  # not when stopped at the introduction
+    assert out[-1 - summed_up] == "Stopping here. Well done."
     assert "stopped" in voicecoach("history").stdout
 
 
@@ -224,7 +226,8 @@ def test_no_sound_device_is_one_line_and_the_session_carries_on_in_text(tmp_path
     assert result.returncode == 0, result.stderr
     first, *rest = result.stdout.splitlines()
     assert first.endswith("Carrying on in text only.")
-    assert rest[-1] == "Well done. That is the end of Short."
+    assert rest[-2] == "Well done. That is the end of Short."
+    assert rest[-1].startswith("You did 1 exercise in about") and rest[-1].endswith("That makes 1 session this week.")
     assert "Traceback" not in result.stderr
 
 
@@ -310,7 +313,7 @@ def test_a_routine_with_rounds_runs_and_announces_each_round(tmp_path, monkeypat
     second = said.index("Round 2 of 2.")
     assert said[second - 2:second + 2] == ["Hold for 1 second.", "And relax.", "Round 2 of 2.",
                                            "Step forward with your left leg."]
-    assert said[-1] == "Well done. That is the end of Rounds."
+    assert said[-2] == "Well done. That is the end of Rounds." and said[-1].startswith("You did 1 exercise in")
 
 
 @pytest.fixture

@@ -69,7 +69,7 @@ def test_a_voice_stop_under_way_keeps_the_place_as_ctrl_c_does(tmp_path):
     outcome, events, printed, store = run(tmp_path, [(1.5, Heard("stop", "stop"))])
     assert not outcome.completed and not outcome.interrupted
     assert events[-1] == {"t": 1.5, "event": "session_end", "completed": False, "interrupted": False}
-    assert printed[-1].startswith("Stopping here. Well done. Your place is kept")
+    assert printed[-3] == "Stopping here. Well done." and printed[-1].startswith("Your place is kept")
     unfinished = store.unfinished()
     assert unfinished is not None and not unfinished.completed and unfinished.steps_done > 0
     assert unfinished.seconds == 1.5

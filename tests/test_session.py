@@ -110,6 +110,8 @@ def test_next_on_the_last_step_finishes_the_routine():
     while d.state.index < len(d.state.plan) - 1:
         d.intent("next")
     d.intent("next")
+    assert d.state.mode == "ending" and d.state.completed
+    d.run_until(d.now)  # the summary of the session is said, then it ends
     assert d.state.mode == "ended" and d.state.completed
 
 
@@ -140,10 +142,11 @@ def test_stop_ends_politely_and_not_completed():
     d = Drive(CALF, speech_ms=300).start()
     d.run_until_hold()
     d.intent("stop")
-    assert d.said()[-1][1] == ("Stopping here. Well done. Your place is kept: next time you start voicecoach, "
-                               "say continue to carry on from here.")
+    assert d.said()[-3][1] == "Stopping here. Well done."
+    assert d.said()[-2][1].startswith("You got to exercise 1 of 1")
+    assert d.said()[-1][1] == "Your place is kept: next time you start voicecoach, say continue to carry on from here."
     assert d.state.mode == "ending"
-    d.run_until(d.now + 300)
+    d.run_until(d.now + 600)
     assert d.state.mode == "ended" and not d.state.completed
     assert isinstance(d.actions[-1][1], core.End) and not d.actions[-1][1].completed
 

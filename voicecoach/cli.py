@@ -15,6 +15,7 @@ import yaml
 
 from voicecoach import __version__
 from voicecoach import session as core
+from voicecoach.config import SettingsError
 from voicecoach.routine import RoutineError
 from voicecoach.speech import SpeechUnavailable
 
@@ -112,7 +113,9 @@ def cmd_run(args: argparse.Namespace) -> int:
                        choose_routine=args.routine_by_voice,
                        cues=frozenset(settings.hold_cues.split(",")) - {"none"},
                        move_ms=round(settings.move_seconds * 1000), wait_for_ready=settings.wait_for_ready,
-                       speech_wpm=settings.reading_wpm if isinstance(speaker, SilentSpeaker) else settings.rate)
+                       speech_wpm=settings.reading_wpm if isinstance(speaker, SilentSpeaker) else settings.rate,
+                       tones=getattr(speaker, "plays_tones", True), week=week_so_far(store),
+                       first_run_hint=lines()["tutorial_offer"] if first_run(args, start_index) else "")
     state = core.start_state(plan, start_index, settings.verbosity,
                              None if settings.counting == "routine" else settings.counting)
     runner = Runner(state=state, ctx=ctx, speaker=speaker, clock=clock, inbox=inbox, events=events, store=store,
@@ -148,6 +151,20 @@ def open_events(path: Path | None):
         raise UsageError(lines()["events_unwritable"].format(path=path, error=error.strerror)) from None
     except OSError as error:
         raise UsageError(lines()["events_unwritable"].format(path=path, error=error.strerror or error)) from None
+
+
+def week_so_far(store):
+    """This week's sessions from the history, for the end of the session and "how am I doing"; None if the
+    history cannot be read (it is a convenience: the session goes on without it)."""
+    import sqlite3
+    from datetime import date
+    from voicecoach.progress import week_summary
+    if store is None:
+        return None
+    try:
+        return week_summary(store.history(1000), date.today())
+    except (OSError, ValueError, sqlite3.Error):
+        return None
 
 
 def make_speaker(args: argparse.Namespace, settings, clock, notify):
@@ -320,18 +337,66 @@ def cmd_history(args: argparse.Namespace) -> int:
         return 1
     if not records:
         print_line(lines()["history_empty"])
+    plans: dict = {}
     for record in reversed(records):
-        status = "completed" if record.completed else "stopped" if record.finished else "unfinished"
         minutes, seconds = divmod(round(record.seconds), 60)
-        print_line(f"{record.started[:16].replace('T', ' ')}  {record.routine_name}  {status}, "
-                   f"step {record.steps_done} of {record.steps_total}, {minutes} min {seconds:02d} s")
+        took = lines()["history_time" if minutes else "history_seconds"].format(minutes=minutes, seconds=seconds)
+        print_line(f"{record.started[:16].replace('T', ' ')}  {record.routine_name}  "
+                   f"{history_place(record, plans)}, {took}")
     return 0
 
 
+def history_place(record, plans: dict) -> str:
+    """How far a session got, as the user heard it: the exercise and side, from the routine's plan rebuilt
+    (cached in `plans` by routine); the bare step number when the routine is gone or has changed."""
+    from voicecoach.routine import resolve_routine
+    if record.completed:
+        return lines()["history_completed"]
+    status = lines()["history_stopped" if record.finished else "history_unfinished"]
+    if record.routine not in plans:
+        try:
+            plans[record.routine] = core.build_plan(resolve_routine(record.routine, user_routines_dir()), lines())
+        except (RoutineError, OSError):
+            plans[record.routine] = None
+    plan = plans[record.routine]
+    if plan is None or len(plan) != record.steps_total or not 0 <= record.steps_done < len(plan):
+        return lines()["history_step"].format(status=status, done=record.steps_done, total=record.steps_total)
+    if record.steps_done == 0:
+        return lines()["history_opening"].format(status=status)
+    if record.steps_done == len(plan) - 1:
+        return lines()["history_closing"].format(status=status)
+    step = plan[record.steps_done]
+    side = lines()["where_side"].format(side=step.side) if step.side else ""
+    return lines()["history_during"].format(status=status, number=step.exercise + 1,
+                                            total=1 + max(s.exercise for s in plan), name=step.title, side=side)
+
+
 def cmd_voices(args: argparse.Namespace) -> int:
-    from voicecoach.speech.voices import list_voices
-    for voice_id, name, languages in list_voices():
-        print_line(f"{voice_id}  {name}" + (f"  ({', '.join(languages)})" if languages else ""))
+    """The voices in the user's language first, the one in use marked, then how to pick and hear one."""
+    from voicecoach.config import config_path
+    from voicecoach.speech.voices import check_voice, default_voice, list_voices, speaks, user_language
+    settings = load_user_settings(args)
+    try:
+        in_use = check_voice(settings.voice) if settings.voice else default_voice()
+    except SettingsError as error:  # a voice in the settings that is gone: still list the others
+        print_line(str(error))
+        in_use = None
+    voices = list_voices()
+    language = user_language()
+    mine = [voice for voice in voices if speaks(voice[2], language)]
+    for voice_id, name, _ in voices:
+        if voice_id == in_use:
+            print_line(lines()["voices_in_use"].format(name=name, id=voice_id))
+    groups = [(lines()["voices_yours"].format(language=mine[0][1].split(" (")[0]), mine),
+              (lines()["voices_other"], [voice for voice in voices if voice not in mine])] if mine else [("", voices)]
+    for heading, group in groups:
+        if heading and group:
+            print_line(heading)
+        for voice_id, name, languages in group:
+            print_line(f"{voice_id}  {name}" + (f"  ({', '.join(languages)})" if languages else "")
+                       + (lines()["voices_marker"] if voice_id == in_use else ""))
+    print_line(lines()["voices_pick"].format(path=config_path()))
+    print_line(lines()["voices_hear"])
     return 0
 
 
@@ -363,12 +428,78 @@ def cmd_hear(args: argparse.Namespace) -> int:
 
 def cmd_devices(args: argparse.Namespace) -> int:
     from voicecoach.listening.commands import devices
-    return devices()
+    return devices(lines())
+
+
+TUTORIAL_OFFERED = "tutorial-offered"  # in the data folder: the first run's offer is made once
+
+
+def cmd_tutorial(args: argparse.Namespace) -> int:
+    from voicecoach.adapters.clock import MonotonicClock
+    from voicecoach.listening.commands import tutorial
+    from voicecoach.listening.mic import MicListener
+    from voicecoach.listening.optional import RecognizerUnavailable, recognizer_factory
+    settings = load_user_settings(args)
+    try:
+        build = recognizer_factory(args.recognizer, args.model, {})
+    except RecognizerUnavailable as error:
+        raise UsageError(str(error)) from None
+    speaker = None
+    if settings.speaker != "print":  # opened before the microphone, as in a session
+        from voicecoach.speech import SpeechUnavailable
+        from voicecoach.speech.voices import LineSpeaker
+        try:
+            speaker = LineSpeaker(settings)
+        except SpeechUnavailable as error:
+            print_line(f"{error} {lines()['speech_fallback']}")
+    mark_tutorial_offered()
+    try:
+        return tutorial(lambda notify: MicListener(MonotonicClock(), device=args.input_device,
+                                                   recognizer_factory=build, notify=notify),
+                        lines(), speaker.say if speaker is not None else None)
+    finally:
+        if speaker is not None:
+            speaker.close()
+
+
+def first_run(args: argparse.Namespace, start_index: int) -> bool:
+    """Whether to offer the tutorial: a new session with the microphone, the tutorial not offered before."""
+    return not args.text and start_index == 0 and mark_tutorial_offered()
+
+
+def mark_tutorial_offered() -> bool:
+    """Remember that the tutorial was offered (or taken); True if it had not been before."""
+    marker = data_dir() / TUTORIAL_OFFERED
+    if marker.exists():
+        return False
+    try:
+        marker.parent.mkdir(parents=True, exist_ok=True)
+        marker.touch()
+    except OSError:
+        return False  # an unwritable data folder: better no offer than one at every run
+    return True
+
+
+MIC_TEST_MAX_SECONDS = 60
 
 
 def cmd_mic_test(args: argparse.Namespace) -> int:
     from voicecoach.listening.commands import mic_test
-    return mic_test(args.seconds, args.input_device)
+    if not 0 < args.seconds <= MIC_TEST_MAX_SECONDS:  # also NaN; 0 crashed in PortAudio's thread
+        raise UsageError(f"--seconds must be a number of seconds above 0 and up to {MIC_TEST_MAX_SECONDS},"
+                         f" not {args.seconds:g}; for example: voicecoach mic-test --seconds 10")
+    settings = load_user_settings(args)
+    speak = None
+    if settings.speaker != "print":  # printing it again would only repeat it
+        from voicecoach.speech import SpeechUnavailable
+        from voicecoach.speech.voices import say_once
+
+        def speak(text: str) -> None:
+            try:
+                say_once(text, settings)
+            except SpeechUnavailable:
+                pass  # the lines are printed all the same
+    return mic_test(args.seconds, args.input_device, wording=lines(), speak=speak, details=args.details)
 
 
 def cmd_ask(args: argparse.Namespace) -> int:
@@ -474,10 +605,23 @@ def build_parser() -> argparse.ArgumentParser:
     devices.set_defaults(handler=cmd_devices)
 
     mic_test = commands.add_parser("mic-test", help="listen for ten seconds and say what was heard",
-                                   description="Listen, then say what was heard and how loud the room is.")
-    mic_test.add_argument("--seconds", type=float, default=10, help="how long to listen (default 10)")
+                                   description="Listen, then say aloud and print what was heard and whether"
+                                   " the room is quiet and your voice clear; the levels in dB follow.")
+    mic_test.add_argument("--seconds", type=float, default=10,
+                          help=f"how long to listen, up to {MIC_TEST_MAX_SECONDS} (default 10)")
+    mic_test.add_argument("--details", action="store_true",
+                          help="also print what each thing heard was taken as, and how sure the recogniser was")
+    add_speech_options(mic_test)
     add_input_device_option(mic_test)
     mic_test.set_defaults(handler=cmd_mic_test)
+
+    tutorial = commands.add_parser("tutorial", help="a short spoken practice that also checks the microphone",
+                                   description="Practise talking to the coach (say pause, then resume), which"
+                                   " checks that the microphone hears you; exit 1 if it did not.")
+    add_speech_options(tutorial)
+    add_input_device_option(tutorial)
+    add_recognizer_options(tutorial)
+    tutorial.set_defaults(handler=cmd_tutorial)
 
     config = commands.add_parser("config", help="show your settings and where they are kept",
                                  description="Show the settings in force (file, VOICECOACH_* variables and"
@@ -521,7 +665,7 @@ def main(argv: list[str] | None = None) -> int:
         args.question = [" ".join(args.question)]
     try:
         return args.handler(args)
-    except (RoutineError, UsageError) as error:
+    except (RoutineError, UsageError, SettingsError) as error:  # SettingsError: e.g. a voice not installed
         print(f"voicecoach: {error}", file=sys.stderr, flush=True)
         return 2
     except KeyboardInterrupt:

@@ -15,7 +15,7 @@ from voicecoach.ports import Heard
 INTENTS = ("next", "back", "repeat", "pause", "resume", "stop", "slower", "faster",
            "louder", "quieter", "time_left", "where", "help", "more_help", "pain", "more", "add_ten_seconds",
            "which_side", "add_thirty_seconds", "other_side", "count_each", "count_fives", "count_none", "brief", "detailed",
-           "change_routine", "choose_routine", "ask")
+           "change_routine", "choose_routine", "progress", "ask")
 
 # Safety and control: typed, these go ahead of the questions still waiting for the question matcher.
 URGENT_INTENTS = frozenset({"stop", "pause", "pain"})

@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass, field, replace
 from typing import Mapping, Union
 
+from voicecoach.progress import WeekSummary
 from voicecoach.routine import Routine
 
 SKIP_LATE_MS = 500      # a count this late is dropped rather than said out of time
@@ -307,6 +308,9 @@ class Context:
     move_ms: int = 0             # quiet after a routine's own instruction, to move before the next line
     wait_for_ready: bool = False  # before each hold, wait for "ready"
     speech_wpm: int = 0          # the speech (or, printing only, reading) rate, for length estimates; 0: instant
+    tones: bool = True           # the speaker plays the cues; if not, no line explains a tone
+    week: WeekSummary | None = None  # the history before this session (None: no history kept)
+    first_run_hint: str = ""     # said once after the opening line, as its own line (the opening stays cached)
 
 
 @dataclass(frozen=True)
@@ -456,7 +460,7 @@ def _acknowledge(state: State, actions: list[Action], ctx: Context) -> tuple[Sta
     at = 1 if actions and isinstance(actions[0], Hush) else 0
     added: list[Action] = []
     state = _cue(state, added, "understood")
-    if "understood" not in state.cues_explained:
+    if ctx.tones and "understood" not in state.cues_explained:
         state = _say(replace(state, cues_explained=state.cues_explained | {"understood"}), added,
                      ctx.lines["understood_first"], kind="info")
     return state, actions[:at] + added + actions[at:]
@@ -546,15 +550,19 @@ def _enter(state: State, index: int, now: int, ctx: Context, out: list[Action],
         text = text_of(state, current, ctx)
         if opening and ctx.start_wait_ms > 0:
             text += " " + _fill(ctx.lines["start_wait"], seconds=spoken_seconds(ctx.start_wait_ms // 1000, ctx.lines))
-            return _say(_set_mode(replace(state, choice="start"), "waiting", out), out, text, then="wait"), out
-        return _say(state, out, text, then="advance"), out
+            state = _set_mode(replace(state, choice="start"), "waiting", out)
+        then = "wait" if opening and ctx.start_wait_ms > 0 else "advance"
+        if opening and ctx.first_run_hint:
+            state = _say(state, out, text)
+            return _say(state, out, ctx.first_run_hint, kind="info", then=then), out
+        return _say(state, out, text, then=then), out
     if current.kind == "rest":
         text = _fill(ctx.lines["rest"], seconds=spoken_seconds(current.seconds, ctx.lines))
         return _say(state, out, text, then="start_timer"), out
     if ctx.wait_for_ready and state.ready_at != index:
         state = _set_mode(replace(state, choice="ready"), "waiting", out)
         return _say(state, out, ctx.lines["ready_prompt"], then="wait"), out
-    first = "hold_start" not in state.cues_explained
+    first = ctx.tones and "hold_start" not in state.cues_explained
     seconds = spoken_seconds(current.seconds, ctx.lines)
     text = _fill(ctx.lines["hold_first" if first else "hold"], seconds=seconds)
     return _say(state, out, text, then="start_timer"), out
@@ -573,7 +581,7 @@ def _advance(state: State, now: int, ctx: Context, out: list[Action]) -> tuple[S
                   if said_at(state.plan[i], state.verbosity, state.set_up)), None)
     if later is not None:
         return _enter(state, later, now, ctx, out)
-    return _finish(state, True, ctx, out, say_goodbye=False)
+    return _finish(state, True, ctx, out, say_goodbye=False, now=now)
 
 
 def _previous(state: State) -> int:
@@ -582,12 +590,44 @@ def _previous(state: State) -> int:
 
 
 def _finish(state: State, completed: bool, ctx: Context, out: list[Action],
-            say_goodbye: bool = True) -> tuple[State, list[Action]]:
+            say_goodbye: bool = True, now: int | None = None) -> tuple[State, list[Action]]:
+    ran = state.mode != "waiting" and (completed or state.index > 0) and now is not None
     state = _set_mode(replace(state, completed=completed, timing=False, frozen_at=None), "ending", out)
-    if say_goodbye:  # once under way, the place is kept (the store keeps a stopped session resumable)
-        kept = not completed and state.index > 0
-        return _say(state, out, ctx.lines["goodbye_kept" if kept else "goodbye"], then="end"), out
-    return _end(state, out)
+    kept = say_goodbye and not completed and state.index > 0  # the store keeps a session stopped under way
+    closing = ([ctx.lines["goodbye"]] if say_goodbye else []) + ([_summary(state, now, ctx)] if ran and now is not None else []) \
+        + ([ctx.lines["place_kept"]] if kept else [])  # how to continue comes last, where it is remembered
+    if not closing:
+        return _end(state, out)
+    for number, text in enumerate(closing, 1):
+        state = _say(state, out, text, kind="instruction" if number == 1 and say_goodbye else "info",
+                     then="end" if number == len(closing) else None)
+    return state, out
+
+
+def _plural(count: int, name: str, ctx: Context) -> str:
+    return ctx.lines[f"{name}_one"] if count == 1 else _fill(ctx.lines[f"{name}_many"], count=count)
+
+
+def _summary(state: State, now: int, ctx: Context) -> str:
+    total = 1 + max(s.exercise for s in state.plan)
+    minutes = spoken_minutes(now / 1000, ctx.lines)
+    if state.completed:
+        text = _fill(ctx.lines["summary_completed"], exercises=_plural(total, "exercises", ctx), minutes=minutes)
+    else:
+        text = _fill(ctx.lines["summary_stopped"], number=state.step.exercise + 1, total=total, minutes=minutes)
+    if ctx.week is None:
+        return text
+    return text + " " + _fill(ctx.lines["summary_week"], sessions=_plural(ctx.week.sessions + 1, "sessions", ctx))
+
+
+def _progress(now: int, ctx: Context) -> str:
+    """This week so far, counting the session under way: sessions, minutes, days in a row."""
+    if ctx.week is None:
+        return ctx.lines["progress_unknown"]
+    days = ctx.week.days_in_a_row + 1
+    return _fill(ctx.lines["progress"], sessions=_plural(ctx.week.sessions + 1, "sessions", ctx),
+                 minutes=spoken_minutes(ctx.week.seconds + now / 1000, ctx.lines),
+                 days=ctx.lines["streak_one"] if days == 1 else _fill(ctx.lines["streak_many"], count=days))
 
 
 def _end(state: State, out: list[Action]) -> tuple[State, list[Action]]:
@@ -633,7 +673,7 @@ def _end_timer(state: State, now: int, ctx: Context, out: list[Action],
         out.append(Record("hold_end", {"held": held, "seconds": timer_seconds(state),
                                        **({"during_answer": True} if during_answer else {})}))
         state = _cue(state, out, "hold_end")
-        first = "hold_end" not in state.cues_explained
+        first = ctx.tones and "hold_end" not in state.cues_explained
         state = replace(state, cues_explained=state.cues_explained | {"hold_end"}, timing=False)
         text = ctx.lines["hold_end_first"] + " " + ctx.lines["relax"] if first else ctx.lines["relax"]
         if during_answer:
@@ -704,7 +744,8 @@ def _intent(state: State, event: Intent, now: int, ctx: Context) -> tuple[State,
         state = _cue(replace(state, misses=state.misses + 1), out, "not_understood")
         if "not_understood" not in state.cues_explained:
             state = replace(state, cues_explained=state.cues_explained | {"not_understood"})
-            return _say(state, out, ctx.lines["not_understood_first"], kind="info"), out
+            return _say(state, out, ctx.lines["not_understood_first" if ctx.tones else "not_understood"],
+                        kind="info"), out
         if state.misses < MISSES_BEFORE_HINT:
             return state, out
         return _say(replace(state, misses=0), out, ctx.lines["not_understood"], kind="info"), out
@@ -714,13 +755,15 @@ def _intent(state: State, event: Intent, now: int, ctx: Context) -> tuple[State,
     if name == "choose_routine" and state.choice == "routine" and event.topic is not None and event.topic in ctx.routines:
         out.append(Hush())
         return _switch_routine(state, event.topic, now, ctx, out)
+    if name == "progress":
+        return _say(state, out, _progress(now, ctx), kind="info"), out
     if state.mode == "waiting":
         return _while_waiting(state, event, now, ctx, out)
     if name in VERBOSITY_INTENTS and not (name == "detailed" and state.fresh_answer):
         return _verbosity(state, name, ctx, out)
     if name == "stop":
         out.append(Hush())
-        return _finish(state, False, ctx, out)
+        return _finish(state, False, ctx, out, now=now)
     if name == "pause":
         if state.mode == "paused":
             return _say(state, out, ctx.lines["already_paused"], kind="info"), out

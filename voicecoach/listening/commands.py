@@ -1,18 +1,22 @@
-"""Bodies of the `hear`, `devices` and `mic-test` subcommands; the CLI only parses options and calls these."""
+"""Bodies of the `hear`, `devices`, `mic-test` and `tutorial` subcommands; the CLI only parses options and calls these."""
 from __future__ import annotations
 
 import array
 import io
 import json
 import math
+import queue
 import sys
+import time
 import wave
-from typing import IO
+from dataclasses import dataclass
+from typing import IO, Callable, Mapping
 
 from voicecoach.listening.endpoint import FRAME_BYTES, SAMPLE_RATE, Segmenter
 from voicecoach.adapters.quiet import quiet_stderr
 from voicecoach.files import FileTooLarge, NotRegularFile, read_regular_file
 from voicecoach.listening.mic import find_input_device
+from voicecoach.ports import Heard, Listener
 
 
 # Ten minutes of 16 kHz 16-bit mono and its header: a recorded command is seconds long.
@@ -83,8 +87,9 @@ def hear(files: list[str], as_json: bool, recognizer=None, out: IO[str] = sys.st
     return status
 
 
-def devices(out: IO[str] = sys.stdout) -> int:
-    """List audio inputs and outputs by PortAudio index (use the index or a part of the name with --input-device)."""
+def devices(wording: Mapping[str, str], out: IO[str] = sys.stdout) -> int:
+    """List audio inputs, then outputs, by PortAudio index (the index or a part of the name goes to --input-device),
+    the system default marked as the one in use; `wording` is lines.en.yaml."""
     try:
         import pyaudio
         with quiet_stderr():
@@ -93,11 +98,20 @@ def devices(out: IO[str] = sys.stdout) -> int:
         print(f"voicecoach devices: audio system unavailable: {error}", file=sys.stderr)
         return 1
     try:
-        for index in range(audio.get_device_count()):
-            info = audio.get_device_info_by_index(index)
-            kinds = [kind for kind, key in (("input", "maxInputChannels"), ("output", "maxOutputChannels"))
-                     if info.get(key, 0) > 0]
-            print(f"{index:3d}  {'/'.join(kinds):12s}  {info['name']}", file=out)
+        found = [audio.get_device_info_by_index(index) for index in range(audio.get_device_count())]
+        for heading, key, default in (("devices_inputs", "maxInputChannels", audio.get_default_input_device_info),
+                                      ("devices_outputs", "maxOutputChannels", audio.get_default_output_device_info)):
+            try:
+                in_use = default()["index"]
+            except Exception:  # PortAudio raises IOError when there is no default device of this kind
+                in_use = None
+            print(wording[heading], file=out)
+            group = [info for info in found if info.get(key, 0) > 0]
+            for info in group:
+                print(f"{info['index']}  {info['name']}" + (wording["devices_marker"] if info["index"] == in_use
+                                                            else ""), file=out)
+            if not group:
+                print(wording["devices_none"], file=out)
     finally:
         audio.terminate()
     return 0
@@ -111,12 +125,70 @@ def level_dbfs(pcm: bytes) -> float:
     return 20 * math.log10(max(rms, 1) / 32768)
 
 
+QUIET_ROOM_DB = -50      # the room's usual level (its 10th percentile frame) below this is quiet,
+NOISY_ROOM_DB = -35      # above this noisy; between, a little noisy
+FAINT_VOICE_DB = -40     # speech (its 90th percentile frame) below this is faint
+VOICE_OVER_ROOM_DB = 15  # speech less than this above the room is hard to tell from it
+SILENT_DB = -50          # nothing louder than this in the whole test: likely the wrong or a muted microphone
+
+
+def _percentile(levels: list[float], share: float) -> float:
+    ordered = sorted(levels)
+    return ordered[min(len(ordered) - 1, int(len(ordered) * share))]
+
+
+def _frame_levels(pcm: bytes) -> list[float]:
+    return [level_dbfs(pcm[at:at + FRAME_BYTES]) for at in range(0, len(pcm) - FRAME_BYTES + 1, FRAME_BYTES)]
+
+
+def _meaning(heard: Heard, wording: Mapping[str, str]) -> str:
+    if heard.intent == "ask":
+        return wording["mic_question" if heard.topic else "mic_unanswered"]
+    if heard.intent:
+        from voicecoach.intents import vocabulary
+        phrase = next((phrase for phrase, intent in vocabulary().phrases.items() if intent == heard.intent),
+                      heard.intent.replace("_", " "))  # its first phrasing in intents.yaml
+        return wording["mic_command"].format(command=phrase)
+    return wording["mic_not_command"]
+
+
+def mic_report(heard: list[Heard], levels: list[float], voice: list[float],
+               wording: Mapping[str, str]) -> tuple[list[str], str]:
+    """What mic-test says, one sentence a line, in plain words; then the levels in numbers (printed only).
+    `levels`: dBFS of every frame heard; `voice`: of the frames inside the speech."""
+    said = [wording["mic_heard"].format(text=item.text.strip().rstrip(".?!"), meaning=_meaning(item, wording))
+            for item in heard if item.text.strip()]
+    if not levels:
+        return said or [wording["mic_nothing"]], ""
+    room, loudest = _percentile(levels, 0.1), max(levels)
+    if not said:
+        said = [wording["mic_silent" if loudest < SILENT_DB else "mic_nothing"]]
+    room_words = wording["mic_room_quiet" if room < QUIET_ROOM_DB else
+                         "mic_room_noisy" if room > NOISY_ROOM_DB else "mic_room_some_noise"]
+    if not voice:
+        said.append(wording["mic_room"].format(room=room_words))
+        return said, wording["mic_numbers_no_voice"].format(room=f"{room:.0f}", loudest=f"{loudest:.0f}")
+    speech = _percentile(voice, 0.9)
+    voice_words = wording["mic_voice_faint" if speech < FAINT_VOICE_DB else
+                          "mic_voice_drowned" if speech - room < VOICE_OVER_ROOM_DB else "mic_voice_clear"]
+    said.append(wording["mic_levels"].format(room=room_words, voice=voice_words))
+    return said, wording["mic_numbers"].format(room=f"{room:.0f}", voice=f"{speech:.0f}")
+
+
 def mic_test(seconds: float = 10, device: str | int | None = None, recognizer=None,
-             out: IO[str] = sys.stdout) -> int:
-    """Listen for `seconds`, say what was heard and how loud the room is."""
+             out: IO[str] = sys.stdout, wording: Mapping[str, str] | None = None,
+             speak: Callable[[str], object] | None = None, details: bool = False) -> int:
+    """Listen for `seconds`, then say (through `speak`, if given) and print what was heard and how the room and
+    voice sound, in plain words; the levels in numbers follow on their own line."""
+    if wording is None:
+        from voicecoach.cli import lines
+        wording = lines()
     if recognizer is None:
         from voicecoach.listening.recognizer import Recognizer
         recognizer = Recognizer.with_knowledge()
+    prompt = wording["mic_listening"].format(seconds=f"{seconds:g}")
+    if speak is not None:  # before the microphone opens, so the prompt is not heard as the user
+        speak(prompt)
     import speech_recognition as sr
     try:
         with quiet_stderr():
@@ -129,8 +201,8 @@ def mic_test(seconds: float = 10, device: str | int | None = None, recognizer=No
         print(f"voicecoach mic-test: no microphone ({error}); check that one is connected and switched on, "
               "and see: voicecoach devices", file=sys.stderr)
         return 1
-    print(f"Listening for {seconds:g} seconds: say a command.", file=out)
-    segmenter, levels, heard = Segmenter(), [], []
+    print(prompt, file=out, flush=True)  # printed once listening has begun
+    segmenter, levels, heard, voice = Segmenter(), [], [], []
     try:
         for _ in range(int(seconds * SAMPLE_RATE * 2 / FRAME_BYTES)):
             frame = source.stream.read(FRAME_BYTES // 2)
@@ -140,18 +212,98 @@ def mic_test(seconds: float = 10, device: str | int | None = None, recognizer=No
             utterance = segmenter.feed(frame)
             if utterance is not None:
                 heard.append(recognizer.recognize(utterance.pcm))
+                voice.extend(_frame_levels(utterance.pcm))
     except Exception as error:
         print(f"voicecoach mic-test: the microphone stopped: {error}", file=sys.stderr)
         return 1
     finally:
         microphone.__exit__(None, None, None)
-    if levels:
-        ordered = sorted(levels)
-        print(f"Room: quiet level {ordered[len(ordered) // 10]:.0f} dBFS, loudest {ordered[-1]:.0f} dBFS.", file=out)
-        if ordered[-1] < -50:
-            print("That is very quiet: is the right microphone chosen (voicecoach devices) and unmuted?", file=out)
-    for item in heard:
-        print(f"Heard \"{item.text}\" -> {item.intent or 'not a command'}", file=out)
-    if not heard:
-        print("No speech was heard.", file=out)
+    said, numbers = mic_report(heard, levels, voice, wording)
+    for sentence in said:
+        print(sentence, file=out, flush=True)
+    if numbers:
+        print(numbers, file=out, flush=True)
+    if details:
+        for item in heard:
+            print(wording["mic_details"].format(text=item.text, intent=item.intent or "none",
+                                                topic=f" ({item.topic})" if item.topic else "",
+                                                confidence=f"{item.confidence:.2f}"), file=out, flush=True)
+    if speak is not None:
+        speak(" ".join(said))
     return 0
+
+
+@dataclass(frozen=True)
+class Lesson:
+    """One step of the tutorial: what to try (a lines key), the command that counts, what is said then."""
+    ask: str
+    intent: str
+    good: str
+
+
+LESSONS = (Lesson("tutorial_pause", "pause", "tutorial_pause_good"),
+           Lesson("tutorial_resume", "resume", "tutorial_resume_good"))
+TRIES = 2                  # attempts per lesson before the microphone is taken to be the trouble
+
+
+def tutorial(listen: Callable[[Callable[[str, dict], None]], Listener], wording: Mapping[str, str],
+             speak: Callable[[str], object] | None = None, out: IO[str] = sys.stdout, wait_s: float = 8.0) -> int:
+    """A short spoken practice that checks the microphone: say pause, then resume, each heard and praised.
+    `listen(notify)` gives a started-able Listener; exit code 0 if every lesson was heard, else 1."""
+    heard: queue.Queue = queue.Queue()
+    lost: list[str] = []
+
+    def notify(name: str, fields: dict) -> None:
+        if name == "input_lost":
+            lost.append(str(fields.get("error", "")))
+            heard.put(None)  # wake the wait
+
+    listener = listen(notify)
+
+    def say(key: str, **values) -> None:
+        text = wording[key].format(**values)
+        listener.coach_speaking(text)
+        if speak is not None:
+            speak(text)
+        listener.coach_speaking(None)
+        print(text, file=out, flush=True)  # printed once it is said: the moment to answer
+        while not heard.empty():  # heard while the coach spoke: its own voice, or too early to be an answer
+            if heard.get_nowait() is None:
+                heard.put(None)
+                break
+
+    def answer() -> Heard | None:
+        deadline = time.monotonic() + wait_s
+        while not lost and (left := deadline - time.monotonic()) > 0:
+            try:
+                item = heard.get(timeout=left)
+            except queue.Empty:
+                return None
+            if item is not None and item.text.strip() and not item.extra.get("echo"):
+                return item
+        return None
+
+    listener.start(heard.put)
+    try:
+        say("tutorial_intro")
+        for lesson in LESSONS:
+            for attempt in range(1, TRIES + 1):
+                say(lesson.ask)
+                reply = answer()
+                if lost:
+                    say("tutorial_no_microphone", error=lost[0])
+                    return 1
+                if reply is not None and reply.intent == lesson.intent:
+                    say(lesson.good)
+                    break
+                if attempt == TRIES:
+                    say("tutorial_not_heard")
+                    return 1
+                if reply is None:
+                    say("tutorial_nothing")
+                else:
+                    say("tutorial_other", text=reply.text.strip().rstrip(".?!"), command=lesson.intent)
+        say("tutorial_done")
+        return 0
+    finally:
+        listener.stop()

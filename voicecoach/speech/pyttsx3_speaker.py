@@ -25,6 +25,7 @@ BACK_AFTER = 0.5            # a reopened stream works once its callbacks have ke
 
 class Pyttsx3Speaker:
     lead_time = 0.3   # the runner hands over counts this early; each starts on the sample of its due time
+    plays_tones = True
 
     def __init__(self, settings: Settings, clock: Clock, notify: Notify, *,
                  remember: Callable[[Settings], None] | None = None,

@@ -52,6 +52,7 @@ class _Utterance:
 
 class SpeechdSpeaker:
     lead_time = 0.3   # counts are handed over this early; they are sent to Speech Dispatcher at their due time
+    plays_tones = False  # cues are reported, not played (see cue)
 
     def __init__(self, settings: Settings, clock: Clock, notify: Notify, *, remember=None):
         speechd = import_speechd()
