@@ -8,6 +8,17 @@ from voicecoach.cli import lines
 from voicecoach.routine import Exercise, Routine, Step
 
 
+# A routine file of one two-sided exercise with a 2 s hold, for tests that run voicecoach on a file.
+SHORT = """name: Short
+exercises:
+  - name: Quick calf
+    sides: [left, right]
+    steps:
+      - say: Step forward with your {side} leg.
+      - hold: 2
+"""
+
+
 class FakeClock:
     def __init__(self, start: float = 100.0):
         self.t = start
@@ -183,6 +194,8 @@ class MemoryStore:
         self.records[session_id] = replace(record, finished=completed or record.steps_done == 0, completed=completed,
                                            seconds=seconds,
                                            steps_done=record.steps_total if completed else record.steps_done)
+
+    kept = True
 
     def abandon(self, session_id: int) -> None:
         self._call("abandon")

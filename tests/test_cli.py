@@ -10,15 +10,8 @@ from pathlib import Path
 import pytest
 
 from voicecoach.cli import build_parser, main
+from tests.fakes import SHORT
 
-SHORT = """name: Short
-exercises:
-  - name: Quick calf
-    sides: [left, right]
-    steps:
-      - say: Step forward with your {side} leg.
-      - hold: 2
-"""
 
 
 @pytest.fixture(autouse=True)

@@ -8,6 +8,7 @@ import sys
 import threading
 
 import pytest
+from tests.fakes import SHORT
 
 
 @pytest.fixture(autouse=True)
@@ -179,14 +180,6 @@ def test_mic_report_names_room_and_voice_in_words():
 
 # ---- without tones (--no-speech, Speech Dispatcher), no line explains a tone ----
 
-SHORT = """name: Short
-exercises:
-  - name: Quick calf
-    sides: [left, right]
-    steps:
-      - say: Step forward with your {side} leg.
-      - hold: 2
-"""
 
 
 def test_a_session_without_tones_explains_none():
@@ -445,3 +438,42 @@ def test_the_first_run_hint_is_its_own_line_after_the_opening_and_the_wait_follo
     d.run_until(2000)
     assert d.state.wait_until == 12_000
     assert "New here?" not in [text for _, text in Drive(calf, start_wait_ms=0).start().said()]
+
+
+# ---- Ctrl-C: its message is said aloud, not only printed ----
+
+def test_ctrl_c_during_a_session_is_said_aloud_and_recorded_on_the_speaker(tmp_path, pulse):
+    import json
+    import signal
+    import time
+    from tests.harness import Recorder, find_clip
+    from voicecoach.cli import lines
+    from voicecoach.speech.clips import RATE as CLIP_RATE
+    from voicecoach.speech.render import Renderer, cache_dir
+    routine, events = tmp_path / "short.yaml", tmp_path / "events.jsonl"
+    routine.write_text(SHORT.replace("hold: 2", "hold: 20"))
+    with Recorder(rate=CLIP_RATE) as recorder:
+        process = subprocess.Popen([sys.executable, "-m", "voicecoach", "run", str(routine), "--text", "--start-wait",
+                                    "0", "--events", str(events)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                   stderr=subprocess.PIPE, text=True, env=os.environ.copy(),
+                                   preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+        deadline = time.monotonic() + 60
+        while '"hold_start"' not in (events.read_text() if events.exists() else "") and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(1.0)
+        process.send_signal(signal.SIGINT)
+        out, err = process.communicate(timeout=30)
+    assert process.returncode == 0 and "Traceback" not in err, (out, err)
+    said = lines()["interrupted"]
+    assert out.splitlines()[-1] == said
+    log = [json.loads(line) for line in events.read_text().splitlines()]
+    assert log[-1]["event"] == "session_end" and log[-1]["interrupted"] is True
+    ends = [e for e in log if e["event"] == "speech_end" and e["text"] == said]
+    assert ends and ends[0]["interrupted"] is False, "the line was cut off before it had been said"
+    renderer = Renderer(folder=cache_dir())  # the very clip the speaker played
+    try:
+        clip = renderer._load((said, None, 175)).samples[:CLIP_RATE * 3 // 2]
+    finally:
+        renderer.close()
+    _, score, _ = find_clip(recorder.samples, clip)
+    assert score >= 0.8, f"the Ctrl-C line was not heard on spk.monitor (best match {score:.2f})"

@@ -15,15 +15,8 @@ import pytest
 
 from voicecoach.adapters.sqlite_store import SessionLock, SqliteStore, open_history, set_aside
 from voicecoach.cli import lines
+from tests.fakes import SHORT
 
-SHORT = """name: Short
-exercises:
-  - name: Quick calf
-    sides: [left, right]
-    steps:
-      - say: Step forward with your {side} leg.
-      - hold: 2
-"""
 
 
 @pytest.fixture(autouse=True)

@@ -122,8 +122,7 @@ def cmd_run(args: argparse.Namespace) -> int:
                     print_line=print_line, routine_ref=routine_ref, resumed_from=resumed_from, listener=listener,
                     remember=remember_settings)
     try:
-        outcome = runner.run()
-        saved = outcome.recorded and store.kept
+        runner.run()  # Ctrl-C included: the runner has said how the session was left
     finally:
         speaker.close()
         try:
@@ -132,8 +131,6 @@ def cmd_run(args: argparse.Namespace) -> int:
             pass
         store.close()
         lock.release()
-    if outcome.interrupted:
-        print_line(lines()["interrupted" if saved else "interrupted_unsaved"])
     return 0
 
 

@@ -84,6 +84,8 @@ class SessionRecord:
 
 
 class Store(Protocol):
+    @property
+    def kept(self) -> bool: ...  # history is being kept (False once it could not be)
     def begin(self, routine: str, routine_name: str, steps_total: int,
               resumed_from: int | None = None) -> int | None: ...  # None: history is not being kept
     def step_done(self, session_id: int, steps_done: int, seconds: float) -> None: ...

@@ -80,12 +80,30 @@ class Runner:
                     self._notified(item[1], item[2])
         except KeyboardInterrupt:
             self.speaker.hush()
+            saved = self._recorded() and (self.store is None or self.store.kept)
+            self._say_last(self.ctx.lines["interrupted" if saved else "interrupted_unsaved"])
             self._log("session_end", {"completed": False, "interrupted": True})
             return Outcome(False, True, self._recorded())
         finally:
             if self.listener is not None:
                 self.listener.stop()
         return Outcome(self.state.completed, False, self._recorded())
+
+    def _say_last(self, text: str, patience: float = 8.0) -> None:
+        """Print and say a line after the session has stopped (Ctrl-C's), so it is heard and not only shown: wait
+        until it has played, at most `patience` seconds; another Ctrl-C ends the wait at once."""
+        self._say_aside(text)
+        said, until = self._extra_ids, self.clock.now() + patience
+        try:
+            while (item := self.inbox.get(until)) is not None:
+                if item[0] != "notify" or item[1] not in ("speech_start", "speech_end"):
+                    continue  # what is heard, or other news, no longer matters
+                fields = dict(item[2])
+                self._log(item[1], fields, self.since_start(fields.pop("t", self.clock.now())))
+                if item[1] == "speech_end" and fields.get("id") == said:
+                    return
+        except KeyboardInterrupt:
+            return
 
     def _recorded(self) -> bool:
         """Whether a record holds this session's place: its own, or the one it continues, not yet superseded."""

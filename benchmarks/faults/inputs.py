@@ -60,9 +60,10 @@ def typed_bad_utf8_then_stop(home: Path) -> Result:
         return hung(60, "the stop (the two-minute hold ran on)")
     code, out, err = done
     report = next((line for line in out.splitlines() if line.startswith("Line 2")), "no report of line 2")
-    stopped = out.strip().endswith("Stopping here. Well done.")
+    stopped = "Stopping here. Well done." in out.splitlines()
     return Result(heard=f"{report!r}, then {last_line(out)!r} (exit {code})",
-                  lost="nothing" if stopped and "stopped" in history(home) else f"the stop; stderr {err[-120:]!r}",
+                  lost="nothing (its place kept)" if stopped and "unfinished" in history(home)
+                  else f"the stop; stderr {err[-120:]!r}",
                   ok=code == 0 and stopped and not err and report.startswith("Line 2"))
 
 

@@ -52,7 +52,7 @@ def a_history(home: Path) -> Path:
 def ran_through(result: subprocess.CompletedProcess, said: str) -> tuple[bool, str]:
     """Whether the session ran to its end, said `said` exactly once, and left no traceback; and what was heard."""
     out = result.stdout.splitlines()
-    ended = bool(out) and out[-1] == "Well done. That is the end of Short."
+    ended = "Well done. That is the end of Short." in out  # then the summary of the session
     ok = result.returncode == 0 and ended and out.count(said) == 1 and "Traceback" not in result.stderr
     heard = f"{said!r} x{out.count(said)}, " + ("ran to the end" if ended else f"exit {result.returncode}: "
                                                  f"{(result.stderr.strip().splitlines() or ['?'])[-1]}")

@@ -105,6 +105,8 @@ class SqliteStore:
                          " steps_done = CASE WHEN ? THEN steps_total ELSE steps_done END WHERE id = ?",
                          (completed, completed, seconds, completed, session_id))
 
+    kept = True  # a store that raises on failure; GuardedStore turns failures into kept = False
+
     def abandon(self, session_id: int) -> None:
         self._db.execute("UPDATE sessions SET finished = 1 WHERE id = ?", (session_id,))
 
