@@ -2,11 +2,14 @@
 from __future__ import annotations
 
 import subprocess
+import time
 import wave
 
 import numpy as np
 import pytest
 
+from tests.handsfree import Session, is_state, said, says
+from tests.harness import make_speech_wav, play_into_mic, require_pulse, speakers_in_room
 from voicecoach.listening.echo import MIC_RATE, EchoCanceller, PlayedAudio
 from voicecoach.speech.clips import RATE as PLAYER_RATE
 
@@ -124,3 +127,86 @@ def test_played_audio_is_placed_at_its_output_time_and_silent_elsewhere():
     want = np.sin(2 * np.pi * 440 * (50.2 - 50.0 + np.arange(1600) / MIC_RATE)) * 16000
     assert np.corrcoef(got, want)[0, 1] > 0.99 and abs(np.std(got) / np.std(want) - 1) < 0.05
     assert not played.read(51.05, 1600).any()
+
+
+# ---- real sound, through the private PulseAudio: `voicecoach run` with the speaker looped into the microphone ----
+
+def _session_until(session, predicate, after: float = -1.0, timeout: float = 60) -> dict:
+    found = session.first(predicate, after, timeout)
+    assert found is not None, ("the moment never came", session.events()[-8:])
+    return found
+
+
+def _acted(events, after: float = -1.0, before: float = 1e9) -> list[dict]:
+    return [e for e in events if e["event"] == "heard" and e.get("intent") and after < e["t"] < before]
+
+
+def test_with_speakers_a_command_said_over_the_coachs_sentence_acts(tmp_path):
+    """Said over a sentence, and again over the next if the coach did not react, as a person repeats themselves
+    (recognition over the coach's voice is not certain: benchmarks/listen_echo.py counts how often it works)."""
+    require_pulse()
+    ask = make_speech_wav("how long left", tmp_path / "ask.wav", voice="en-gb", noise_db=-60, pad_s=0.3)
+    with speakers_in_room(delay_ms=60, gain_db=-12.0):  # speakers at moderate volume: the user is louder
+        session = Session(tmp_path, args=("--start-wait", "0"))
+        try:
+            first_said_at, acted, over, after = None, None, [], 4.0  # after the first sentences: see CONVERGED_FRAMES
+            for _ in range(3):
+                line = _session_until(session, says("instruction"), after)
+                after = line["t"]
+                if session.now() > line["t"] + 0.3:
+                    continue  # found late; the next sentence will do
+                time.sleep(line["t"] + 0.6 - session.now())  # well inside the sentence
+                said_at = session.now()
+                first_said_at = first_said_at or said_at
+                play_into_mic(ask)
+                line_end = _session_until(session, said("instruction", line["text"]), line["t"], timeout=8)
+                over.append(said_at < line_end["t"])
+                acted = session.first(lambda e: e["event"] == "heard" and e.get("intent") == "time_left", said_at, 3)
+                if acted is not None:
+                    break
+            removed = session.first(lambda e: e["event"] == "echo_removed", -1, timeout=12)
+        finally:
+            session.process.terminate()
+            session.process.communicate(timeout=10)
+    events = session.events()
+    assert all(over), "the command was not said over the sentence"
+    assert acted is not None, [e for e in events if e["event"] == "heard"]
+    assert _acted(events, before=first_said_at) == []  # the coach's own voice through the room acted on nothing
+    assert removed is not None and removed["coach_audible"] and removed["removed_db"] > 10, removed
+
+
+def test_with_headphones_resume_said_during_say_resume_when_you_are_ready_acts(tmp_path):
+    require_pulse()
+    pause = make_speech_wav("pause", tmp_path / "pause.wav", voice="en-gb", noise_db=-60, pad_s=0.3)
+    resume = make_speech_wav("resume", tmp_path / "resume.wav", voice="en-gb", noise_db=-60, pad_s=0.3)
+    session = Session(tmp_path, args=("--start-wait", "0"))
+    try:
+        _session_until(session, lambda e: e["event"] == "hold_start")
+        play_into_mic(pause)
+        prompt = session.first(says("info", "Say resume"), -1, timeout=10)
+        assert prompt is not None, [e for e in session.events() if e["event"] == "heard"]
+        time.sleep(0.8)  # "Paused. Say resume..." is still being said
+        said_at = session.now()
+        play_into_mic(resume)
+        resumed = session.first(says("instruction", "Resuming"), said_at, timeout=8)
+        prompt_end = session.first(said("info", "Say resume"), prompt["t"], timeout=8)
+    finally:
+        session.process.terminate()
+        session.process.communicate(timeout=10)
+    events = session.events()
+    assert prompt_end is not None and said_at < prompt_end["t"], "resume was not said during the prompt"
+    assert resumed is not None, [e for e in events if e["event"] == "heard"][-5:]
+
+
+def test_the_player_hands_every_chunk_it_writes_with_its_output_time_to_the_tap():
+    from array import array
+
+    from voicecoach.speech.clips import Clip
+    from voicecoach.speech.player import Item, Player
+    tapped = []
+    player = Player(lambda item: Clip(array("h", [1000] * 700)))
+    player.tap = lambda data, t0: tapped.append((data, t0))
+    player.add(Item(1, "line", "instruction"))
+    chunks = [player.fill(512, 10.0), player.fill(512, 10.0 + 512 / PLAYER_RATE)]
+    assert tapped == [(chunks[0], 10.0), (chunks[1], 10.0 + 512 / PLAYER_RATE)]
+    assert np.frombuffer(chunks[1], np.int16)[187] == 1000 and not np.frombuffer(chunks[1], np.int16)[188:].any()

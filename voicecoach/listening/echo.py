@@ -11,10 +11,15 @@ import numpy as np
 
 MIC_RATE = 16000
 KEEP_SECONDS = 5.0      # played audio kept for the canceller; AEC3 looks for the echo within about half a second
-# A chunk whose stated output time is within this of where the previous one ended continues it: PortAudio's DAC
-# times jitter by a few ms per callback, and the canceller wants one continuous reference, not overlaps and gaps.
-# Further off (an underrun, a reopened device, drift) it starts a new stretch at its own time.
-CONTINUOUS_WITHIN = 0.02
+# The output stream plays every sample in order, so each chunk continues the last one; its own stated output time
+# only moves the reference when, smoothed over about half a second of chunks (SMOOTHING), it has drifted more than
+# RESTART_AFTER from where the stream says the samples go (an underrun, a reopened device, clock drift). Through
+# PulseAudio's ALSA plugin the stated times jump by tens of ms from one callback to the next (chunks are asked for
+# in bursts): following them tore the reference 28 times in 10 s and AEC3 removed only 8-15 dB. As the stream
+# starts, the stated times run up to 0.4 s ahead of the samples' count for a second or two; each restart then
+# takes the chunk's own stated time.
+SMOOTHING = 0.05
+RESTART_AFTER = 0.04
 # The reference given with a microphone frame is what sounded from this long before the frame's capture time:
 # the reference must never reach the canceller after its echo (AEC3 only looks for echoes of past reference).
 # The capture time is itself taken when a frame arrives, so it is late by the input latency, which widens the margin.
@@ -33,7 +38,20 @@ KEPT_ECHO = 0.25
 # Loud frames: within 20 dB of the utterance's loudest in the microphone (in the quiet ones, the canceller's comfort
 # noise can outweigh what the microphone had).
 LOUD_WITHIN = 0.01
-HISTORY_SECONDS = 12.0  # cleaned-frame energies kept to judge an utterance (the endpointer's longest is 8.6 s)
+# Until the coach has sounded this long, AEC3 may not have found the echo's path yet (offline it still let a -8 dB
+# frame through 1.8 s into the coach's speech): an utterance over the coach is then taken as its echo.
+CONVERGED_FRAMES = round(4.0 / 0.03)
+# The coach is audible in the microphone (speakers) when, over the last COUPLING_FRAMES frames in which it sounded,
+# the median frame's microphone energy is above this share of the reference's (-40 dB): measured -56 dB with
+# headphones in the test harness (its noise floor), -10 to +3 dB through speakers at -12 to 0 dB. When it is not,
+# the microphone passes through untouched: AEC3 with nothing to cancel still suppresses a voice over the reference
+# (offline: -35 dB over a tone, -8 dB over speech, and "pause" became "Born." in a real session with headphones).
+AUDIBLE_COUPLING = 1e-4
+COUPLING_FRAMES = 200
+MIN_COUPLING_FRAMES = 30  # until then, taken as audible (the safe side: the echo is not let through)
+# Cleaned-frame energies kept to judge an utterance: the endpointer's longest is 8.6 s, and the recogniser may be
+# some seconds behind the microphone on a loaded machine.
+HISTORY_SECONDS = 60.0
 
 
 def _lowpass(rate: int, cutoff: float, taps: int = 49) -> np.ndarray:
@@ -56,6 +74,8 @@ class PlayedAudio:
         self._history = np.zeros(len(self._filter) - 1)  # the filter's input state
         self._next_t: float | None = None  # clock time at which the sample after the last written one sounds
         self._last: tuple[float, float] | None = None  # (time, value) of the last filtered sample, to interpolate on
+        self._drift = 0.0  # smoothed (stated - continued) output time of the chunks
+        self.restarts = 0  # times the reference moved to the chunks' stated times (underruns, a new device, drift)
 
     def write(self, pcm: bytes, t0: float) -> None:
         """One chunk of int16 mono samples at `rate`, whose first sample sounds at clock time t0."""
@@ -63,9 +83,13 @@ class PlayedAudio:
         if not len(samples):
             return
         with self._lock:
-            if self._next_t is not None and abs(t0 - self._next_t) <= CONTINUOUS_WITHIN:
+            if self._next_t is not None:
+                self._drift += SMOOTHING * (t0 - self._next_t - self._drift)
+            if self._next_t is not None and abs(self._drift) <= RESTART_AFTER:
                 t0 = self._next_t
             else:  # a new stretch: forget the filter's state
+                self.restarts += self._next_t is not None  # placed at its stated time
+                self._drift = 0.0
                 self._history[:] = 0
                 self._last = None
             self._next_t = t0 + len(samples) / self.rate
@@ -107,6 +131,7 @@ class CleanedFrame:
     mic_energy: float         # of the microphone as captured
     cleaned_energy: float     # of what the canceller left
     reference_energy: float   # of what the speaker played over the same time (before LEAD)
+    coach_audible: bool = True  # the coach is heard in the microphone: pcm is the canceller's output, else the mic's
 
 
 @dataclass(frozen=True)
@@ -121,8 +146,11 @@ class EchoVerdict:
 class EchoSummary:
     """The canceller over the frames in which the coach sounded, since the last summary."""
     frames: int
-    in_mic_db: float          # microphone energy against the reference's: how loud the coach is in the room
-    removed_db: float         # ERLE: microphone against cleaned energy (about 0 with headphones: nothing to remove)
+    coach_audible: bool       # the coach is heard in the microphone (speakers), so the canceller's output is used
+    in_mic_db: float          # the median frame's microphone energy against the reference's: the coach in the room
+    removed_db: float         # ERLE: the median frame's microphone against cleaned energy, in dB (0: nothing removed);
+                              # the median, so that the user talking over the coach in a few frames does not count
+    reference_restarts: int   # so far: times the played audio did not continue where it had stopped
 
 
 def _db(ratio: float) -> float:
@@ -144,7 +172,7 @@ def _webrtc_processor():
 class EchoCanceller:
     """clean(frame, captured_at) takes what the player played out of a microphone frame. AEC3 estimates and tracks
     the speaker-to-microphone delay itself (it searches the recent reference), so drift and a changed device cost
-    only a moment of re-convergence. One caller thread."""
+    only a moment of re-convergence. clean() from one thread; judge() from any."""
 
     def __init__(self, played: PlayedAudio, processor_factory: Callable[[], object] = _webrtc_processor,
                  lead: float = LEAD):
@@ -152,43 +180,59 @@ class EchoCanceller:
         self.lead = lead
         self._processor = processor_factory()
         self._history: deque[CleanedFrame] = deque()
-        self._summary = [0, 0.0, 0.0, 0.0]  # frames, mic, cleaned, reference energy while the coach sounded
+        self._lock = threading.Lock()
+        self._summary: list[tuple[float, float]] = []  # (mic, reference) energy, dB removed, while the coach sounded
+        self._sounded = 0  # frames in which the coach sounded, up to CONVERGED_FRAMES
+        self._coupling: deque[float] = deque(maxlen=COUPLING_FRAMES)  # mic / reference energy while it sounded
 
     def clean(self, frame: bytes, captured_at: float) -> CleanedFrame:
         near = np.frombuffer(frame, dtype=np.int16)
         far = self.played.read(captured_at - self.lead, len(near))
-        cleaned = np.asarray(self._processor.process(near, far), dtype=np.int16)
-        result = CleanedFrame(cleaned.tobytes(), captured_at, _energy(near), _energy(cleaned), _energy(far))
-        self._history.append(result)
-        while self._history and self._history[0].captured_at < captured_at - HISTORY_SECONDS:
-            self._history.popleft()
+        cleaned = np.asarray(self._processor.process(near, far), dtype=np.int16)  # always: AEC3 keeps learning
+        mic_energy, reference_energy = _energy(near), _energy(far)
+        if reference_energy > REFERENCE_SOUNDING:
+            self._coupling.append(mic_energy / reference_energy)
+        audible = len(self._coupling) < MIN_COUPLING_FRAMES or float(np.median(self._coupling)) > AUDIBLE_COUPLING
+        if not audible:
+            cleaned = near
+        result = CleanedFrame(cleaned.tobytes(), captured_at, mic_energy, _energy(cleaned), reference_energy,
+                              audible)
+        with self._lock:
+            self._history.append(result)
+            while self._history and self._history[0].captured_at < captured_at - HISTORY_SECONDS:
+                self._history.popleft()
         if result.reference_energy > REFERENCE_SOUNDING:
-            self._summary = [self._summary[0] + 1, self._summary[1] + result.mic_energy,
-                             self._summary[2] + result.cleaned_energy, self._summary[3] + result.reference_energy]
+            self._sounded = min(self._sounded + 1, CONVERGED_FRAMES)
+            self._summary.append((mic_energy / reference_energy, _db(mic_energy / max(result.cleaned_energy, 1e-12))))
         return result
 
     def judge(self, start: float, end: float) -> EchoVerdict:
         """Was the utterance between clock times start and end the coach's own voice? Only when the coach sounded
         during it and the canceller left almost none of the microphone's energy: with headphones nothing is
         removed, so whatever the user says is the user's, even the coach's own words."""
-        return judge([frame for frame in self._history if start - ECHO_REACH <= frame.captured_at <= end], start)
+        with self._lock:
+            frames = [frame for frame in self._history if start - ECHO_REACH <= frame.captured_at <= end]
+            converged = self._sounded >= CONVERGED_FRAMES
+        return judge(frames, start, converged)
 
     def summary(self) -> EchoSummary | None:
         """Figures since the last call, over the frames in which the coach sounded; None if it did not."""
-        frames, mic, cleaned, reference = self._summary
-        self._summary = [0, 0.0, 0.0, 0.0]
+        frames, self._summary = self._summary, []
         if not frames:
             return None
-        return EchoSummary(frames, _db(mic / reference), _db(mic / max(cleaned, 1e-12)))
+        audible = self._history[-1].coach_audible if self._history else True
+        return EchoSummary(len(frames), audible, _db(float(np.median([ratio for ratio, _ in frames]))),
+                           round(float(np.median([removed for _, removed in frames])), 1), self.played.restarts)
 
 
-def judge(frames: list[CleanedFrame], start: float) -> EchoVerdict:
+def judge(frames: list[CleanedFrame], start: float, converged: bool = True) -> EchoVerdict:
     """The verdict on an utterance from its frames (and those up to ECHO_REACH before `start`)."""
     if not frames:
         return EchoVerdict(False, 0.0, False)
     sounding = sum(f.reference_energy for f in frames) / len(frames) > REFERENCE_SOUNDING
+    audible = frames[-1].coach_audible
     own = [f for f in frames if f.captured_at >= start] or frames
     loudest = max(f.mic_energy for f in own)
     kept = max((f.cleaned_energy / f.mic_energy for f in own if f.mic_energy >= loudest * LOUD_WITHIN and f.mic_energy > 0),
                default=1.0)
-    return EchoVerdict(sounding, round(_db(kept), 1), sounding and kept < KEPT_ECHO)
+    return EchoVerdict(sounding, round(_db(kept), 1), sounding and audible and (kept < KEPT_ECHO or not converged))
