@@ -46,6 +46,7 @@ COUNT_SLACK = 0.1
 EARLY_AFTER_QUIET_FRAMES = 3
 # With the echo canceller, how much it removes is reported (an "echo_removed" event) about this often.
 SUMMARY_FRAMES = round(10.0 / FRAME_SECONDS)
+ANCHOR_FRAMES = round(5.0 / FRAME_SECONDS)  # the microphone's start time is judged on this many latest frames
 
 
 def release_free_heap() -> None:
@@ -231,15 +232,16 @@ class MicListener:
             # Cleaned here, as frames arrive, not after the recogniser's backlog: the played audio is kept only
             # for a few seconds, and AEC3 wants the reference and the microphone in step.
             self.canceller = EchoCanceller(self.played) if self.played is not None else None
-            fed = 0
+            fed, arrivals = 0, deque(maxlen=ANCHOR_FRAMES)
             try:
                 while not self.stopping.is_set():
                     frame = source.stream.read(FRAME_BYTES // 2)
                     # A frame that waited in the device's buffer arrives late; the earliest arrival against the
-                    # frames counted is the truest start (the echo canceller needs it within a few tens of ms).
-                    arrived = self.clock.now() - (fed + 1) * FRAME_SECONDS
-                    if self.stream_anchor is None or arrived < self.stream_anchor:
-                        self.stream_anchor = arrived
+                    # frames counted, over the last few seconds, is the truest start (the echo canceller needs it
+                    # within a few tens of ms). Only the last few seconds: frames the device dropped make the
+                    # count fall behind, and the start must then move later.
+                    arrivals.append(self.clock.now() - (fed + 1) * FRAME_SECONDS)
+                    self.stream_anchor = min(arrivals)
                     if len(frame) == FRAME_BYTES:
                         if self.canceller is not None:
                             frame = self.canceller.clean(frame, self.stream_anchor + fed * FRAME_SECONDS).pcm
