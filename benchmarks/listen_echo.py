@@ -81,6 +81,7 @@ def talk_over(folder: Path, delay_ms: float, gain_db: float, seconds: float, wav
                         continue
                     time.sleep(max(0.0, line["t"] + (0.05 if kind == "count" else 0.5) - session.now()))
                 said_at = session.now()
+                print(f"  {said_at:.1f} s: {words!r} ({kind})", flush=True)
                 play_into_mic(wavs[words])
                 counts[kind][0] += 1
                 counts[kind][1] += heard_intent(session, intent, said_at) is not None
@@ -90,7 +91,11 @@ def talk_over(folder: Path, delay_ms: float, gain_db: float, seconds: float, wav
             session.process.terminate()
             session.process.communicate(timeout=10)
     events = session.events()
-    return {"counts": counts, "erle": [e["removed_db"] for e in events if e["event"] == "echo_removed"]}
+    acted = [(round(e["t"], 1), e["intent"], e["text"]) for e in events if e["event"] == "heard" and e.get("intent")]
+    if os.environ.get("LISTEN_ECHO_KEEP"):  # every event of the session, to see why a try failed
+        Path(os.environ["LISTEN_ECHO_KEEP"]).write_text("".join(json.dumps(e) + "\n" for e in events))
+    return {"counts": counts, "erle": [e["removed_db"] for e in events if e["event"] == "echo_removed"],
+            "acted": acted, "ended": [e["event"] for e in events[-3:]]}
 
 
 def idle(folder: Path, delay_ms: float, gain_db: float, seconds: float) -> dict:
@@ -163,6 +168,7 @@ def main() -> None:
             shares = ", ".join(f"{kind} {acted}/{said}" for kind, (said, acted) in result["counts"].items())
             print(f"room +{delay:.0f} ms, {gain:+.0f} dB: acted on {shares}; ERLE per 10 s "
                   f"{[round(e, 1) for e in result['erle']]}", flush=True)
+            print(f"  every action (t, intent, text): {result['acted']}; last events {result['ended']}", flush=True)
         if args.idle_seconds > 0:
             delay, gain = (float(x) for x in args.idle_room.split(":"))
             result = idle(Path(tempfile.mkdtemp(dir=tmp)), delay, gain, args.idle_seconds)

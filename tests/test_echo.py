@@ -210,3 +210,13 @@ def test_the_player_hands_every_chunk_it_writes_with_its_output_time_to_the_tap(
     chunks = [player.fill(512, 10.0), player.fill(512, 10.0 + 512 / PLAYER_RATE)]
     assert tapped == [(chunks[0], 10.0), (chunks[1], 10.0 + 512 / PLAYER_RATE)]
     assert np.frombuffer(chunks[1], np.int16)[187] == 1000 and not np.frombuffer(chunks[1], np.int16)[188:].any()
+
+
+def test_after_the_played_audio_restarts_the_canceller_learns_again_before_judging(tmp_path):
+    _, user, _, canceller = session(tmp_path, 60, 0, user_at=5.0, user_db=0)
+    said = np.flatnonzero(user) / MIC_RATE
+    assert not canceller.judge(BASE + said[0], BASE + said[-1]).echo  # converged: the user's voice was kept
+    canceller.played.write(bytes(1024), BASE + 60.0)  # an underrun: the stream goes on a minute later
+    canceller.clean(bytes(960), BASE + 8.0)
+    assert canceller.played.restarts == 1
+    assert canceller.judge(BASE + said[0], BASE + said[-1]).echo  # over the coach, its echo until AEC3 relearns

@@ -39,7 +39,9 @@ KEPT_ECHO = 0.25
 # noise can outweigh what the microphone had).
 LOUD_WITHIN = 0.01
 # Until the coach has sounded this long, AEC3 may not have found the echo's path yet (offline it still let a -8 dB
-# frame through 1.8 s into the coach's speech): an utterance over the coach is then taken as its echo.
+# frame through 1.8 s into the coach's speech): an utterance over the coach is then taken as its echo. The count
+# starts again whenever the played audio restarts (an underrun, a new device): in a benchmark run on a starved
+# machine the sound stalled, the reference restarted 8 times, and AEC3 removed ~0 dB for the next 10 s.
 CONVERGED_FRAMES = round(4.0 / 0.03)
 # The coach is audible in the microphone (speakers) when, over the last COUPLING_FRAMES frames in which it sounded,
 # the median frame's microphone energy is above this share of the reference's (-40 dB): measured -56 dB with
@@ -182,7 +184,8 @@ class EchoCanceller:
         self._history: deque[CleanedFrame] = deque()
         self._lock = threading.Lock()
         self._summary: list[tuple[float, float]] = []  # (mic, reference) energy, dB removed, while the coach sounded
-        self._sounded = 0  # frames in which the coach sounded, up to CONVERGED_FRAMES
+        self._sounded = 0  # frames in which the coach sounded, up to CONVERGED_FRAMES, since the reference restarted
+        self._restarts = 0
         self._coupling: deque[float] = deque(maxlen=COUPLING_FRAMES)  # mic / reference energy while it sounded
 
     def clean(self, frame: bytes, captured_at: float) -> CleanedFrame:
@@ -190,6 +193,8 @@ class EchoCanceller:
         far = self.played.read(captured_at - self.lead, len(near))
         cleaned = np.asarray(self._processor.process(near, far), dtype=np.int16)  # always: AEC3 keeps learning
         mic_energy, reference_energy = _energy(near), _energy(far)
+        if self.played.restarts != self._restarts:
+            self._restarts, self._sounded = self.played.restarts, 0
         if reference_energy > REFERENCE_SOUNDING:
             self._coupling.append(mic_energy / reference_energy)
         audible = len(self._coupling) < MIN_COUPLING_FRAMES or float(np.median(self._coupling)) > AUDIBLE_COUPLING
