@@ -222,6 +222,90 @@ def start_pulse_again() -> None:
         pass
 
 
+def room_response(delay_ms: float, gain_db: float, rt60: float = 0.25, drr_db: float = 0.0, seed: int = 0) -> np.ndarray:
+    """A speaker-to-microphone impulse response at RATE: `delay_ms` of nothing, a direct path, then an exponentially
+    decaying noise tail (RT60 `rt60` s) `drr_db` below it in energy, the whole at `gain_db`."""
+    rng = np.random.default_rng(seed)
+    n = int(rt60 * RATE)
+    tail = rng.standard_normal(n) * np.exp(-6.9 * np.arange(n) / RATE / rt60)
+    tail[:16] = 0
+    tail *= np.sqrt(10 ** (-drr_db / 10) / np.sum(tail ** 2))
+    tail[0] = 1.0
+    return np.concatenate([np.zeros(int(delay_ms * RATE / 1000)), tail * 10 ** (gain_db / 20)])
+
+
+PLAYBACK_MS = 60
+
+
+@contextlib.contextmanager
+def speakers_in_room(delay_ms: float = 60, gain_db: float = 0.0, rt60: float = 0.25, drr_db: float = 0.0):
+    """Within the block, what the speaker (`spk`) plays reaches the microphone through a room: recorded from
+    spk.monitor, convolved with room_response(delay_ms, gain_db, ...) and played into micfeed. The loop itself
+    (two pacat streams and 20 ms blocks) adds its own 80-100 ms to `delay_ms`: see `python tests/harness.py
+    room-delay`."""
+    response, block = room_response(delay_ms, gain_db, rt60, drr_db), 320
+    size = 1 << (block + len(response) - 1).bit_length()
+    spectrum = np.fft.rfft(response, size)
+    pacat = ["--format=s16le", f"--rate={RATE}", "--channels=1", "--raw"]
+    record = subprocess.Popen(["pacat", "--record", "--device=spk.monitor", "--latency-msec=10", *pacat],
+                              stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, bufsize=0)
+    # A deeper playback buffer, so a late block on a loaded machine never underruns: an underrun would shift the
+    # echo in time, which no real room does.
+    playback = subprocess.Popen(["pacat", "--playback", "--device=micfeed", f"--latency-msec={PLAYBACK_MS}", *pacat],
+                                stdin=subprocess.PIPE, stderr=subprocess.DEVNULL, bufsize=0)
+    stopping = threading.Event()
+
+    def pump() -> None:  # overlap-add: each 20 ms block's echo spreads over the response's length
+        pending = np.zeros(size)
+        while not stopping.is_set():
+            raw = b""
+            while len(raw) < 2 * block and (chunk := record.stdout.read(2 * block - len(raw))):
+                raw += chunk
+            if len(raw) < 2 * block:
+                return
+            x = np.frombuffer(raw, np.int16).astype(np.float64)
+            pending += np.fft.irfft(np.fft.rfft(x, size) * spectrum, size)
+            out, pending = pending[:block], np.concatenate([pending[block:], np.zeros(block)])
+            try:
+                playback.stdin.write(np.clip(np.round(out), -32768, 32767).astype(np.int16).tobytes())
+            except (BrokenPipeError, ValueError):
+                return
+
+    pumping = threading.Thread(target=pump, name="room", daemon=True)
+    pumping.start()
+    try:
+        yield
+    finally:
+        stopping.set()
+        record.terminate()
+        record.wait(timeout=5)
+        pumping.join(timeout=5)
+        with contextlib.suppress(BrokenPipeError, OSError):
+            playback.stdin.close()
+        playback.terminate()
+        playback.wait(timeout=5)
+
+
+def room_delay(delay_ms: float = 0.0) -> float:
+    """The delay (ms) from spk to mic through speakers_in_room(delay_ms, 0 dB), measured by cross-correlation."""
+    tone = np.random.default_rng(3).standard_normal(RATE // 2) * 3000
+    with tempfile.TemporaryDirectory() as tmp:
+        wav_path = Path(tmp) / "noise.wav"
+        with wave.open(str(wav_path), "wb") as wav:
+            wav.setnchannels(1)
+            wav.setsampwidth(2)
+            wav.setframerate(RATE)
+            wav.writeframes(np.concatenate([np.zeros(RATE // 2), tone, np.zeros(RATE // 2)]).astype(np.int16).tobytes())
+        with speakers_in_room(delay_ms, 0.0, rt60=0.05, drr_db=20), Recorder("spk.monitor") as speaker, \
+                Recorder("mic") as mic:
+            time.sleep(0.3)
+            play(wav_path, "spk")
+            time.sleep(0.5)
+    at_speaker = find_clip(speaker.samples, tone)[0] / RATE + speaker.started
+    at_mic = find_clip(mic.samples, tone)[0] / RATE + mic.started
+    return (at_mic - at_speaker) * 1000
+
+
 def _segments(samples, rate: int, threshold_db: float, min_gap_ms: float) -> list[tuple[float, float]]:
     """(start, end) seconds of stretches whose 1 ms peak reaches threshold_db (dBFS), split by quiet >= min_gap_ms."""
     frame = max(1, rate // 1000)
@@ -399,8 +483,13 @@ def calibrate(runs: int = 10, clicks: int = 12) -> list[float]:
 
 
 if __name__ == "__main__":
+    if sys.argv[1:2] == ["room-delay"]:
+        require_pulse()
+        for wanted in (0, 20, 60, 150):
+            print(f"speakers_in_room({wanted}): spk to mic {room_delay(wanted):.0f} ms")
+        sys.exit(0)
     if sys.argv[1:] != ["calibrate"]:
-        sys.exit("usage: python tests/harness.py calibrate   (under scripts/pulse.sh's pulse_start)")
+        sys.exit("usage: python tests/harness.py calibrate|room-delay   (under scripts/pulse.sh's pulse_start)")
     require_pulse()
     runs = 10
     errors = calibrate(runs=runs)

@@ -98,8 +98,15 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     from voicecoach.adapters.silent_speaker import SilentSpeaker
     choosable = choosable_routines()
-    speaker = make_speaker(args, settings, clock, notify)
-    listener = make_listener(args, clock, notify, spoken_names(choosable))
+    played = None
+    if not args.no_echo_cancel and not args.text:
+        from voicecoach.listening.echo import PlayedAudio
+        from voicecoach.speech.clips import RATE
+        played = PlayedAudio(RATE)
+    speaker = make_speaker(args, settings, clock, notify, played)
+    if not getattr(speaker, "taps_output", False):
+        played = None  # Speech Dispatcher plays it out of our sight (or nothing plays): the word filter stays
+    listener = make_listener(args, clock, notify, spoken_names(choosable), played)
     from voicecoach import knowledge as knowledge_base
     knowledge = knowledge_base.load()
     ctx = core.Context(lines(), routine.name, answers={t.id: t.answer for t in knowledge.topics.values()},
@@ -164,7 +171,7 @@ def week_so_far(store):
         return None
 
 
-def make_speaker(args: argparse.Namespace, settings, clock, notify):
+def make_speaker(args: argparse.Namespace, settings, clock, notify, played=None):
     from voicecoach.adapters.silent_speaker import SilentSpeaker
     from voicecoach.speech import SpeechUnavailable
 
@@ -181,7 +188,8 @@ def make_speaker(args: argparse.Namespace, settings, clock, notify):
             from voicecoach.speech.speechd_speaker import SpeechdSpeaker
             return SpeechdSpeaker(settings, clock, notify, remember=save_user_settings)
         from voicecoach.speech.pyttsx3_speaker import Pyttsx3Speaker
-        return Pyttsx3Speaker(settings, clock, notify, remember=save_user_settings)
+        return Pyttsx3Speaker(settings, clock, notify, remember=save_user_settings,
+                              tap=played.write if played is not None else None)
     except SpeechUnavailable as error:
         print_line(f"{error} {lines()['speech_fallback']}")
         return SilentSpeaker(clock, notify, settings.reading_wpm)
@@ -202,7 +210,7 @@ def remember_settings(changes: dict) -> None:
     remember(changes)
 
 
-def make_listener(args: argparse.Namespace, clock, notify, routine_names: dict[str, str]):
+def make_listener(args: argparse.Namespace, clock, notify, routine_names: dict[str, str], played=None):
     """Typed lines always; with --text nothing else, otherwise the microphone too (typed input is the fallback)."""
     from voicecoach.adapters.typed_input import TypedInput
     from voicecoach.knowledge import match_question
@@ -217,8 +225,8 @@ def make_listener(args: argparse.Namespace, clock, notify, routine_names: dict[s
         build = recognizer_factory(args.recognizer, args.model, routine_names)
     except RecognizerUnavailable as error:
         raise UsageError(str(error)) from None
-    return CombinedListener(MicListener(clock, device=args.input_device, recognizer_factory=build, notify=notify),
-                            typed)
+    return CombinedListener(MicListener(clock, device=args.input_device, recognizer_factory=build, notify=notify,
+                                        played=played), typed)
 
 
 # ---- other subcommands ----
@@ -540,6 +548,9 @@ def build_parser() -> argparse.ArgumentParser:
                            help="say more: every detail line the routine has")
     run.add_argument("--routine-by-voice", action="store_true",
                      help="start by saying the routines and letting you pick one by name (or say 'change routine')")
+    run.add_argument("--no-echo-cancel", action="store_true",
+                     help="do not take the coach's own voice out of the microphone (then, with speakers, speak"
+                     " when the coach has finished its sentence)")
     run.add_argument("--start-wait", type=int, metavar="SECONDS",
                      help="after the opening, wait this long for 'start' before beginning (0: at once; default 10)")
     run.add_argument("--wait-for-ready", action="store_true", default=None,

@@ -16,6 +16,7 @@ from typing import Callable
 
 from voicecoach.adapters.quiet import quiet_stderr
 from voicecoach.intents import normalise
+from voicecoach.listening.echo import EchoCanceller, PlayedAudio
 from voicecoach.listening.endpoint import FRAME_BYTES, FRAME_SECONDS, SAMPLE_RATE, Segmenter
 from voicecoach.listening.optional import make_recognizer
 from voicecoach.ports import Clock, Heard, Notify
@@ -47,6 +48,9 @@ EARLY_AFTER_QUIET_FRAMES = 3
 # How often the PulseAudio source that capture is attached to is looked up (about 1 ms a look-up).
 SOURCE_CHECK_SECONDS = 0.5
 PA_INVALID_INDEX = 0xFFFFFFFF
+# With the echo canceller, how much it removes is reported (an "echo_removed" event) about this often.
+SUMMARY_FRAMES = round(10.0 / FRAME_SECONDS)
+ANCHOR_FRAMES = round(5.0 / FRAME_SECONDS)  # the microphone's start time is judged on this many latest frames
 
 
 def release_free_heap() -> None:
@@ -219,8 +223,12 @@ class MicListener:
     def __init__(self, clock: Clock, *, device: str | int | None = None, recognizer=None,
                  recognizer_factory: Callable[[], object] | None = None,
                  notify: Notify | None = None, microphone_factory: Callable | None = None,
-                 source_watch: PulseSourceWatch | None = None):
+                 source_watch: PulseSourceWatch | None = None, played: PlayedAudio | None = None):
+        """With `played` (what the speaker plays, with its times), every frame goes through the echo canceller
+        and the coach's voice is judged by signal; without it (Speech Dispatcher, --no-echo-cancel) by its words."""
         self.clock = clock
+        self.played = played
+        self.canceller: EchoCanceller | None = None  # made by the capture thread when the microphone opens
         self.device = device
         self.notify = notify or (lambda event, fields: None)
         self._recognizer = recognizer
@@ -252,6 +260,8 @@ class MicListener:
             thread.start()
 
     def coach_speaking(self, text: str | None, kind: str = "instruction") -> None:
+        if self.played is not None:
+            return  # the canceller hears what the coach plays; what it says does not matter
         self.echo.coach_speaking(text, self.clock.now(), kind)
         if not self.audible_reported and self.echo.coach_audible():
             self.audible_reported = True
@@ -296,12 +306,25 @@ class MicListener:
                 source = microphone.__enter__()
             if getattr(source, "stream", True) is None:  # SpeechRecognition hides a failed open this way
                 raise OSError("no input device could be opened")
+            # Cleaned here, as frames arrive, not after the recogniser's backlog: the played audio is kept only
+            # for a few seconds, and AEC3 wants the reference and the microphone in step.
+            self.canceller = EchoCanceller(self.played) if self.played is not None else None
+            fed, arrivals = 0, deque(maxlen=ANCHOR_FRAMES)
             try:
                 while not self.stopping.is_set():
                     frame = source.stream.read(FRAME_BYTES // 2)
-                    if self.stream_anchor is None:
-                        self.stream_anchor = self.clock.now() - FRAME_SECONDS
+                    # A frame that waited in the device's buffer arrives late; the earliest arrival against the
+                    # frames counted, over the last few seconds, is the truest start (the echo canceller needs it
+                    # within a few tens of ms). Only the last few seconds: frames the device dropped make the
+                    # count fall behind, and the start must then move later.
+                    arrivals.append(self.clock.now() - (fed + 1) * FRAME_SECONDS)
+                    self.stream_anchor = min(arrivals)
                     if len(frame) == FRAME_BYTES:
+                        if self.canceller is not None:
+                            frame = self.canceller.clean(frame, self.stream_anchor + fed * FRAME_SECONDS).pcm
+                            if fed % SUMMARY_FRAMES == SUMMARY_FRAMES - 1 and (summary := self.canceller.summary()):
+                                self.notify("echo_removed", {"t": self.clock.now(), **dataclasses.asdict(summary)})
+                        fed += 1
                         self.frames.put(frame, timeout=1)
             finally:
                 with contextlib.suppress(Exception):
@@ -334,8 +357,10 @@ class MicListener:
             if frame is None:
                 decoding.shutdown(wait=False, cancel_futures=True)
                 return
+            canceller = self.canceller
             utterance = segmenter.feed(frame)
-            self.echo.mic_frame(segmenter.in_speech)
+            if canceller is None:
+                self.echo.mic_frame(segmenter.in_speech)
             if utterance is None:
                 if segmenter.quiet_frames == 0:
                     early = None  # the speaker went on: that guess heard only part of it
@@ -345,15 +370,19 @@ class MicListener:
             cut_at = time.perf_counter()
             audio_end = self.stream_anchor + utterance.end
             speech_start = self.stream_anchor + utterance.start
+            verdict = canceller.judge(speech_start, audio_end) if canceller is not None else None
+            signal = {} if verdict is None or not verdict.coach_sounding else {"echo_kept_db": verdict.kept_db}
             if self.untrusted:
-                if self.echo.overlaps_coach(speech_start, audio_end):  # perhaps the coach, heard on a new input
+                coach = verdict.coach_sounding if verdict is not None else self.echo.overlaps_coach(speech_start,
+                                                                                                     audio_end)
+                if coach:  # perhaps the coach, heard on a new input
                     early = None
                     post(Heard("", None, None, 0.0, audio_end, {"echo": True, "untrusted": True, "near_miss": False}))
                     continue
                 self.untrusted = False  # the coach was silent: this is the user
-            if self.echo.is_coach_voice(speech_start, audio_end):  # not worth decoding: its text cannot count
-                early = None
-                post(Heard("", None, None, 0.0, audio_end, {"echo": True, "near_miss": False}))
+            if verdict.echo if verdict is not None else self.echo.is_coach_voice(speech_start, audio_end):
+                early = None  # not worth decoding: its text cannot count
+                post(Heard("", None, None, 0.0, audio_end, {"echo": True, "near_miss": False, **signal}))
                 continue
             heard = self._decoded(early) if early is not None else None
             if heard is None or heard.intent is None:
@@ -362,9 +391,9 @@ class MicListener:
                 heard.extra["early"] = True
             heard.extra["decode_wait_ms"] = round((time.perf_counter() - cut_at) * 1000, 1)  # after the endpoint
             early = None
-            heard = dataclasses.replace(heard, audio_end=audio_end)
+            heard = dataclasses.replace(heard, audio_end=audio_end, extra={**heard.extra, **signal})
             acted_on = heard.intent is not None or heard.extra.get("near_miss")
-            if acted_on and self.echo.is_coach_words(heard.text, speech_start):
+            if acted_on and canceller is None and self.echo.is_coach_words(heard.text, speech_start):
                 heard = Heard(heard.text, None, None, heard.confidence, audio_end,
                               {**heard.extra, "echo": True, "near_miss": False})
             post(heard)

@@ -42,6 +42,7 @@ class Player:
         self._next_t: float | None = None   # clock time at which the next unfilled sample will sound
         self.gain = 1.0
         self.events: queue.Queue = queue.Queue()
+        self.tap: Callable[[bytes, float], None] | None = None  # given every chunk written, with t0: the echo reference
 
     def add(self, item: Item) -> None:
         with self._lock:
@@ -93,7 +94,10 @@ class Player:
                 if self._position >= len(samples):
                     self._emit("speech_end", item, t0 + i / RATE, interrupted=False)
                     self._current = None
-        return out.tobytes()
+        data = out.tobytes()
+        if self.tap is not None:
+            self.tap(data, t0)
+        return data
 
     def _start_next(self, out, frames: int, t0: float, i: int) -> bool:
         """Begin the head item if it can start in this chunk; False means output silence for now."""

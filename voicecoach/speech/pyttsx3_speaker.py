@@ -29,9 +29,11 @@ class Pyttsx3Speaker:
 
     def __init__(self, settings: Settings, clock: Clock, notify: Notify, *,
                  remember: Callable[[Settings], None] | None = None,
-                 renderer: Renderer | None = None, output_factory=PyAudioOutput):
+                 renderer: Renderer | None = None, output_factory=PyAudioOutput,
+                 tap: Callable[[bytes, float], None] | None = None):
         """Opens the output device at once; raises SpeechUnavailable with a one-sentence reason if it cannot,
-        and SettingsError for a voice that is not installed."""
+        and SettingsError for a voice that is not installed. `tap` gets every chunk played, with the clock time it
+        sounds at (the echo canceller's reference)."""
         self.settings = dataclasses.replace(settings)
         if settings.voice is not None and renderer is None:
             self.settings.voice = check_voice(settings.voice)
@@ -39,6 +41,8 @@ class Pyttsx3Speaker:
         self._renderer = renderer or Renderer()
         self._player = Player(self._lookup)
         self._player.gain = settings.volume
+        self._player.tap = tap
+        self.taps_output = tap is not None
         self._prepared: list[str] = []
         # The output device is reopened, off the caller's thread, on the first line after it was lost: after a
         # 5 s `pactl suspend-sink` the old stream's callbacks did come back, but a device that went away for good

@@ -1,0 +1,187 @@
+"""Talking over the coach through speakers: ERLE, commands acted on over its speech and in silence, false actions
+from its own voice with nobody speaking, and the canceller's CPU. Real sessions through the private PulseAudio,
+the speaker looped into the microphone through a room (tests/harness.py speakers_in_room)."""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from tests.handsfree import Session  # noqa: E402
+from tests.harness import make_speech_wav, play_into_mic, require_pulse, room_response, speakers_in_room  # noqa: E402
+
+ROUTINE = """name: Talk over
+exercises:
+  - name: Wall calf stretch
+    sides: [left, right]
+    steps:
+      - say: Step forward with your {side} foot and lean into the wall, keeping your back heel down.
+      - say: Keep your back leg straight and your hips facing the wall while you lean.
+      - hold: 20
+        count: fives
+"""
+# Commands that do not change the session's course, so a session can take many.
+COMMANDS = (("how long left", "time_left"), ("how much longer", "time_left"), ("say that again", "repeat"),
+            ("what step is this", "where"))
+REACT_S = 4.0
+
+
+def p95(values):
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(0.95 * len(ordered)))] if ordered else float("nan")
+
+
+def heard_intent(session, intent, after):
+    return session.first(lambda e: e["event"] == "heard" and e.get("intent") == intent, after, REACT_S)
+
+
+def quiet_for(session, seconds: float, timeout: float = 20) -> bool:
+    """Wait until the coach has been silent for `seconds` (no speech_start since its last speech_end)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        events = [e for e in session.events() if e["event"] in ("speech_start", "speech_end")]
+        if events and events[-1]["event"] == "speech_end" and session.now() - events[-1]["t"] > seconds:
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def talk_over(folder: Path, delay_ms: float, gain_db: float, seconds: float, wavs) -> dict:
+    """One session: commands over the coach's sentences, over its counts, and in silence, in turn."""
+    counts = {"sentence": [0, 0], "count": [0, 0], "silence": [0, 0]}  # kind -> [said, acted]
+    with speakers_in_room(delay_ms, gain_db):
+        session = Session(folder, routine=ROUTINE, args=("--start-wait", "0"))
+        started, n, after = time.monotonic(), 0, 5.0  # from 5 s: the canceller's first seconds are not judged
+        try:
+            while time.monotonic() - started < seconds and session.process.poll() is None:
+                kind = ("sentence", "count", "silence")[n % 3]
+                words, intent = COMMANDS[n // 3 % len(COMMANDS)]  # each said over a sentence, a count, in silence
+                n += 1
+                if kind == "silence":
+                    if not quiet_for(session, 0.4):
+                        continue
+                else:
+                    want = (lambda e: e["event"] == "speech_start" and e.get("kind") == "count") if kind == "count" \
+                        else (lambda e: e["event"] == "speech_start" and e.get("kind") in ("instruction", "info")
+                              and len(e["text"]) > 40)
+                    line = session.first(want, after, timeout=30)
+                    if line is None or session.now() > line["t"] + 0.3:
+                        after = line["t"] if line else session.now()
+                        continue
+                    time.sleep(max(0.0, line["t"] + (0.05 if kind == "count" else 0.5) - session.now()))
+                said_at = session.now()
+                print(f"  {said_at:.1f} s: {words!r} ({kind})", flush=True)
+                play_into_mic(wavs[words])
+                counts[kind][0] += 1
+                counts[kind][1] += heard_intent(session, intent, said_at) is not None
+                after = session.now()
+                quiet_for(session, 0.3)  # let the answer finish before the next try
+        finally:
+            session.process.terminate()
+            session.process.communicate(timeout=10)
+    events = session.events()
+    acted = [(round(e["t"], 1), e["intent"], e["text"]) for e in events if e["event"] == "heard" and e.get("intent")]
+    if os.environ.get("LISTEN_ECHO_KEEP"):  # every event of the session, to see why a try failed
+        Path(os.environ["LISTEN_ECHO_KEEP"]).write_text("".join(json.dumps(e) + "\n" for e in events))
+    return {"counts": counts, "erle": [e["removed_db"] for e in events if e["event"] == "echo_removed"],
+            "acted": acted, "ended": [e["event"] for e in events[-3:]]}
+
+
+def idle(folder: Path, delay_ms: float, gain_db: float, seconds: float) -> dict:
+    """The bundled calf routine through the room with nobody speaking: every action is false."""
+    log = folder / "events.jsonl"
+    env = {**os.environ, "XDG_DATA_HOME": str(folder / "data"), "XDG_CONFIG_HOME": str(folder / "config"),
+           "XDG_CACHE_HOME": str(folder / "cache"), "XDG_STATE_HOME": str(folder / "state")}
+    with speakers_in_room(delay_ms, gain_db):
+        process = subprocess.Popen([sys.executable, "-m", "voicecoach", "run", "--start-wait", "0", "--events",
+                                    str(log), "calf-stretch"], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                   stderr=subprocess.DEVNULL, env=env)
+        try:
+            process.wait(timeout=seconds)
+        except subprocess.TimeoutExpired:
+            process.terminate()
+            process.wait(timeout=10)
+    events = [json.loads(line) for line in log.read_text().splitlines()]
+    heard = [e for e in events if e["event"] == "heard"]
+    return {"acted": [e for e in heard if e.get("intent")], "heard": len(heard),
+            "echo": sum(bool(e.get("echo")) for e in heard),
+            "erle": [e["removed_db"] for e in events if e["event"] == "echo_removed"],
+            "windows": [(round(e["removed_db"], 1), round(e["in_mic_db"], 1), e["coach_audible"], e["reference_restarts"])
+                        for e in events if e["event"] == "echo_removed"],
+            "seconds": events[-1]["t"] if events else 0.0}
+
+
+def cpu(seconds: float = 30.0) -> float:
+    """Percent of one core the canceller takes: clean() on `seconds` of synthetic room echo, process time."""
+    from voicecoach.listening.echo import MIC_RATE, EchoCanceller, PlayedAudio
+    with tempfile.TemporaryDirectory() as tmp:
+        text = "Rest your hands on the wall, and keep your back leg straight. Lean forward slowly. " * 3
+        wav = make_speech_wav(text, Path(tmp) / "coach.wav", voice="en-us")
+        import wave
+        with wave.open(str(wav)) as f:
+            speech = np.frombuffer(f.readframes(f.getnframes()), np.int16).astype(np.float64)
+    line = np.resize(speech, int(seconds * MIC_RATE))
+    echo = np.convolve(line, room_response(60, -6))[:len(line)]
+    played = PlayedAudio(MIC_RATE)
+    canceller = EchoCanceller(played)
+    spent = 0.0
+    for k in range(0, len(line) - 480, 480):
+        played.write(line[k:k + 480].astype(np.int16).tobytes(), 100.0 + k / MIC_RATE)
+        frame = np.clip(echo[k:k + 480], -32768, 32767).astype(np.int16).tobytes()
+        begin = time.process_time()
+        canceller.clean(frame, 100.0 + k / MIC_RATE)
+        spent += time.process_time() - begin
+    return 100 * spent / seconds
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--rooms", default="0:0,60:-6,100:-12",
+                        help="extra delay ms:gain dB of each room (the loop itself adds about 50 ms)")
+    parser.add_argument("--seconds", type=float, default=75, help="length of each talk-over session")
+    parser.add_argument("--idle-seconds", type=float, default=240, help="length of the nobody-speaking run")
+    parser.add_argument("--idle-room", default="60:0")
+    args = parser.parse_args()
+    require_pulse()
+    rooms = [tuple(float(x) for x in room.split(":")) for room in args.rooms.split(",") if room]
+    print(f"machine: {platform.node()} {platform.machine()}, {os.cpu_count()} cores", flush=True)
+    print(f"canceller CPU: {cpu():.2f}% of one core (clean() process time over 30 s of room echo)", flush=True)
+    erle_all = []
+    with tempfile.TemporaryDirectory() as tmp:
+        wavs = {words: make_speech_wav(words, Path(tmp) / f"c{i}.wav", voice="en-gb", noise_db=-60, pad_s=0.3)
+                for i, (words, _) in enumerate(COMMANDS)}
+        for delay, gain in rooms:
+            folder = Path(tempfile.mkdtemp(dir=tmp))
+            result = talk_over(folder, delay, gain, args.seconds, wavs)
+            erle_all += result["erle"]
+            shares = ", ".join(f"{kind} {acted}/{said}" for kind, (said, acted) in result["counts"].items())
+            print(f"room +{delay:.0f} ms, {gain:+.0f} dB: acted on {shares}; ERLE per 10 s "
+                  f"{[round(e, 1) for e in result['erle']]}", flush=True)
+            print(f"  every action (t, intent, text): {result['acted']}; last events {result['ended']}", flush=True)
+        if args.idle_seconds > 0:
+            delay, gain = (float(x) for x in args.idle_room.split(":"))
+            result = idle(Path(tempfile.mkdtemp(dir=tmp)), delay, gain, args.idle_seconds)
+            erle_all += result["erle"]
+            print(f"nobody speaking, room +{delay:.0f} ms {gain:+.0f} dB, {result['seconds']:.0f} s: "
+                  f"{len(result['acted'])} false actions {[(e['intent'], e['text']) for e in result['acted']]}; "
+                  f"{result['heard']} utterances heard, {result['echo']} judged the coach's echo; "
+                  f"ERLE per 10 s {[round(e, 1) for e in result['erle']]}", flush=True)
+            print(f"  per 10 s (ERLE dB, coach in mic dB, audible, reference restarts): {result['windows']}")
+    if erle_all:
+        print(f"ERLE (median over each 10 s of the coach's sound, {len(erle_all)} windows): median "
+              f"{statistics.median(erle_all):.1f} dB, p5 {sorted(erle_all)[int(0.05 * len(erle_all))]:.1f} dB")
+
+
+if __name__ == "__main__":
+    main()
