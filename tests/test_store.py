@@ -216,7 +216,7 @@ def test_a_setting_the_speaker_cannot_remember_is_reported_not_raised(tmp_path, 
     captured = {}
 
     class Speaker:
-        def __init__(self, settings, clock, notify, remember):
+        def __init__(self, settings, clock, notify, remember, tap=None):
             captured["remember"] = remember
 
     monkeypatch.setattr(pyttsx3_speaker, "Pyttsx3Speaker", Speaker)
