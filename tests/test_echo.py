@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from tests.handsfree import Session, said, says
-from tests.harness import make_speech_wav, play_into_mic, require_pulse, speakers_in_room
+from tests.harness import make_speech_wav, play_into_mic, speakers_in_room
 from voicecoach.listening.echo import MIC_RATE, EchoCanceller, PlayedAudio
 from voicecoach.speech.clips import RATE as PLAYER_RATE
 
@@ -141,10 +141,9 @@ def _acted(events, after: float = -1.0, before: float = 1e9) -> list[dict]:
     return [e for e in events if e["event"] == "heard" and e.get("intent") and after < e["t"] < before]
 
 
-def test_with_speakers_a_command_said_over_the_coachs_sentence_acts(tmp_path):
+def test_with_speakers_a_command_said_over_the_coachs_sentence_acts(tmp_path, pulse):
     """Said over a sentence, and again over the next if the coach did not react, as a person repeats themselves
     (recognition over the coach's voice is not certain: benchmarks/listen_echo.py counts how often it works)."""
-    require_pulse()
     ask = make_speech_wav("how long left", tmp_path / "ask.wav", voice="en-gb", noise_db=-60, pad_s=0.3)
     with speakers_in_room(delay_ms=60, gain_db=-12.0):  # speakers at moderate volume: the user is louder
         session = Session(tmp_path, args=("--start-wait", "0"))
@@ -164,7 +163,9 @@ def test_with_speakers_a_command_said_over_the_coachs_sentence_acts(tmp_path):
                 acted = session.first(lambda e: e["event"] == "heard" and e.get("intent") == "time_left", said_at, 3)
                 if acted is not None:
                     break
-            removed = session.first(lambda e: e["event"] == "echo_removed", -1, timeout=12)
+            # a 10 s window after the canceller has learnt the room: the first can still hold its learning
+            removed = session.first(lambda e: e["event"] == "echo_removed" and e["coach_audible"]
+                                    and e["removed_db"] > 10, -1, timeout=25)
         finally:
             session.process.terminate()
             session.process.communicate(timeout=10)
@@ -172,11 +173,10 @@ def test_with_speakers_a_command_said_over_the_coachs_sentence_acts(tmp_path):
     assert all(over), "the command was not said over the sentence"
     assert acted is not None, [e for e in events if e["event"] == "heard"]
     assert _acted(events, before=first_said_at) == []  # the coach's own voice through the room acted on nothing
-    assert removed is not None and removed["coach_audible"] and removed["removed_db"] > 10, removed
+    assert removed is not None, [e for e in events if e["event"] == "echo_removed"]
 
 
-def test_with_headphones_resume_said_during_say_resume_when_you_are_ready_acts(tmp_path):
-    require_pulse()
+def test_with_headphones_resume_said_during_say_resume_when_you_are_ready_acts(tmp_path, pulse):
     pause = make_speech_wav("pause", tmp_path / "pause.wav", voice="en-gb", noise_db=-60, pad_s=0.3)
     resume = make_speech_wav("resume", tmp_path / "resume.wav", voice="en-gb", noise_db=-60, pad_s=0.3)
     session = Session(tmp_path, args=("--start-wait", "0"))
