@@ -10,13 +10,7 @@ from pathlib import Path
 
 from faults.common import Fault, Result
 
-LONG = """name: Long
-exercises:
-  - name: Long calf
-    steps:
-      - say: Step forward.
-      - hold: 120
-"""
+from tests.test_inputs import LONG  # noqa: E402  (the same two-minute hold the tests use)
 NO_SOUND = {"PULSE_SERVER": "unix:/nonexistent/pulse-socket"}
 
 
