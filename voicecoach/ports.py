@@ -58,6 +58,17 @@ class Heard:
     extra: dict = field(default_factory=dict)
 
 
+SessionMode = Literal["opening", "saying", "holding", "resting", "paused", "answering", "menu", "ending"]
+
+
+@dataclass(frozen=True)
+class ListeningContext:
+    """What the session would act on now, told to the listener after every change: a prior for the decision."""
+    mode: SessionMode
+    acts_on: frozenset[str]  # intent names (intents.yaml) the session would act on in this mode
+    last_line: str = ""      # the text the coach said last, e.g. "Paused. Say resume when you are ready."
+
+
 class Listener(Protocol):
     def start(self, post: Callable[[Heard], None]) -> None:
         """Begin delivering Heard results to `post` from a background thread."""
