@@ -14,6 +14,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from faults.common import Fault, Result, isolated_home  # noqa: E402
+from stats import add_record_option, record  # noqa: E402
 
 
 def all_faults() -> list[Fault]:
@@ -28,6 +29,7 @@ def all_faults() -> list[Fault]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--only", default="", help="run only faults whose name contains this")
+    add_record_option(parser)
     args = parser.parse_args()
     failed = ran = 0
     for fault in all_faults():
@@ -47,6 +49,8 @@ def main() -> int:
         print("no fault matched")
         return 1
     print(f"{failed} of {ran} faults went wrong" if failed else f"all {ran} faults handled")
+    if args.record and not args.only:
+        record("faults", {"handled": ran - failed, "faults": ran, "failed": failed}, 1)
     return 1 if failed else 0
 
 

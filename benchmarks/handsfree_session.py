@@ -15,7 +15,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from tests.handsfree import SCENARIOS, SCRIPT, run_script  # noqa: E402
 from tests.harness import require_pulse  # noqa: E402
-from stats import percentile  # noqa: E402  (benchmarks/ is on sys.path when run as a script)
+from stats import add_record_option, percentile, record  # noqa: E402  (benchmarks/ is on sys.path when run as a script)
 
 # (engine, voice, words a minute, noise floor dBFS): the user, never the coach's own voice
 RUNS = [("espeak-ng", "en-us+m3", 150, -60), ("espeak-ng", "en-gb", 160, -60), ("flite", "en", 150, -60),
@@ -33,9 +33,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=len(RUNS))
     parser.add_argument("--simulated", action="store_true", help="run the simulated-time scenarios only")
+    add_record_option(parser)
     args = parser.parse_args()
     if args.simulated:
-        sys.exit(simulated())
+        sys.exit(simulated(args.record))
     require_pulse()
     first_try = total = reacted = 0
     latencies: list[float] = []
@@ -64,9 +65,15 @@ def main() -> None:
     print("audio_end -> action median by step: "
           + ", ".join(f"{step.name} {median_ms(by_step.get(step.name, []))}" for step in SCRIPT))
     print(f"reaction speech missing from the recording: {silent or 'none'}")
+    if args.record:
+        record("handsfree_session", {"first_try_pct": 100 * first_try / total, "first_try": first_try,
+                                     "three_tries_pct": 100 * reacted / total, "three_tries": reacted, "steps": total,
+                                     "voices": len({voice for _, voice, _, _ in RUNS[: args.runs]}),
+                                     "latency_median_ms": statistics.median(latencies),
+                                     "latency_p95_ms": percentile(latencies, 95), "reactions": len(latencies)}, args.runs)
 
 
-def simulated() -> int:
+def simulated(recording: bool = False) -> int:
     """Each scenario: what the user heard from its key moment on, then ok or its problems; 1 if any failed."""
     failed = 0
     for scenario in SCENARIOS:
@@ -76,6 +83,8 @@ def simulated() -> int:
         for line in result.heard:
             print(f"  heard: {line}")
     print(f"{len(SCENARIOS) - failed} of {len(SCENARIOS)} scenarios ok")
+    if recording:
+        record("handsfree_simulated", {"ok": len(SCENARIOS) - failed, "scenarios": len(SCENARIOS), "failed": failed}, 1)
     return 1 if failed else 0
 
 

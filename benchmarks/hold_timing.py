@@ -10,7 +10,7 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
-from stats import percentile  # noqa: E402  (benchmarks/ is on sys.path when run as a script)
+from stats import add_record_option, percentile, record  # noqa: E402  (benchmarks/ is on sys.path when run as a script)
 
 ROUTINE = """name: Timing benchmark
 exercises:
@@ -40,6 +40,7 @@ def one_run(folder: Path, index: int) -> list[dict]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=5)
+    add_record_option(parser)
     args = parser.parse_args()
     count_errors, held_errors = [], []
     with tempfile.TemporaryDirectory() as tmp:
@@ -53,6 +54,10 @@ def main() -> None:
           f"max {max(count_errors):.1f} (target p95 <= 5)")
     print(f"hold |held - length| ms: median {statistics.median(held_errors):.1f}, "
           f"p95 {percentile(held_errors, 95):.1f}, max {max(held_errors):.1f} (target <= 10 for every hold)")
+    if args.record:
+        record("hold_timing", {"count_p95_ms": percentile(count_errors, 95), "count_median_ms": statistics.median(count_errors),
+                               "count_max_ms": max(count_errors), "counts": len(count_errors),
+                               "held_max_ms": max(held_errors), "holds": len(held_errors)}, args.runs)
 
 
 if __name__ == "__main__":

@@ -16,7 +16,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from tests.handsfree import Session  # noqa: E402
 from tests.harness import require_pulse  # noqa: E402
-from stats import percentile  # noqa: E402  (benchmarks/ is on sys.path when run as a script)
+from stats import add_record_option, percentile, record  # noqa: E402  (benchmarks/ is on sys.path when run as a script)
 
 ROUTINE = """name: One long hold
 exercises:
@@ -66,6 +66,7 @@ def one_session(folder: Path) -> list[tuple[float, float]]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=3)
+    add_record_option(parser)
     args = parser.parse_args()
     require_pulse()
     to_sound, to_heard = [], []
@@ -82,6 +83,9 @@ def main() -> None:
           f"p95 {percentile(to_sound, 95):.0f} ms, max {max(to_sound):.0f} ms over {len(to_sound)} questions")
     print(f"line written -> heard event (matching): median {statistics.median(to_heard):.0f} ms, "
           f"p95 {percentile(to_heard, 95):.0f} ms")
+    if args.record:
+        record("question_answer_time", {"sound_median_ms": statistics.median(to_sound),
+                                        "sound_p95_ms": percentile(to_sound, 95), "questions": len(to_sound)}, args.runs)
 
 
 if __name__ == "__main__":

@@ -12,7 +12,7 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from stats import percentile  # noqa: E402  (benchmarks/ is on sys.path when run as a script)
+from stats import add_record_option, percentile, record  # noqa: E402  (benchmarks/ is on sys.path when run as a script)
 from voicecoach import knowledge  # noqa: E402
 
 HERE = Path(__file__).resolve().parent / "questions"
@@ -87,6 +87,7 @@ def main() -> int:
                         help=f"question sets in benchmarks/questions, pooled: {REPORT_SET} (report), or any of"
                              f" {' '.join(TUNING_SETS)} (tuning)")
     parser.add_argument("--runs", type=int, default=5, help="timed passes over all questions")
+    add_record_option(parser)
     parser.add_argument("--sweep", action="store_true", help="print accuracy for a range of thresholds (tuning)")
     parser.add_argument("--cross", action="store_true",
                         help="threshold tuned on dev + dev2 and scored on heldout, then the other way round")
@@ -125,6 +126,12 @@ def main() -> int:
     print(f"index build (first call): {build_ms:.1f} ms")
     print(f"answer time over {len(times)} answers ({args.runs} runs): "
           f"p50 {statistics.median(times):.2f} ms, p95 {percentile(times, 95):.2f} ms, max {max(times):.2f} ms")
+    if args.record:
+        n_out = len(cases) - n_in
+        record("questions_accuracy", {"in_scope_pct": 100 * acc, "in_scope_right": round(acc * n_in), "in_scope_total": n_in,
+                                      "out_of_scope_pct": 100 * null_rate, "out_of_scope_right": round(null_rate * n_out),
+                                      "out_of_scope_total": n_out, "answer_p95_ms": percentile(times, 95),
+                                      "answer_p50_ms": statistics.median(times), "answers": len(times)}, args.runs)
     print(f"confusions ({len(wrong)}):")
     for question, expected, got, score, best, outside in wrong:
         print(f"  {question!r}: expected {expected}, got {got} (best topic {best} {score:.2f},"

@@ -5,6 +5,7 @@ import sys
 import time
 
 import yaml
+from stats import percentile, record  # benchmarks/ is on sys.path when run as a script
 
 from voicecoach import routine as R
 if "--pure" in sys.argv: R._Parser = yaml.SafeLoader
@@ -25,6 +26,7 @@ cases = {
  "python_tag": "name: !!python/object/apply:os.system [echo hi]\n",
 }
 runs = 15
+slowest: list[float] = []
 print(f"parser={R._Parser.__name__} runs={runs}")
 for name, data in cases.items():
     times = []
@@ -34,4 +36,8 @@ for name, data in cases.items():
         except R.RoutineError as e: msg = str(e)[:90]
         times.append(time.perf_counter() - t)
     times.sort()
+    slowest = max(slowest, times, key=statistics.median) if slowest else times
     print(f"{name:26s} median {statistics.median(times)*1000:8.1f} ms  p95 {times[int(0.95*(runs-1))]*1000:8.1f} ms  {msg}")
+if "--record" in sys.argv:
+    record("routine_hostile", {"slowest_median_ms": statistics.median(slowest) * 1000,
+                               "slowest_p95_ms": percentile([t * 1000 for t in slowest], 95)}, runs)

@@ -12,6 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from isolation import isolated_env  # noqa: E402  (benchmarks/ is on sys.path when run as a script)
+from stats import add_record_option, record  # noqa: E402
 
 VERBOSITIES = ("brief", "normal", "detailed")
 SAID = re.compile(r"It takes about (?:(\d+) minutes?)?(?: and )?(?:(\d+) seconds)?")
@@ -38,6 +39,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--routines", nargs="*", default=["calf-stretch", "hamstring-stretch", "soleus-stretch",
                                                           "towel-calf-stretch"])
+    add_record_option(parser)
     args = parser.parse_args()
     with isolated_env(), tempfile.TemporaryDirectory() as tmp:
         jobs = [(routine, verbosity) for routine in args.routines for verbosity in VERBOSITIES]
@@ -50,6 +52,8 @@ def main() -> None:
         worst = max(worst, abs(error))
         print(f"{routine}, {verbosity}: {said // 60}:{said % 60:02d} / {real:.1f} s ({100 * error:+.1f}%)")
     print(f"largest difference {100 * worst:.1f}% of the real length (target within 10%)")
+    if args.record:
+        record("routine_length", {"largest_difference_pct": 100 * worst, "cases": len(jobs)}, 1)
 
 
 if __name__ == "__main__":

@@ -20,7 +20,7 @@ from tests.harness import Recorder, correlate, require_pulse  # noqa: E402
 from voicecoach.config import Settings  # noqa: E402
 from voicecoach.speech.clips import RATE  # noqa: E402
 from voicecoach.speech.render import Renderer  # noqa: E402
-from stats import percentile  # noqa: E402  (benchmarks/ is on sys.path when run as a script)
+from stats import add_record_option, percentile, record  # noqa: E402  (benchmarks/ is on sys.path when run as a script)
 
 ROUTINE = """name: Count benchmark
 exercises:
@@ -75,6 +75,7 @@ def one_run(folder: Path, index: int, renderer: Renderer) -> tuple[list[float], 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=2)
+    add_record_option(parser)
     args = parser.parse_args()
     require_pulse()
     heard, from_events, missing, total = [], [], 0, 0
@@ -96,6 +97,11 @@ def main() -> int:
         ev = [abs(x) * 1000 for x in from_events]
         print(f"|speech_start event - due| ms (events only): median {statistics.median(ev):.1f}, "
               f"p95 {percentile(ev, 95):.1f}")
+    if args.record and ms and from_events:
+        offset = (statistics.median(from_events) - statistics.median(heard)) * 1000  # the event against the sound
+        record("speech_counts", {"onset_p95_ms": f"{percentile(ms, 95):.1f}", "onset_p95_max_ms": percentile(ms, 95),
+                                 "missing": missing, "counts": total, "event_offset_ms": f"{offset:+.1f}",
+                                 "event_offset_max_abs_ms": abs(offset)}, args.runs)
     return 0 if ms and missing == 0 and percentile(ms, 95) <= 30 else 1
 
 

@@ -13,6 +13,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from stats import add_record_option, record  # noqa: E402  (benchmarks/ is on sys.path when run as a script)
 from tests.harness import Recorder, onsets, require_pulse  # noqa: E402
 from voicecoach.speech.clips import RATE  # noqa: E402
 
@@ -38,6 +39,7 @@ def main() -> int:
                                      "VOICECOACH_PULSE_KEEPALIVE=0 shows an idle null sink's start-up stall.")
     parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--routine", default="calf-stretch")
+    add_record_option(parser)
     args = parser.parse_args()
     require_pulse()
     cold, warm, silent = [], [], 0
@@ -55,6 +57,9 @@ def main() -> int:
             ms = sorted(v * 1000 for v in values)
             print(f"{name}: process start to first sound ms: median {statistics.median(ms):.0f}, "
                   f"min {ms[0]:.0f}, max {ms[-1]:.0f} (n={len(ms)}; target median <= 1500)")
+    if args.record and cold and warm:
+        record("speech_first_sound", {"cold_median_ms": statistics.median(cold) * 1000,
+                                      "warm_median_ms": statistics.median(warm) * 1000, "starts": args.runs}, args.runs)
     return 0 if warm and silent == 0 and statistics.median(warm) <= 1.5 else 1
 
 

@@ -17,7 +17,7 @@ from voicecoach.config import Settings  # noqa: E402
 from voicecoach.speech.clips import RATE  # noqa: E402
 from voicecoach.speech.pyttsx3_speaker import Pyttsx3Speaker  # noqa: E402
 from voicecoach.speech.render import Renderer  # noqa: E402
-from stats import percentile  # noqa: E402  (benchmarks/ is on sys.path when run as a script)
+from stats import add_record_option, percentile, record  # noqa: E402  (benchmarks/ is on sys.path when run as a script)
 
 SENTENCE = ("Slowly lower your right ear towards your right shoulder, keep both shoulders down and relaxed, "
             "and breathe out as you feel the stretch along the left side of your neck.")
@@ -26,6 +26,7 @@ SENTENCE = ("Slowly lower your right ear towards your right shoulder, keep both 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=25)
+    add_record_option(parser)
     args = parser.parse_args()
     require_pulse()
     events = Events()
@@ -56,6 +57,9 @@ def main() -> int:
           f" ({missed} skipped: silence at the request)")
     print(f"  median {statistics.median(ms):.1f} ms   p95 {percentile(ms, 95):.1f} ms   max {max(ms):.1f} ms"
           f"   target p95 <= 100 ms")
+    if args.record:
+        record("speech_stop_latency", {"p95_ms": percentile(ms, 95), "median_ms": statistics.median(ms), "stops": len(ms)},
+               args.runs)
     return 0 if percentile(ms, 95) <= 100 else 1
 
 
