@@ -4,287 +4,37 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass, field, replace
-from typing import Mapping, Union
+from typing import Literal, Mapping, cast
 
+from voicecoach.plan import (CUES, CUES_FROM_S, MINUTES, PlanStep, Schedule, build_plan, count_schedule, fill,
+                             plan_ms, said_at, spoken_minutes, spoken_seconds, with_cues)
 from voicecoach.progress import WeekSummary
-from voicecoach.routine import Routine
+from voicecoach.session_events import (Action, Adjust, Choice, CountStyle, Cue, CueName, End, Event,
+                                       Hush, Intent, IntentName, Mode, Record, RememberSetting, Say, SaveProgress, SayKind,
+                                       SpeechDone, Start, SwitchRoutine, Then, Tick, Verbosity)
+
+__all__ = ["Action", "Adjust", "CUES", "CUES_FROM_S", "Context", "Cue", "End", "Event", "Hush", "Intent",
+           "IntentName", "MINUTES", "Mode", "PlanStep", "Record", "RememberSetting", "Say", "SaveProgress",
+           "SpeechDone", "Start", "State", "SwitchRoutine", "Tick", "build_plan", "count_schedule",
+           "estimate_ms", "next_deadline", "remaining_ms", "said_at", "side_start", "spoken_minutes",
+           "spoken_seconds", "start_state", "step", "text_of", "with_cues"]
 
 SKIP_LATE_MS = 500      # a count this late is dropped rather than said out of time
 BACK_RESTARTS_AFTER_MS = 3000  # "back" this far into a hold restarts it instead of going to the step before
-ADDED_SECONDS = {"add_ten_seconds": 10, "add_thirty_seconds": 30}
-COUNT_STYLE_INTENTS = {"count_each": "each", "count_fives": "fives", "count_none": "none"}
+ADDED_SECONDS: Mapping[IntentName, int] = {"add_ten_seconds": 10, "add_thirty_seconds": 30}
+COUNT_STYLE_INTENTS: Mapping[IntentName, CountStyle] = {"count_each": "each", "count_fives": "fives",
+                                                        "count_none": "none"}
 PAUSED_REMINDERS_S = (30, 90, 210)  # after this much silence while paused, a gentle reminder: growing intervals
 PAUSED_OFFER_STOP_S = 450            # then an offer to stop, keeping the place; after it, quiet
 MISSES_BEFORE_HINT = 2  # a gentle earcon for a miss; a spoken hint only after this many in a row
-VERBOSITY_INTENTS = ("brief", "detailed")  # each names the verbosity it sets; "normal" is the default
-
-
-# ---- the plan: a routine flattened into the steps a session walks through ----
-
-@dataclass(frozen=True)
-class PlanStep:
-    kind: str            # say | hold | rest
-    text: str = ""       # what is said (say steps)
-    seconds: int = 0     # hold and rest
-    count: str = "each"  # hold counting style
-    exercise: int = 0    # 0-based exercise index
-    side: str = ""
-    title: str = ""      # the exercise's name
-    level: str = ""      # "": always said; normal: not when brief (tips); detailed: only when detailed
-    brief_text: str = ""  # said instead of text when brief
-    round: int = 0       # 1-based round of an exercise with rounds; 0: the exercise has none
-    once: bool = False   # a set-up line already said on the exercise's first side: skipped once it was said
-    move: bool = False   # a routine's own instruction (not a detail line): time to move follows it
-
-
-def build_plan(routine: Routine, lines: Mapping[str, str]) -> tuple[PlanStep, ...]:
-    """Flatten a routine: an introduction, each exercise (each round announced, once per side in each
-    round), its tip, and the close."""
-    total = len(routine.exercises)
-    minutes = MINUTES  # filled in when said: the estimate depends on the session's verbosity and speech rate
-    first = routine.exercises[0].name
-    safety = lines["safety_first"]  # stop and "it hurts" at the start of every session, at every verbosity
-    steps = [PlanStep("say", _fill(lines["intro"], name=routine.name, about=routine.about, minutes=minutes,
-                                   safety_first=safety),
-                      title=first, brief_text=_fill(lines["intro"], name=routine.name, about="", minutes=minutes,
-                                                    safety_first=safety))]
-    for number, exercise in enumerate(routine.exercises):
-        title = exercise.name
-        steps.append(PlanStep("say", _fill(lines["exercise"], number=number + 1, total=total, name=title),
-                              exercise=number, title=title))
-        for round_ in range(1, exercise.rounds + 1):
-            counted = round_ if exercise.rounds > 1 else 0
-            if counted:  # the first round too: the user hears at once that the exercise repeats, and how often
-                steps.append(PlanStep("say", _fill(lines["round"], round=round_, rounds=exercise.rounds),
-                                      exercise=number, title=title, round=round_))
-            for turn, side in enumerate(exercise.sides or ("",)):
-                if turn:  # the switch is said before anything else on the new side
-                    steps.append(PlanStep("say", _fill(lines["side_switch"], side=side), exercise=number, side=side,
-                                          title=title, round=counted))
-                again = bool(turn) or round_ > 1  # once-per-exercise lines were said on its first side
-                for step in exercise.steps:
-                    steps.append(PlanStep(step.kind, step.text.replace("{side}", side), step.seconds, step.count,
-                                          number, side, title, "detailed" if step.detail else "", round=counted,
-                                          once=again and step.once, move=step.kind == "say" and not step.detail))
-        if exercise.tip:
-            steps.append(PlanStep("say", _fill(lines["tip"], tip=exercise.tip), exercise=number, title=title,
-                                  level="normal"))
-    steps.append(PlanStep("say", _fill(lines["outro"], name=routine.name), exercise=total - 1,
-                          title=routine.exercises[-1].name))
-    return tuple(steps)
-
-
-def said_at(plan_step: PlanStep, verbosity: str, set_up: frozenset = frozenset()) -> bool:
-    """Whether the step is said at this verbosity, given the exercises whose set-up lines were said."""
-    if plan_step.once and plan_step.exercise in set_up:
-        return False
-    return plan_step.level == "" or verbosity == "detailed" or (plan_step.level == "normal" and verbosity == "normal")
-
-
-MINUTES = "{minutes}"  # left in the intro's text by build_plan, for the estimate
-
-
-def speech_ms(text: str, ctx: "Context") -> int:
-    """How long a line takes to say at the session's speech rate (words a minute; 0: no time)."""
-    return round(len(text.split()) * 60_000 / ctx.speech_wpm) if ctx.speech_wpm else 0
+VERBOSITY_INTENTS: tuple[Literal["brief"], Literal["detailed"]] = ("brief", "detailed")  # each names the verbosity it sets; "normal" is the default
 
 
 def estimate_ms(state: "State", ctx: "Context", start: int | None = None) -> int:
     """How long the plan takes from step `start` (default: the current one) to its end, as this session will say
-    it: the steps said at its verbosity, once-per-exercise lines skipped as they will be, each line at the speech
-    rate, the time to move after instructions, and every hold and rest in full."""
-    lines, set_up, explained = ctx.lines, state.set_up, state.cues_explained
-    total = 0
-    for index in range(state.index if start is None else start, len(state.plan)):
-        current = state.plan[index]
-        if not said_at(current, state.verbosity, set_up):
-            continue
-        if current.kind == "say":
-            text = current.brief_text if state.verbosity == "brief" and current.brief_text else current.text
-            total += speech_ms(text, ctx) + (ctx.move_ms if current.move else 0)
-        elif current.kind == "rest":
-            total += speech_ms(_fill(lines["rest"], seconds=spoken_seconds(current.seconds, lines)), ctx)
-            total += current.seconds * 1000
-        else:
-            seconds = spoken_seconds(current.seconds, lines)
-            said = [_fill(lines["hold" if "hold_start" in explained else "hold_first"], seconds=seconds),
-                    lines["relax"] if "hold_end" in explained else lines["hold_end_first"] + " " + lines["relax"]]
-            total += sum(speech_ms(text, ctx) for text in said) + current.seconds * 1000
-            set_up, explained = set_up | {current.exercise}, explained | {"hold_start", "hold_end"}
-    return total
-
-
-def spoken_minutes(seconds: float, lines: Mapping[str, str]) -> str:
-    """A length said to the nearest 10 seconds (to the minute from ten minutes): whole minutes were 20% off."""
-    if seconds >= 600:
-        minutes = round(seconds / 60)
-        return _fill(lines["minutes_many"], count=minutes)
-    rounded = max(10, round(seconds / 10) * 10)
-    minutes, rest = divmod(rounded, 60)
-    if not minutes:
-        return _fill(lines["about"], length=spoken_seconds(rest, lines))
-    whole = lines["minute_one"] if minutes == 1 else _fill(lines["minutes_plain"], count=minutes)
-    if not rest:
-        return _fill(lines["about"], length=whole)
-    return _fill(lines["about"], length=_fill(lines["minutes_and_seconds"], minutes=whole,
-                                               seconds=spoken_seconds(rest, lines)))
-
-
-def count_schedule(seconds: int, style: str) -> tuple[tuple[int, str], ...]:
-    """(second after the hold starts, what is said) for each count of a hold."""
-    if style == "each":
-        return tuple((n, str(n)) for n in range(1, seconds + 1))
-    if style == "fives":
-        countdown = [(seconds - k, str(k)) for k in (3, 2, 1) if seconds - k > 0]
-        first_countdown = countdown[0][0] if countdown else seconds
-        return tuple([(n, str(n)) for n in range(5, first_countdown, 5)] + countdown)
-    return ()
-
-
-CUES = ("halfway", "ten_left", "countdown")
-CUES_FROM_S = 20  # holds at least this long get the halfway and "10 seconds left" cues
-
-
-def with_cues(schedule: tuple[tuple[int, str], ...], seconds: int, style: str, cues: frozenset,
-              lines: Mapping[str, str]) -> tuple[tuple[int, str], ...]:
-    """The count schedule with the cues timer apps give: the halfway point and "10 seconds left" of a long hold,
-    and a final 3, 2, 1 in every counting style (fives has its own). A cue takes the place of a count."""
-    said = dict(schedule)
-    if "countdown" in cues and style != "fives":
-        said.pop(seconds, None)  # the end tone marks the last second
-        said.update({seconds - k: str(k) for k in (3, 2, 1) if seconds - k > 0})
-    if seconds >= CUES_FROM_S:
-        marks = {}
-        if "halfway" in cues:
-            marks[seconds // 2] = lines["halfway"]
-        if "ten_left" in cues:
-            marks[seconds - 10] = (marks[seconds - 10] + " " if seconds - 10 in marks else "") + lines["ten_left"]
-        said.update(marks)
-    return tuple(sorted(said.items()))
-
-
-def spoken_seconds(seconds: int, lines: Mapping[str, str]) -> str:
-    return lines["second_one"] if seconds == 1 else _fill(lines["seconds_many"], count=seconds)
-
-
-def _fill(template: str, **values) -> str:
-    return " ".join(template.format(**values).split())
-
-
-# ---- inputs ----
-
-@dataclass(frozen=True)
-class Start:
-    pass
-
-
-@dataclass(frozen=True)
-class Tick:
-    """The clock reached (or passed) the deadline the session asked for."""
-
-
-@dataclass(frozen=True)
-class SpeechDone:
-    id: int
-
-
-@dataclass(frozen=True)
-class Intent:
-    name: str | None          # None: heard something that is not a command
-    topic: str | None = None
-    spoken: bool = False      # from the microphone: acknowledged with the "understood" tone
-
-
-Event = Union[Start, Tick, SpeechDone, Intent]
-
-
-# ---- outputs ----
-
-@dataclass(frozen=True)
-class Say:
-    text: str
-    id: int
-    kind: str = "instruction"   # instruction | count | info | answer
-    due: int | None = None      # counts: when the sound should start (ms)
-
-
-@dataclass(frozen=True)
-class Cue:
-    name: str                   # hold_start | hold_end | not_understood
-    id: int
-
-
-@dataclass(frozen=True)
-class Hush:
-    pass
-
-
-@dataclass(frozen=True)
-class Record:
-    event: str
-    fields: Mapping = field(default_factory=dict)
-
-
-# Actions the runner performs on the world besides logging them; each is logged under `event` with `fields`.
-@dataclass(frozen=True)
-class SaveProgress:
-    """The plan's step `index` is reached: history keeps it, so an interruption resumes here."""
-    index: int
-    exercise: int               # 1-based, as said
-    side: str | None
-    kind: str                   # say | hold | rest
-
-    @property
-    def event(self) -> str:
-        return "step"
-
-    @property
-    def fields(self) -> dict:
-        return dict(vars(self))
-
-
-@dataclass(frozen=True)
-class SwitchRoutine:
-    """The user picked another routine by voice: history now records that one."""
-    routine: str                # its id
-    name: str
-    steps: int
-
-    @property
-    def event(self) -> str:
-        return "routine"
-
-    @property
-    def fields(self) -> dict:
-        return dict(vars(self))
-
-
-@dataclass(frozen=True)
-class RememberSetting:
-    """A setting changed by voice, to be remembered for the next session."""
-    name: str                   # verbosity | counting
-    value: str
-
-    @property
-    def event(self) -> str:
-        return "setting"
-
-    @property
-    def fields(self) -> dict:
-        return dict(vars(self))
-
-
-@dataclass(frozen=True)
-class Adjust:
-    change: str                 # slower | faster | louder | quieter
-
-
-@dataclass(frozen=True)
-class End:
-    completed: bool
-
-
-Action = Union[Say, Cue, Hush, Record, SaveProgress, SwitchRoutine, RememberSetting, Adjust, End]
+    it (see plan.plan_ms)."""
+    return plan_ms(state.plan, state.index if start is None else start, state.verbosity, state.set_up,
+                   state.cues_explained, ctx.lines, ctx.speech_wpm, ctx.move_ms)
 
 
 # ---- state ----
@@ -304,7 +54,7 @@ class Context:
     offer_resume_at: int = 0     # > 0: first ask whether to continue from this step or start over
     routines: Mapping[str, tuple[str, tuple[PlanStep, ...]]] = field(default_factory=dict)  # id -> name, plan
     choose_routine: bool = False  # first ask which routine to run
-    cues: frozenset = frozenset()  # hold cues on: halfway, ten_left, countdown (see with_cues)
+    cues: frozenset[str] = frozenset()  # hold cues on: halfway, ten_left, countdown (see with_cues)
     move_ms: int = 0             # quiet after a routine's own instruction, to move before the next line
     wait_for_ready: bool = False  # before each hold, wait for "ready"
     speech_wpm: int = 0          # the speech (or, printing only, reading) rate, for length estimates; 0: instant
@@ -317,29 +67,29 @@ class Context:
 class State:
     plan: tuple[PlanStep, ...]
     index: int = 0
-    mode: str = "ready"          # ready | waiting | running | paused | answering | ending | ended
+    mode: Mode = "ready"
     timing: bool = False         # a hold or rest timer is running (possibly frozen)
     started_at: int = 0          # effective start of the timer, moved on by time spent frozen
     frozen_at: int | None = None
     next_count: int = 0          # index into the hold's count schedule
     waiting_for: int | None = None
-    then: str | None = None      # what happens when waiting_for finishes
+    then: Then | None = None     # what happens when waiting_for finishes
     last_id: int = 0
-    cues_explained: frozenset = frozenset()
+    cues_explained: frozenset[str] = frozenset()
     disclaimer_given: bool = False
     completed: bool = False
     misses: int = 0              # inputs not understood in a row
     last_topic: str | None = None  # for "tell me more"
     added: int = 0               # seconds the user added to the current hold
-    count_style: str | None = None  # the user's choice of counting, over the routine's
-    verbosity: str = "normal"    # brief | normal | detailed
+    count_style: CountStyle | None = None  # the user's choice of counting, over the routine's
+    verbosity: Verbosity = "normal"
     wait_until: int | None = None  # waiting: when to go on without an answer (None: wait for the user)
-    choice: str = "start"        # waiting for: start (the opening) | resume (continue or start over) | routine
+    choice: Choice = "start"     # waiting for: start (the opening) | resume (continue or start over) | routine
     routine: str = ""            # id of a routine chosen by voice ("": the one the session started with)
     fresh_answer: bool = False   # the last thing said was an answer, so "more detail" means tell me more
     stop_asked: bool = False     # a spoken "stop" while waiting was answered with "say stop again"
-    set_up: frozenset = frozenset()  # exercises held at least once: their once-per-exercise lines are not repeated
-    after: str | None = None     # what the speech cut off by a pause or a question was to do next
+    set_up: frozenset[int] = frozenset()  # exercises held at least once: their once-per-exercise lines are not repeated
+    after: Then | None = None     # what the speech cut off by a pause or a question was to do next
     answer_rest: str = ""        # the rest of an answer cut to one sentence during a hold, for "tell me more"
     idle_since: int = 0          # paused: when the user last said something (or the pause began)
     settle_until: int | None = None  # after a movement line: when the next line may start
@@ -353,7 +103,9 @@ class State:
 
 def start_state(plan: tuple[PlanStep, ...], index: int = 0, verbosity: str = "normal",
                 count_style: str | None = None) -> State:
-    return State(plan=plan, index=index, verbosity=verbosity, count_style=count_style)
+    """A session at step `index`; verbosity and counting as the settings give them (already checked)."""
+    return State(plan=plan, index=index, verbosity=cast(Verbosity, verbosity),
+                 count_style=cast("CountStyle | None", count_style))
 
 
 # ---- the machine ----
@@ -368,7 +120,7 @@ def step(state: State, event: Event, now: int, ctx: Context) -> tuple[State, lis
             return _offer_routines(state, ctx, out)
         if ctx.offer_resume_at > 0:
             state = _set_mode(replace(state, index=ctx.offer_resume_at, choice="resume"), "waiting", out)
-            text = _fill(ctx.lines["resume_offer"], name=_routine_name(state, ctx), **_exercise_of(state),
+            text = fill(ctx.lines["resume_offer"], name=_routine_name(state, ctx), **_exercise_of(state),
                          seconds=spoken_seconds(ctx.start_wait_ms // 1000, ctx.lines))
             return _say(state, out, text, then="wait"), out
         state = _set_mode(state, "running", out)
@@ -407,7 +159,7 @@ def side_start(plan: tuple[PlanStep, ...], index: int) -> int:
 def _continue(state: State, ctx: Context, out: list[Action]) -> State:
     """Continue an interrupted session at the start of the interrupted side, with its set-up lines."""
     state = replace(state, index=side_start(state.plan, state.index))
-    return _say(state, out, _fill(ctx.lines["intro_resumed"], name=_routine_name(state, ctx), **_exercise_of(state),
+    return _say(state, out, fill(ctx.lines["intro_resumed"], name=_routine_name(state, ctx), **_exercise_of(state),
                                   safety_first=ctx.lines["safety_first"]),
                 then="enter")
 
@@ -423,7 +175,7 @@ def _offer_routines(state: State, ctx: Context, out: list[Action]) -> tuple[Stat
     state = _set_mode(replace(state, choice="routine", waiting_for=None, then=None), "waiting", out)
     names = [name for name, _ in ctx.routines.values()]
     listed = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " " + ctx.lines["or"] + " " + names[-1]
-    text = _fill(ctx.lines["routine_menu"], routines=listed,
+    text = fill(ctx.lines["routine_menu"], routines=listed,
                  seconds=spoken_seconds(_menu_wait_ms(ctx) // 1000, ctx.lines))
     return _say(state, out, text, then="wait"), out
 
@@ -470,7 +222,7 @@ def timer_seconds(state: State) -> int:
     return state.step.seconds + state.added
 
 
-def schedule_of(state: State, ctx: "Context | None" = None) -> tuple[tuple[int, str], ...]:
+def schedule_of(state: State, ctx: "Context | None" = None) -> Schedule:
     if state.step.kind != "hold":
         return ()
     style, seconds = state.count_style or state.step.count, timer_seconds(state)
@@ -516,13 +268,13 @@ def remaining_ms(state: State, now: int) -> int:
     return max(0, timer_seconds(state) * 1000 - elapsed_ms(state, now))
 
 
-def _set_mode(state: State, mode: str, out: list[Action]) -> State:
+def _set_mode(state: State, mode: Mode, out: list[Action]) -> State:
     if state.mode != mode:
         out.append(Record("state", {"from": state.mode, "to": mode}))
     return replace(state, mode=mode)
 
 
-def _say(state: State, out: list[Action], text: str, kind: str = "instruction", then: str | None = None,
+def _say(state: State, out: list[Action], text: str, kind: SayKind = "instruction", then: Then | None = None,
          due: int | None = None) -> State:
     said = Say(text[:1].upper() + text[1:], state.last_id + 1, kind, due)
     out.append(said)
@@ -532,7 +284,7 @@ def _say(state: State, out: list[Action], text: str, kind: str = "instruction", 
     return state
 
 
-def _cue(state: State, out: list[Action], name: str) -> State:
+def _cue(state: State, out: list[Action], name: CueName) -> State:
     out.append(Cue(name, state.last_id + 1))
     return replace(state, last_id=state.last_id + 1)
 
@@ -549,22 +301,22 @@ def _enter(state: State, index: int, now: int, ctx: Context, out: list[Action],
     if current.kind == "say":
         text = text_of(state, current, ctx)
         if opening and ctx.start_wait_ms > 0:
-            text += " " + _fill(ctx.lines["start_wait"], seconds=spoken_seconds(ctx.start_wait_ms // 1000, ctx.lines))
+            text += " " + fill(ctx.lines["start_wait"], seconds=spoken_seconds(ctx.start_wait_ms // 1000, ctx.lines))
             state = _set_mode(replace(state, choice="start"), "waiting", out)
-        then = "wait" if opening and ctx.start_wait_ms > 0 else "advance"
+        then: Then = "wait" if opening and ctx.start_wait_ms > 0 else "advance"
         if opening and ctx.first_run_hint:
             state = _say(state, out, text)
             return _say(state, out, ctx.first_run_hint, kind="info", then=then), out
         return _say(state, out, text, then=then), out
     if current.kind == "rest":
-        text = _fill(ctx.lines["rest"], seconds=spoken_seconds(current.seconds, ctx.lines))
+        text = fill(ctx.lines["rest"], seconds=spoken_seconds(current.seconds, ctx.lines))
         return _say(state, out, text, then="start_timer"), out
     if ctx.wait_for_ready and state.ready_at != index:
         state = _set_mode(replace(state, choice="ready"), "waiting", out)
         return _say(state, out, ctx.lines["ready_prompt"], then="wait"), out
     first = ctx.tones and "hold_start" not in state.cues_explained
     seconds = spoken_seconds(current.seconds, ctx.lines)
-    text = _fill(ctx.lines["hold_first" if first else "hold"], seconds=seconds)
+    text = fill(ctx.lines["hold_first" if first else "hold"], seconds=seconds)
     return _say(state, out, text, then="start_timer"), out
 
 
@@ -605,19 +357,19 @@ def _finish(state: State, completed: bool, ctx: Context, out: list[Action],
 
 
 def _plural(count: int, name: str, ctx: Context) -> str:
-    return ctx.lines[f"{name}_one"] if count == 1 else _fill(ctx.lines[f"{name}_many"], count=count)
+    return ctx.lines[f"{name}_one"] if count == 1 else fill(ctx.lines[f"{name}_many"], count=count)
 
 
 def _summary(state: State, now: int, ctx: Context) -> str:
     total = 1 + max(s.exercise for s in state.plan)
     minutes = spoken_minutes(now / 1000, ctx.lines)
     if state.completed:
-        text = _fill(ctx.lines["summary_completed"], exercises=_plural(total, "exercises", ctx), minutes=minutes)
+        text = fill(ctx.lines["summary_completed"], exercises=_plural(total, "exercises", ctx), minutes=minutes)
     else:
-        text = _fill(ctx.lines["summary_stopped"], number=state.step.exercise + 1, total=total, minutes=minutes)
+        text = fill(ctx.lines["summary_stopped"], number=state.step.exercise + 1, total=total, minutes=minutes)
     if ctx.week is None:
         return text
-    return text + " " + _fill(ctx.lines["summary_week"], sessions=_plural(ctx.week.sessions + 1, "sessions", ctx))
+    return text + " " + fill(ctx.lines["summary_week"], sessions=_plural(ctx.week.sessions + 1, "sessions", ctx))
 
 
 def _progress(now: int, ctx: Context) -> str:
@@ -625,9 +377,9 @@ def _progress(now: int, ctx: Context) -> str:
     if ctx.week is None:
         return ctx.lines["progress_unknown"]
     days = ctx.week.days_in_a_row + 1
-    return _fill(ctx.lines["progress"], sessions=_plural(ctx.week.sessions + 1, "sessions", ctx),
+    return fill(ctx.lines["progress"], sessions=_plural(ctx.week.sessions + 1, "sessions", ctx),
                  minutes=spoken_minutes(ctx.week.seconds + now / 1000, ctx.lines),
-                 days=ctx.lines["streak_one"] if days == 1 else _fill(ctx.lines["streak_many"], count=days))
+                 days=ctx.lines["streak_one"] if days == 1 else fill(ctx.lines["streak_many"], count=days))
 
 
 def _end(state: State, out: list[Action]) -> tuple[State, list[Action]]:
@@ -774,13 +526,13 @@ def _intent(state: State, event: Intent, now: int, ctx: Context) -> tuple[State,
         if state.mode != "paused" and state.timing and state.frozen_at is None:  # "carry on" in a hold: keep holding
             seconds = spoken_seconds(math.ceil(remaining_ms(state, now) / 1000), ctx.lines)
             line = "keep_holding" if state.step.kind == "hold" else "doing_rest"
-            return _say(state, out, _fill(ctx.lines[line], seconds=seconds), kind="info"), out
+            return _say(state, out, fill(ctx.lines[line], seconds=seconds), kind="info"), out
         if state.mode != "paused":
             return _say(state, out, ctx.lines["not_paused"], kind="info"), out
         out.append(Hush())
         if state.frozen_at is not None and remaining_ms(state, now) > 0:
             seconds = spoken_seconds(math.ceil(remaining_ms(state, now) / 1000), ctx.lines)
-            return _say(state, out, _fill(ctx.lines["resuming_timer"], seconds=seconds), then="unfreeze"), out
+            return _say(state, out, fill(ctx.lines["resuming_timer"], seconds=seconds), then="unfreeze"), out
         return _say(state, out, ctx.lines["resuming"], then="unfreeze"), out
     if name in ADDED_SECONDS:
         return _add_time(state, ADDED_SECONDS[name], now, ctx, out)
@@ -842,7 +594,7 @@ def _while_waiting(state: State, event: Intent, now: int, ctx: Context,
         return _say(state, out, ctx.lines["waiting_for_start"], kind="info"), out
     if name in VERBOSITY_INTENTS:
         return _verbosity(state, name, ctx, out)
-    if name in COUNT_STYLE_INTENTS:
+    if name is not None and name in COUNT_STYLE_INTENTS:
         return _count_style(state, COUNT_STYLE_INTENTS[name], now, ctx, out)
     if name in ("slower", "faster", "louder", "quieter"):
         out.append(Adjust(name))
@@ -863,7 +615,7 @@ def _while_waiting(state: State, event: Intent, now: int, ctx: Context,
     return _say(state, out, ctx.lines["help" if name == "more_help" else help_line], kind="info"), out
 
 
-def _verbosity(state: State, verbosity: str, ctx: Context, out: list[Action]) -> tuple[State, list[Action]]:
+def _verbosity(state: State, verbosity: Verbosity, ctx: Context, out: list[Action]) -> tuple[State, list[Action]]:
     out.append(RememberSetting("verbosity", verbosity))
     return _say(replace(state, verbosity=verbosity), out, ctx.lines[f"verbosity_{verbosity}"], kind="info"), out
 
@@ -882,11 +634,11 @@ def _add_time(state: State, seconds: int, now: int, ctx: Context, out: list[Acti
         return _say(state, out, ctx.lines["add_time_no_hold"], kind="info"), out
     state = replace(state, added=state.added + seconds)
     left = spoken_seconds(math.ceil(remaining_ms(state, now) / 1000), ctx.lines)
-    return _say(state, out, _fill(ctx.lines["time_added"], added=spoken_seconds(seconds, ctx.lines), left=left),
+    return _say(state, out, fill(ctx.lines["time_added"], added=spoken_seconds(seconds, ctx.lines), left=left),
                 kind="info"), out
 
 
-def _count_style(state: State, style: str, now: int, ctx: Context, out: list[Action]) -> tuple[State, list[Action]]:
+def _count_style(state: State, style: CountStyle, now: int, ctx: Context, out: list[Action]) -> tuple[State, list[Action]]:
     state = replace(state, count_style=style)
     out.append(RememberSetting("counting", style))
     if state.timing and state.step.kind == "hold":  # counts already due under the new style are not said late
@@ -912,7 +664,7 @@ def _other_side(state: State, now: int, ctx: Context, out: list[Action]) -> tupl
 def _pain(state: State, now: int, ctx: Context, out: list[Action]) -> tuple[State, list[Action]]:
     """Pain outranks everything: silence, freeze the hold, say to ease off, and wait for the user."""
     out.append(Hush())
-    text = _fill(ctx.lines["pain"], safety=ctx.safety)
+    text = fill(ctx.lines["pain"], safety=ctx.safety)
     if state.mode == "ending":
         return _say(state, out, text, then="end"), out
     state = _set_mode(_freeze(_interrupted(state), now), "paused", out)
@@ -963,7 +715,7 @@ def _answered(state: State, now: int, ctx: Context, out: list[Action]) -> tuple[
     passed = sum(1 for second, _ in schedule_of(state, ctx) if second * 1000 <= elapsed_ms(state, now))
     state = replace(state, next_count=max(state.next_count, passed))  # counts due meanwhile are not said late
     seconds = spoken_seconds(math.ceil(remaining_ms(state, now) / 1000), ctx.lines)
-    return _say(state, out, _fill(ctx.lines["back_to_stretch_left"], seconds=seconds), kind="info"), out
+    return _say(state, out, fill(ctx.lines["back_to_stretch_left"], seconds=seconds), kind="info"), out
 
 
 def _current_instruction(state: State, ctx: Context) -> str:
@@ -977,24 +729,24 @@ def _current_instruction(state: State, ctx: Context) -> str:
 def _time_left(state: State, now: int, ctx: Context) -> str:
     if state.step.kind in ("hold", "rest"):
         seconds = spoken_seconds(math.ceil(remaining_ms(state, now) / 1000), ctx.lines)
-        return _fill(ctx.lines["seconds_left_paused" if state.frozen_at is not None else "seconds_left"],
+        return fill(ctx.lines["seconds_left_paused" if state.frozen_at is not None else "seconds_left"],
                      seconds=seconds)
-    return _fill(ctx.lines["routine_left"], minutes=spoken_minutes(estimate_ms(state, ctx) / 1000, ctx.lines))
+    return fill(ctx.lines["routine_left"], minutes=spoken_minutes(estimate_ms(state, ctx) / 1000, ctx.lines))
 
 
 def _where_waiting(state: State, ctx: Context) -> str:
     """Where am I, while the coach waits at the opening, at the offer to continue or at the routine menu."""
     name = _routine_name(state, ctx)
     if state.choice == "resume":
-        return _fill(ctx.lines["where_offer"], name=name, **_exercise_of(state))
+        return fill(ctx.lines["where_offer"], name=name, **_exercise_of(state))
     if state.choice == "routine":
-        return _fill(ctx.lines["where_menu"], name=name)
-    return _fill(ctx.lines["where_opening"], name=name)
+        return fill(ctx.lines["where_menu"], name=name)
+    return fill(ctx.lines["where_opening"], name=name)
 
 
 def _which_side(state: State, ctx: Context) -> str:
     side = state.step.side
-    return _fill(ctx.lines["which_side"], side=side) if side else ctx.lines["no_side"]
+    return fill(ctx.lines["which_side"], side=side) if side else ctx.lines["no_side"]
 
 
 def _where(state: State, now: int, ctx: Context) -> str:
@@ -1006,13 +758,13 @@ def _where(state: State, now: int, ctx: Context) -> str:
     elif state.mode == "waiting":  # only for "ready": the other waits have their own answer
         doing = ctx.lines["doing_ready"]
     elif current.kind == "hold":
-        doing = _fill(ctx.lines["doing_hold"], seconds=seconds)
+        doing = fill(ctx.lines["doing_hold"], seconds=seconds)
     elif current.kind == "rest":
-        doing = _fill(ctx.lines["doing_rest"], seconds=seconds)
+        doing = fill(ctx.lines["doing_rest"], seconds=seconds)
     else:
         doing = ctx.lines["doing_say"]
-    side = _fill(ctx.lines["where_side"], side=current.side) if current.side else ""
+    side = fill(ctx.lines["where_side"], side=current.side) if current.side else ""
     rounds = max(s.round for s in state.plan if s.exercise == current.exercise)
-    round_ = _fill(ctx.lines["where_round"], round=current.round, rounds=rounds) if current.round else ""
-    return _fill(ctx.lines["where"], number=current.exercise + 1, total=total, name=current.title, side=side,
+    round_ = fill(ctx.lines["where_round"], round=current.round, rounds=rounds) if current.round else ""
+    return fill(ctx.lines["where"], number=current.exercise + 1, total=total, name=current.title, side=side,
                  round=round_, doing=doing)
