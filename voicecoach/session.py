@@ -12,7 +12,8 @@ from voicecoach.session_events import (Action, Adjust, Cue, End, Event, Hush, In
                                        RememberSetting, Say, SaveProgress, SpeechDone, Start, SwitchRoutine, Tick)
 from voicecoach.session_flow import (PAUSED_OFFER_STOP_S, PAUSED_REMINDERS_S, SKIP_LATE_MS, continue_side, enter,
                                      offer_routines, paused_deadline, speech_done, tick)
-from voicecoach.session_intents import BACK_RESTARTS_AFTER_MS, MISSES_BEFORE_HINT, acknowledge, intent
+from voicecoach.ports import ListeningContext, SessionMode
+from voicecoach.session_intents import BACK_RESTARTS_AFTER_MS, MISSES_BEFORE_HINT, acknowledge, acts_on, intent
 from voicecoach.session_state import (Context, State, elapsed_ms, estimate_ms, exercise_of, remaining_ms,
                                       routine_name, say, schedule_of, set_mode, side_start, start_state, text_of,
                                       timer_seconds)
@@ -21,7 +22,7 @@ __all__ = ["Action", "Adjust", "BACK_RESTARTS_AFTER_MS", "CUES", "CUES_FROM_S", 
            "Hush", "Intent", "IntentName", "MINUTES", "MISSES_BEFORE_HINT", "Mode", "PAUSED_OFFER_STOP_S",
            "PAUSED_REMINDERS_S", "PlanStep", "Record", "RememberSetting", "SKIP_LATE_MS", "Say", "SaveProgress",
            "SpeechDone", "Start", "State", "SwitchRoutine", "Tick", "build_plan", "count_schedule", "elapsed_ms",
-           "estimate_ms", "next_deadline", "remaining_ms", "said_at", "schedule_of", "side_start", "spoken_minutes",
+           "estimate_ms", "listening_context", "next_deadline", "remaining_ms", "said_at", "schedule_of", "side_start", "spoken_minutes",
            "spoken_seconds", "start_state", "step", "text_of", "timer_seconds", "with_cues"]
 
 
@@ -70,3 +71,23 @@ def next_deadline(state: State, ctx: Context) -> int | None:
     if state.next_count < len(schedule):
         return min(end, state.started_at + schedule[state.next_count][0] * 1000 - ctx.count_lead_ms)
     return end
+
+
+def listening_context(state: State, ctx: Context) -> ListeningContext:
+    """What the session would act on now, for the listener: its mode in the listener's words, the intents its
+    handler table for this mode acts on (so the two cannot disagree) and the last line it said."""
+    return ListeningContext(_listening_mode(state), acts_on(state, ctx), state.last_line)
+
+
+def _listening_mode(state: State) -> SessionMode:
+    if state.mode == "waiting":  # the welcome or the offer to continue; the menu; "say ready" before a hold
+        return "menu" if state.choice == "routine" else "resting" if state.choice == "ready" else "opening"
+    if state.mode in ("paused", "answering"):
+        return state.mode
+    if state.mode in ("ending", "ended"):
+        return "ending"
+    if state.mode == "ready":
+        return "opening"
+    if state.timing and state.frozen_at is None:
+        return "holding" if state.step.kind == "hold" else "resting"
+    return "resting" if state.settle_until is not None else "saying"  # time to move after an instruction

@@ -7,7 +7,7 @@ from typing import Callable, Mapping
 
 from voicecoach.plan import fill, spoken_seconds
 from voicecoach.session_events import (Action, Change, CountStyle, Hush, Intent, IntentName, Mode, Record,
-                                       RememberSetting, Verbosity, Adjust)
+                                       RememberSetting, Say, Verbosity, Adjust)
 from voicecoach.session_flow import begin, enter, finish, offer_routines, previous, start_over, switch_routine, advance
 from voicecoach.session_replies import (current_instruction, first_sentence, help_line, progress, time_left,
                                         where, where_waiting, which_side)
@@ -56,7 +56,9 @@ def acknowledge(state: State, actions: list[Action], ctx: Context) -> Result:
     if ctx.tones and "understood" not in state.cues_explained:
         state = say(replace(state, cues_explained=state.cues_explained | {"understood"}), added,
                     ctx.lines["understood_first"], kind="info")
-    return state, actions[:at] + added + actions[at:]
+    actions = actions[:at] + added + actions[at:]
+    return replace(state, last_line=next((a.text for a in reversed(actions) if isinstance(a, Say)), state.last_line)), \
+        actions
 
 
 def _missed(state: State, ctx: Context, out: list[Action]) -> Result:

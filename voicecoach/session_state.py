@@ -46,6 +46,7 @@ class State:
     waiting_for: int | None = None
     then: Then | None = None     # what happens when waiting_for finishes
     last_id: int = 0
+    last_line: str = ""          # the text of the last Say, for the listener (see session.listening_context)
     cues_explained: frozenset[str] = frozenset()
     disclaimer_given: bool = False
     completed: bool = False
@@ -138,7 +139,7 @@ def say(state: State, out: list[Action], text: str, kind: SayKind = "instruction
          due: int | None = None) -> State:
     said = Say(text[:1].upper() + text[1:], state.last_id + 1, kind, due)
     out.append(said)
-    state = replace(state, last_id=said.id)
+    state = replace(state, last_id=said.id, last_line=said.text)
     if then is not None:
         state = replace(state, waiting_for=said.id, then=then)
     return state
