@@ -18,9 +18,11 @@ def ignored_as_the_machine_does(d: Drive, name: str) -> bool:
     """Feeding `name` to a copy of the session does nothing: no action, and the state unchanged but for the misses
     in a row and, while paused, when the user last spoke."""
     copy = deepcopy(d)
-    before = replace(copy.state, misses=0, idle_since=0, reminders=0)
+    def settled(state):
+        return replace(state, attention=replace(state.attention, misses=0), pause=core.Pause())
+    before = settled(copy.state)
     actions = copy.feed(core.Intent(name, "calf"))
-    return not actions and replace(copy.state, misses=0, idle_since=0, reminders=0) == before
+    return not actions and settled(copy.state) == before
 
 
 def test_before_the_start_and_while_ending_only_pain_is_acted_on():

@@ -14,14 +14,14 @@ from voicecoach.session_flow import (PAUSED_OFFER_STOP_S, PAUSED_REMINDERS_S, SK
                                      offer_routines, paused_deadline, speech_done, tick)
 from voicecoach.ports import ListeningContext, SessionMode
 from voicecoach.session_intents import BACK_RESTARTS_AFTER_MS, MISSES_BEFORE_HINT, acknowledge, acts_on, intent
-from voicecoach.session_state import (Context, State, elapsed_ms, estimate_ms, exercise_of, remaining_ms,
+from voicecoach.session_state import (Attention, Context, Pause, Speech, State, Talk, Timer, Wait, elapsed_ms, estimate_ms, exercise_of, remaining_ms,
                                       routine_name, say, schedule_of, set_mode, side_start, start_state, text_of,
                                       timer_seconds)
 
 __all__ = ["Action", "Adjust", "BACK_RESTARTS_AFTER_MS", "CUES", "CUES_FROM_S", "Context", "Cue", "End", "Event",
            "Hush", "Intent", "IntentName", "MINUTES", "MISSES_BEFORE_HINT", "Mode", "PAUSED_OFFER_STOP_S",
            "PAUSED_REMINDERS_S", "PlanStep", "Record", "RememberSetting", "SKIP_LATE_MS", "Say", "SaveProgress",
-           "SpeechDone", "Start", "State", "SwitchRoutine", "Tick", "build_plan", "count_schedule", "elapsed_ms",
+           "SpeechDone", "Start", "State", "Attention", "Pause", "Speech", "Talk", "Timer", "Wait", "SwitchRoutine", "Tick", "build_plan", "count_schedule", "elapsed_ms",
            "estimate_ms", "listening_context", "next_deadline", "remaining_ms", "said_at", "schedule_of", "side_start", "spoken_minutes",
            "spoken_seconds", "start_state", "step", "text_of", "timer_seconds", "with_cues"]
 
@@ -35,7 +35,7 @@ def step(state: State, event: Event, now: int, ctx: Context) -> tuple[State, lis
         if ctx.choose_routine and ctx.routines:
             return offer_routines(state, ctx, out)
         if ctx.offer_resume_at > 0:
-            state = set_mode(replace(state, index=ctx.offer_resume_at, choice="resume"), "waiting", out)
+            state = set_mode(replace(state, index=ctx.offer_resume_at, wait=replace(state.wait, choice="resume")), "waiting", out)
             text = fill(ctx.lines["resume_offer"], name=routine_name(state, ctx), **exercise_of(state),
                          seconds=spoken_seconds(ctx.start_wait_ms // 1000, ctx.lines))
             return say(state, out, text, then="wait"), out
@@ -50,7 +50,7 @@ def step(state: State, event: Event, now: int, ctx: Context) -> tuple[State, lis
     before = state.mode
     state, actions = intent(state, event, now, ctx)
     if state.mode == "paused":  # silence while paused is counted from the user's last words
-        state = replace(state, idle_since=now, reminders=0)
+        state = replace(state, pause=Pause(idle_since=now))
     if event.spoken and event.name not in (None, "pain") and before not in ("ready", "ending"):
         return acknowledge(state, actions, ctx)
     return state, actions
@@ -58,36 +58,37 @@ def step(state: State, event: Event, now: int, ctx: Context) -> tuple[State, lis
 
 def next_deadline(state: State, ctx: Context) -> int | None:
     """When the session next needs a Tick (ms), or None if it is waiting on speech or the user."""
+    timer = state.timer
     if state.mode == "waiting":
-        return state.wait_until
+        return state.wait.until
     if state.mode == "paused":
         return paused_deadline(state)
-    if state.mode == "running" and state.settle_until is not None:
-        return state.settle_until
-    if state.mode in ("ended", "answering") or not state.timing or state.frozen_at is not None:
+    if state.mode == "running" and state.speech.settle_until is not None:
+        return state.speech.settle_until
+    if state.mode in ("ended", "answering") or not timer.running or timer.frozen_at is not None:
         return None  # answering: the timer runs on, and is looked at when the answer has been said
-    end = state.started_at + timer_seconds(state) * 1000
+    end = timer.started_at + timer_seconds(state) * 1000
     schedule = schedule_of(state, ctx)
-    if state.next_count < len(schedule):
-        return min(end, state.started_at + schedule[state.next_count][0] * 1000 - ctx.count_lead_ms)
+    if timer.next_count < len(schedule):
+        return min(end, timer.started_at + schedule[timer.next_count][0] * 1000 - ctx.count_lead_ms)
     return end
 
 
 def listening_context(state: State, ctx: Context) -> ListeningContext:
     """What the session would act on now, for the listener: its mode in the listener's words, the intents its
     handler table for this mode acts on (so the two cannot disagree) and the last line it said."""
-    return ListeningContext(_listening_mode(state), acts_on(state, ctx), state.last_line)
+    return ListeningContext(_listening_mode(state), acts_on(state, ctx), state.speech.last_line)
 
 
 def _listening_mode(state: State) -> SessionMode:
     if state.mode == "waiting":  # the welcome or the offer to continue; the menu; "say ready" before a hold
-        return "menu" if state.choice == "routine" else "resting" if state.choice == "ready" else "opening"
+        return "menu" if state.wait.choice == "routine" else "resting" if state.wait.choice == "ready" else "opening"
     if state.mode in ("paused", "answering"):
         return state.mode
     if state.mode in ("ending", "ended"):
         return "ending"
     if state.mode == "ready":
         return "opening"
-    if state.timing and state.frozen_at is None:
+    if state.timer.running and state.timer.frozen_at is None:
         return "holding" if state.step.kind == "hold" else "resting"
-    return "resting" if state.settle_until is not None else "saying"  # time to move after an instruction
+    return "resting" if state.speech.settle_until is not None else "saying"  # time to move after an instruction

@@ -11,8 +11,8 @@ from voicecoach.session_events import (Action, Change, CountStyle, Hush, Intent,
 from voicecoach.session_flow import begin, enter, finish, offer_routines, previous, start_over, switch_routine, advance
 from voicecoach.session_replies import (current_instruction, first_sentence, help_line, progress, time_left,
                                         where, where_waiting, which_side)
-from voicecoach.session_state import (Context, State, cue, elapsed_ms, freeze, interrupted, remaining_ms, say,
-                                      schedule_of, set_mode, text_of, timer_seconds)
+from voicecoach.session_state import (Context, State, cue, done_waiting, elapsed_ms, explained, freeze, interrupted,
+                                      remaining_ms, say, schedule_of, set_mode, text_of, timer_seconds)
 
 BACK_RESTARTS_AFTER_MS = 3000  # "back" this far into a hold restarts it instead of going to the step before
 MISSES_BEFORE_HINT = 2  # a gentle earcon for a miss; a spoken hint only after this many in a row
@@ -42,7 +42,7 @@ def intent(state: State, event: Intent, now: int, ctx: Context) -> Result:
     if state.mode not in ("ready", "ending"):  # before the session starts and while it closes, only pain counts
         if event.name is None:
             return _missed(state, ctx, out)
-        state = replace(state, misses=0)
+        state = replace(state, attention=replace(state.attention, misses=0))
     table = TABLES[state.mode]
     handler = table.handlers.get(event.name) if event.name is not None and event.name in acts_on(state, ctx) else None
     return (handler or table.fallback or _nothing)(state, event, now, ctx, out)
@@ -53,23 +53,24 @@ def acknowledge(state: State, actions: list[Action], ctx: Context) -> Result:
     at = 1 if actions and isinstance(actions[0], Hush) else 0
     added: list[Action] = []
     state = cue(state, added, "understood")
-    if ctx.tones and "understood" not in state.cues_explained:
-        state = say(replace(state, cues_explained=state.cues_explained | {"understood"}), added,
-                    ctx.lines["understood_first"], kind="info")
+    if ctx.tones and "understood" not in state.talk.cues_explained:
+        state = say(explained(state, "understood"), added, ctx.lines["understood_first"], kind="info")
     actions = actions[:at] + added + actions[at:]
-    return replace(state, last_line=next((a.text for a in reversed(actions) if isinstance(a, Say)), state.last_line)), \
-        actions
+    last_line = next((a.text for a in reversed(actions) if isinstance(a, Say)), state.speech.last_line)
+    return replace(state, speech=replace(state.speech, last_line=last_line)), actions
 
 
 def _missed(state: State, ctx: Context, out: list[Action]) -> Result:
-    state = cue(replace(state, misses=state.misses + 1), out, "not_understood")
-    if "not_understood" not in state.cues_explained:
-        state = replace(state, cues_explained=state.cues_explained | {"not_understood"})
+    misses = state.attention.misses + 1
+    state = cue(replace(state, attention=replace(state.attention, misses=misses)), out, "not_understood")
+    if "not_understood" not in state.talk.cues_explained:
+        state = explained(state, "not_understood")
         return say(state, out, ctx.lines["not_understood_first" if ctx.tones else "not_understood"],
                    kind="info"), out
-    if state.misses < MISSES_BEFORE_HINT:
+    if misses < MISSES_BEFORE_HINT:
         return state, out
-    return say(replace(state, misses=0), out, ctx.lines["not_understood"], kind="info"), out
+    state = replace(state, attention=replace(state.attention, misses=0))
+    return say(state, out, ctx.lines["not_understood"], kind="info"), out
 
 
 # ---- handlers shared by several modes, and the factories that make the one-line ones ----
@@ -95,24 +96,25 @@ def _adjusts(change: Change) -> Handler:
 def _sets_verbosity(verbosity: Verbosity) -> Handler:
     def handler(state: State, event: Intent, now: int, ctx: Context, out: list[Action]) -> Result:
         out.append(RememberSetting("verbosity", verbosity))
-        return say(replace(state, verbosity=verbosity), out, ctx.lines[f"verbosity_{verbosity}"], kind="info"), out
+        state = replace(state, talk=replace(state.talk, verbosity=verbosity))
+        return say(state, out, ctx.lines[f"verbosity_{verbosity}"], kind="info"), out
     return handler
 
 
 def _sets_counting(style: CountStyle) -> Handler:
     def handler(state: State, event: Intent, now: int, ctx: Context, out: list[Action]) -> Result:
-        state = replace(state, count_style=style)
+        state = replace(state, talk=replace(state.talk, count_style=style))
         out.append(RememberSetting("counting", style))
-        if state.timing and state.step.kind == "hold":  # counts already due under the new style are not said late
+        if state.timer.running and state.step.kind == "hold":  # counts already due under the new style: not said
             passed = sum(1 for second, _ in schedule_of(state, ctx) if second * 1000 <= elapsed_ms(state, now))
-            state = replace(state, next_count=passed)
+            state = replace(state, timer=replace(state.timer, next_count=passed))
         return say(state, out, ctx.lines[f"counting_{style}"], kind="info"), out
     return handler
 
 
 def _pain(state: State, event: Intent, now: int, ctx: Context, out: list[Action]) -> Result:
     """Pain outranks everything: silence, freeze the hold, say to ease off, and wait for the user."""
-    state = replace(state, misses=0)
+    state = replace(state, attention=replace(state.attention, misses=0))
     out.append(Hush())
     text = fill(ctx.lines["pain"], safety=ctx.safety)
     if state.mode == "ending":
@@ -137,33 +139,34 @@ def _ask(state: State, event: Intent, now: int, ctx: Context, out: list[Action])
 
 
 def _tell_more(state: State, event: Intent, now: int, ctx: Context, out: list[Action]) -> Result:
-    return answer(state, state.last_topic, now, ctx, out, longer=True)
+    return answer(state, state.attention.last_topic, now, ctx, out, longer=True)
 
 
 def answer(state: State, topic: str | None, now: int, ctx: Context, out: list[Action], longer: bool = False) -> Result:
     """Answer a question (longer: tell more about the last one), the timer running on or frozen meanwhile."""
     if longer and topic is None:
         return say(state, out, ctx.lines["nothing_more"], kind="info"), out
-    if longer and state.answer_rest:  # the rest of an answer cut to its first sentence during a hold
-        text, state = state.answer_rest, replace(state, answer_rest="")
+    attention = state.attention
+    if longer and attention.answer_rest:  # the rest of an answer cut to its first sentence during a hold
+        text, attention = attention.answer_rest, replace(attention, answer_rest="")
     else:
         text = (ctx.more if longer else ctx.answers).get(topic, ctx.out_of_scope) if topic else ctx.out_of_scope
-        state = replace(state, answer_rest="")
+        attention = replace(attention, answer_rest="")
         holding = state.step.kind == "hold" and state.mode in ("running", "answering")
         first, _, rest = first_sentence(text)
         if holding and rest and not longer:  # while holding a stretch: one sentence, the rest on "tell me more"
-            text, state = f"{first} {ctx.lines['answer_more']}", replace(state, answer_rest=rest)
-    state = replace(state, last_topic=topic or state.last_topic, fresh_answer=True)
-    if topic and not state.disclaimer_given and ctx.disclaimer:
+            text, attention = f"{first} {ctx.lines['answer_more']}", replace(attention, answer_rest=rest)
+    state = replace(state, attention=replace(attention, last_topic=topic or attention.last_topic, fresh_answer=True))
+    if topic and not state.talk.disclaimer_given and ctx.disclaimer:
         text = f"{ctx.disclaimer} {text}"
-        state = replace(state, disclaimer_given=True)
+        state = replace(state, talk=replace(state.talk, disclaimer_given=True))
     if state.mode == "waiting":  # the opening waits again, from the start, once the answer is said
         out.append(Hush())
-        return say(replace(state, wait_until=None), out, text, kind="answer", then="wait"), out
+        return say(replace(state, wait=replace(state.wait, until=None)), out, text, kind="answer", then="wait"), out
     if state.mode == "paused":
         return say(state, out, text, kind="answer"), out
     out.append(Hush())
-    if state.timing and state.frozen_at is None:  # the body keeps stretching while the coach talks
+    if state.timer.running and state.timer.frozen_at is None:  # the body keeps stretching while the coach talks
         state = set_mode(interrupted(state), "answering", out)
         return say(state, out, text, kind="answer", then="answered"), out
     state = set_mode(freeze(interrupted(state), now), "answering", out)
@@ -176,7 +179,7 @@ def _has_routines(state: State, ctx: Context) -> bool:
 
 
 def _at_menu(state: State, ctx: Context) -> bool:
-    return state.choice == "routine"
+    return state.wait.choice == "routine"
 
 
 # Every mode that listens: pain, the routine menu, progress, questions, the voice and the settings.
@@ -205,7 +208,7 @@ _COMMON_GUARDS: Mapping[IntentName, Guard] = {"change_routine": _has_routines, "
 
 def _wait_help(state: State, event: Intent, now: int, ctx: Context, out: list[Action]) -> Result:
     line = {"resume": "help_waiting_resume", "routine": "help_routine_menu", "ready": "help_ready"}.get(
-        state.choice, "help_waiting")
+        state.wait.choice, "help_waiting")
     return say(state, out, ctx.lines["help" if event.name == "more_help" else line], kind="info"), out
 
 
@@ -220,20 +223,21 @@ def _wait_start_over(state: State, event: Intent, now: int, ctx: Context, out: l
 
 
 def _wait_stop(state: State, event: Intent, now: int, ctx: Context, out: list[Action]) -> Result:
-    if event.spoken and not state.stop_asked:  # "start" is easily heard as "stop"
+    if event.spoken and not state.wait.stop_asked:  # "start" is easily heard as "stop"
         # a question the coach asks waits for its answer: the opening's timer must not start the routine over it
-        return say(replace(state, stop_asked=True, wait_until=None), out, ctx.lines["confirm_stop"], kind="info"), out
+        state = replace(state, wait=replace(state.wait, stop_asked=True, until=None))
+        return say(state, out, ctx.lines["confirm_stop"], kind="info"), out
     out.append(Hush())
     return finish(state, False, ctx, out)
 
 
 def _wait_pause(state: State, event: Intent, now: int, ctx: Context, out: list[Action]) -> Result:
-    state = replace(state, wait_until=None, waiting_for=None, then=None)
+    state = done_waiting(replace(state, wait=replace(state.wait, until=None)))
     return say(state, out, ctx.lines["waiting_for_start"], kind="info"), out
 
 
 def _wait_where(state: State, now: int, ctx: Context) -> str:
-    return where(state, now, ctx) if state.choice == "ready" else where_waiting(state, ctx)
+    return where(state, now, ctx) if state.wait.choice == "ready" else where_waiting(state, ctx)
 
 
 _WAITING = Table({
@@ -248,7 +252,7 @@ _WAITING = Table({
     "repeat": _informs(lambda state, now, ctx: text_of(state, state.plan[0], ctx)),
     "help": _wait_help,
     "more_help": _wait_help,
-}, {**_COMMON_GUARDS, "back": lambda state, ctx: state.choice == "resume"}, fallback=_wait_help)
+}, {**_COMMON_GUARDS, "back": lambda state, ctx: state.wait.choice == "resume"}, fallback=_wait_help)
 
 
 # ---- under way: running, answering or paused ----
@@ -266,7 +270,7 @@ def _pause(state: State, event: Intent, now: int, ctx: Context, out: list[Action
 
 def _carry_on(state: State, event: Intent, now: int, ctx: Context, out: list[Action]) -> Result:
     """"Carry on" when not paused: in a hold, keep holding; otherwise say there is nothing to resume."""
-    if state.timing and state.frozen_at is None:
+    if state.timer.running and state.timer.frozen_at is None:
         seconds = spoken_seconds(math.ceil(remaining_ms(state, now) / 1000), ctx.lines)
         line = "keep_holding" if state.step.kind == "hold" else "doing_rest"
         return say(state, out, fill(ctx.lines[line], seconds=seconds), kind="info"), out
@@ -275,7 +279,7 @@ def _carry_on(state: State, event: Intent, now: int, ctx: Context, out: list[Act
 
 def _resume(state: State, event: Intent, now: int, ctx: Context, out: list[Action]) -> Result:
     out.append(Hush())
-    if state.frozen_at is not None and remaining_ms(state, now) > 0:
+    if state.timer.frozen_at is not None and remaining_ms(state, now) > 0:
         seconds = spoken_seconds(math.ceil(remaining_ms(state, now) / 1000), ctx.lines)
         return say(state, out, fill(ctx.lines["resuming_timer"], seconds=seconds), then="unfreeze"), out
     return say(state, out, ctx.lines["resuming"], then="unfreeze"), out
@@ -283,16 +287,16 @@ def _resume(state: State, event: Intent, now: int, ctx: Context, out: list[Actio
 
 def _detailed(state: State, event: Intent, now: int, ctx: Context, out: list[Action]) -> Result:
     """"More detail" right after an answer means tell me more; otherwise it sets the verbosity."""
-    if state.fresh_answer:
+    if state.attention.fresh_answer:
         return _tell_more(state, event, now, ctx, out)
     return _sets_verbosity("detailed")(state, event, now, ctx, out)
 
 
 def _adds(seconds: int) -> Handler:
     def handler(state: State, event: Intent, now: int, ctx: Context, out: list[Action]) -> Result:
-        if not (state.timing and state.step.kind == "hold"):
+        if not (state.timer.running and state.step.kind == "hold"):
             return say(state, out, ctx.lines["add_time_no_hold"], kind="info"), out
-        state = replace(state, added=state.added + seconds)
+        state = replace(state, timer=replace(state.timer, added=state.timer.added + seconds))
         left = spoken_seconds(math.ceil(remaining_ms(state, now) / 1000), ctx.lines)
         return say(state, out, fill(ctx.lines["time_added"], added=spoken_seconds(seconds, ctx.lines), left=left),
                    kind="info"), out
@@ -312,7 +316,7 @@ def _other_side(state: State, event: Intent, now: int, ctx: Context, out: list[A
     if not current.side or target is None:
         return say(state, out, ctx.lines["no_other_side"], kind="info"), out
     out.append(Hush())
-    if state.timing and state.step.kind == "hold":
+    if state.timer.running and state.step.kind == "hold":
         _end_hold_early(state, now, out)
     return enter(set_mode(state, "running", out), target, now, ctx, out)
 
@@ -321,7 +325,7 @@ def _leave_step(state: State, now: int, out: list[Action]) -> tuple[State, bool]
     """Silence, run again, and log a hold left early; whether it was a hold."""
     out.append(Hush())
     state = set_mode(state, "running", out)
-    in_hold = state.timing and state.step.kind == "hold"
+    in_hold = state.timer.running and state.step.kind == "hold"
     if in_hold:
         _end_hold_early(state, now, out)
     return state, in_hold

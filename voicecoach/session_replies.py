@@ -38,7 +38,7 @@ def help_line(state: State, ctx: Context) -> str:
     """The few commands that matter right now; "more help" gives the rest."""
     if state.mode == "paused":
         return ctx.lines["help_paused"]
-    if state.timing and state.step.kind == "hold":
+    if state.timer.running and state.step.kind == "hold":
         return ctx.lines["help_hold"]
     return ctx.lines["help_step"]
 
@@ -54,7 +54,7 @@ def current_instruction(state: State, ctx: Context) -> str:
 def time_left(state: State, now: int, ctx: Context) -> str:
     if state.step.kind in ("hold", "rest"):
         seconds = spoken_seconds(math.ceil(remaining_ms(state, now) / 1000), ctx.lines)
-        return fill(ctx.lines["seconds_left_paused" if state.frozen_at is not None else "seconds_left"],
+        return fill(ctx.lines["seconds_left_paused" if state.timer.frozen_at is not None else "seconds_left"],
                      seconds=seconds)
     return fill(ctx.lines["routine_left"], minutes=spoken_minutes(estimate_ms(state, ctx) / 1000, ctx.lines))
 
@@ -62,9 +62,9 @@ def time_left(state: State, now: int, ctx: Context) -> str:
 def where_waiting(state: State, ctx: Context) -> str:
     """Where am I, while the coach waits at the opening, at the offer to continue or at the routine menu."""
     name = routine_name(state, ctx)
-    if state.choice == "resume":
+    if state.wait.choice == "resume":
         return fill(ctx.lines["where_offer"], name=name, **exercise_of(state))
-    if state.choice == "routine":
+    if state.wait.choice == "routine":
         return fill(ctx.lines["where_menu"], name=name)
     return fill(ctx.lines["where_opening"], name=name)
 

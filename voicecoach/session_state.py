@@ -35,56 +35,117 @@ class Context:
 
 
 @dataclass(frozen=True)
-class State:
-    plan: tuple[PlanStep, ...]
-    index: int = 0
-    mode: Mode = "ready"
-    timing: bool = False         # a hold or rest timer is running (possibly frozen)
+class Timer:
+    """The hold or rest timer."""
+    running: bool = False        # a hold or rest timer is running (possibly frozen)
     started_at: int = 0          # effective start of the timer, moved on by time spent frozen
     frozen_at: int | None = None
     next_count: int = 0          # index into the hold's count schedule
-    waiting_for: int | None = None
-    then: Then | None = None     # what happens when waiting_for finishes
+    added: int = 0               # seconds the user added to the current hold
+
+
+@dataclass(frozen=True)
+class Speech:
+    """The lines said: the one the machine waits on and what follows it."""
     last_id: int = 0
     last_line: str = ""          # the text of the last Say, for the listener (see session.listening_context)
+    waiting_for: int | None = None
+    then: Then | None = None     # what happens when waiting_for finishes
+    after: Then | None = None    # what the speech cut off by a pause or a question was to do next
+    settle_until: int | None = None  # after a movement line: when the next line may start
+
+
+@dataclass(frozen=True)
+class Talk:
+    """How the coach talks: the user's settings and what has been explained once."""
+    verbosity: Verbosity = "normal"
+    count_style: CountStyle | None = None  # the user's choice of counting, over the routine's
     cues_explained: frozenset[str] = frozenset()
     disclaimer_given: bool = False
-    completed: bool = False
+
+
+@dataclass(frozen=True)
+class Attention:
+    """The conversation: what was not understood and the last question."""
     misses: int = 0              # inputs not understood in a row
     last_topic: str | None = None  # for "tell me more"
-    added: int = 0               # seconds the user added to the current hold
-    count_style: CountStyle | None = None  # the user's choice of counting, over the routine's
-    verbosity: Verbosity = "normal"
-    wait_until: int | None = None  # waiting: when to go on without an answer (None: wait for the user)
-    choice: Choice = "start"     # waiting for: start (the opening) | resume (continue or start over) | routine
-    routine: str = ""            # id of a routine chosen by voice ("": the one the session started with)
     fresh_answer: bool = False   # the last thing said was an answer, so "more detail" means tell me more
-    stop_asked: bool = False     # a spoken "stop" while waiting was answered with "say stop again"
-    set_up: frozenset[int] = frozenset()  # exercises held at least once: their once-per-exercise lines are not repeated
-    after: Then | None = None     # what the speech cut off by a pause or a question was to do next
     answer_rest: str = ""        # the rest of an answer cut to one sentence during a hold, for "tell me more"
-    idle_since: int = 0          # paused: when the user last said something (or the pause began)
-    settle_until: int | None = None  # after a movement line: when the next line may start
+
+
+@dataclass(frozen=True)
+class Wait:
+    """A wait for the user (mode waiting): what for, and until when."""
+    choice: Choice = "start"     # start (the opening) | resume (continue or start over) | routine | ready
+    until: int | None = None     # when to go on without an answer (None: wait for the user)
+    stop_asked: bool = False     # a spoken "stop" while waiting was answered with "say stop again"
     ready_at: int | None = None  # the hold the user said "ready" for (--wait-for-ready)
-    reminders: int = 0           # paused: reminders said since then
+
+
+@dataclass(frozen=True)
+class Pause:
+    """The silence while paused, for the reminders."""
+    idle_since: int = 0          # when the user last said something (or the pause began)
+    reminders: int = 0           # reminders said since then
+
+
+@dataclass(frozen=True)
+class State:
+    """Where the session is in its plan, and the records of what it is doing there."""
+    plan: tuple[PlanStep, ...]
+    index: int = 0
+    mode: Mode = "ready"
+    routine: str = ""            # id of a routine chosen by voice ("": the one the session started with)
+    completed: bool = False
+    set_up: frozenset[int] = frozenset()  # exercises held at least once: their once-per-exercise lines are not repeated
+    timer: Timer = Timer()
+    speech: Speech = Speech()
+    talk: Talk = Talk()
+    attention: Attention = Attention()
+    wait: Wait = Wait()
+    pause: Pause = Pause()
 
     @property
     def step(self) -> PlanStep:
         return self.plan[self.index]
 
+    # Read by the runner, the CLI and tests, by their names from before the records.
+    @property
+    def timing(self) -> bool:
+        return self.timer.running
+
+    @property
+    def added(self) -> int:
+        return self.timer.added
+
+    @property
+    def waiting_for(self) -> int | None:
+        return self.speech.waiting_for
+
+    @property
+    def verbosity(self) -> Verbosity:
+        return self.talk.verbosity
+
+    @property
+    def count_style(self) -> CountStyle | None:
+        return self.talk.count_style
+
+    @property
+    def wait_until(self) -> int | None:
+        return self.wait.until
+
 
 def start_state(plan: tuple[PlanStep, ...], index: int = 0, verbosity: str = "normal",
                 count_style: str | None = None) -> State:
     """A session at step `index`; verbosity and counting as the settings give them (already checked)."""
-    return State(plan=plan, index=index, verbosity=cast(Verbosity, verbosity),
-                 count_style=cast("CountStyle | None", count_style))
+    return State(plan=plan, index=index, talk=Talk(cast(Verbosity, verbosity), cast("CountStyle | None", count_style)))
 
 
 def estimate_ms(state: "State", ctx: "Context", start: int | None = None) -> int:
     """How long the plan takes from step `start` (default: the current one) to its end, as this session will say
     it (see plan.plan_ms)."""
-    return plan_ms(state.plan, state.index if start is None else start, state.verbosity, state.set_up,
-                   state.cues_explained, ctx.lines, ctx.speech_wpm, ctx.move_ms)
+    return plan_ms(state.plan, state.index if start is None else start, state.talk.verbosity, state.set_up,
+                   state.talk.cues_explained, ctx.lines, ctx.speech_wpm, ctx.move_ms)
 
 
 def exercise_of(state: State) -> dict:
@@ -109,20 +170,21 @@ def menu_wait_ms(ctx: Context) -> int:
 
 
 def timer_seconds(state: State) -> int:
-    return state.step.seconds + state.added
+    return state.step.seconds + state.timer.added
 
 
 def schedule_of(state: State, ctx: "Context | None" = None) -> Schedule:
     if state.step.kind != "hold":
         return ()
-    style, seconds = state.count_style or state.step.count, timer_seconds(state)
+    style, seconds = state.talk.count_style or state.step.count, timer_seconds(state)
     schedule = count_schedule(seconds, style)
     return with_cues(schedule, seconds, style, ctx.cues, ctx.lines) if ctx is not None and ctx.cues else schedule
 
 
 def elapsed_ms(state: State, now: int) -> int:
     """Time on the running timer, not counting time spent frozen."""
-    return (state.frozen_at if state.frozen_at is not None else now) - state.started_at if state.timing else 0
+    timer = state.timer
+    return (timer.frozen_at if timer.frozen_at is not None else now) - timer.started_at if timer.running else 0
 
 
 def remaining_ms(state: State, now: int) -> int:
@@ -137,22 +199,22 @@ def set_mode(state: State, mode: Mode, out: list[Action]) -> State:
 
 def say(state: State, out: list[Action], text: str, kind: SayKind = "instruction", then: Then | None = None,
          due: int | None = None) -> State:
-    said = Say(text[:1].upper() + text[1:], state.last_id + 1, kind, due)
+    said = Say(text[:1].upper() + text[1:], state.speech.last_id + 1, kind, due)
     out.append(said)
-    state = replace(state, last_id=said.id, last_line=said.text)
+    speech = replace(state.speech, last_id=said.id, last_line=said.text)
     if then is not None:
-        state = replace(state, waiting_for=said.id, then=then)
-    return state
+        speech = replace(speech, waiting_for=said.id, then=then)
+    return replace(state, speech=speech)
 
 
 def cue(state: State, out: list[Action], name: CueName) -> State:
-    out.append(Cue(name, state.last_id + 1))
-    return replace(state, last_id=state.last_id + 1)
+    out.append(Cue(name, state.speech.last_id + 1))
+    return replace(state, speech=replace(state.speech, last_id=state.speech.last_id + 1))
 
 
 def text_of(state: State, current: PlanStep, ctx: Context) -> str:
     """A say step's words at this verbosity, with the intro's length estimate filled in."""
-    text = current.brief_text if state.verbosity == "brief" and current.brief_text else current.text
+    text = current.brief_text if state.talk.verbosity == "brief" and current.brief_text else current.text
     if MINUTES in text:
         text = text.replace(MINUTES, spoken_minutes(estimate_ms(state, ctx, 0) / 1000, ctx.lines))
     return text
@@ -160,11 +222,23 @@ def text_of(state: State, current: PlanStep, ctx: Context) -> str:
 
 def interrupted(state: State) -> State:
     """Stop waiting on the speech a pause, pain or a question cuts off, remembering what it was to do next."""
-    after = state.then if state.then not in (None, "unfreeze") else state.after
-    return replace(state, waiting_for=None, then=None, after=after, settle_until=None)
+    speech = state.speech
+    after = speech.then if speech.then not in (None, "unfreeze") else speech.after
+    return replace(state, speech=replace(speech, waiting_for=None, then=None, after=after, settle_until=None))
+
+
+def done_waiting(state: State) -> State:
+    """No longer wait on a line."""
+    return replace(state, speech=replace(state.speech, waiting_for=None, then=None))
+
+
+def explained(state: State, name: str) -> State:
+    """A tone, cue or line explained once, not again."""
+    return replace(state, talk=replace(state.talk, cues_explained=state.talk.cues_explained | {name}))
 
 
 def freeze(state: State, now: int) -> State:
-    if state.timing and state.frozen_at is None:  # no later than the end: it may have passed during an answer
-        return replace(state, frozen_at=min(now, state.started_at + timer_seconds(state) * 1000))
+    if state.timer.running and state.timer.frozen_at is None:  # no later than the end: it may have passed meanwhile
+        frozen_at = min(now, state.timer.started_at + timer_seconds(state) * 1000)
+        return replace(state, timer=replace(state.timer, frozen_at=frozen_at))
     return state
