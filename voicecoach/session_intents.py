@@ -6,9 +6,9 @@ from dataclasses import dataclass, field, replace
 from typing import Callable, Mapping
 
 from voicecoach.plan import fill, spoken_seconds
-from voicecoach.session_events import (Action, Change, CountStyle, Hush, Intent, IntentName, Mode, Record,
-                                       RememberSetting, Say, Verbosity, Adjust)
-from voicecoach.session_flow import begin, enter, finish, offer_routines, previous, start_over, switch_routine, advance
+from voicecoach.session_events import (Action, Adjust, Change, CountStyle, Hush, Intent, IntentName, Mode, Record,
+                                       RememberSetting, Say, Verbosity)
+from voicecoach.session_flow import advance, begin, enter, finish, offer_routines, previous, start_over, switch_routine
 from voicecoach.session_replies import (current_instruction, first_sentence, help_line, progress, time_left,
                                         where, where_waiting, which_side)
 from voicecoach.session_state import (Context, State, cue, done_waiting, elapsed_ms, explained, freeze, interrupted,
