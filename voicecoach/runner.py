@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable, Mapping, Protocol
+from typing import Callable, Mapping, Protocol, cast
 
 from voicecoach import session as core
 from voicecoach.events import EventLog
@@ -197,7 +197,8 @@ class Runner:
         self._log("heard", {**fields, **heard.extra})
         if heard.intent is None and heard.audio_end is not None and not likely_addressed(heard):
             return  # speech that is not a command (a cough, chatter, the coach's echo) is only logged
-        self._feed(core.Intent(heard.intent, heard.topic, spoken=heard.audio_end is not None))
+        # the parsers make only the intents the session knows (intents.INTENTS)
+        self._feed(core.Intent(cast("core.IntentName | None", heard.intent), heard.topic, spoken=heard.audio_end is not None))
 
     def _notified(self, name: str, fields: dict) -> None:
         fields = dict(fields)
