@@ -6,7 +6,7 @@ import sqlite3
 from voicecoach import session as core
 from voicecoach.adapters.silent_speaker import SilentSpeaker
 from voicecoach.adapters.sqlite_store import GuardedStore, SqliteStore
-from voicecoach.cli import lines
+from voicecoach.package_data import lines
 from voicecoach.events import EventLog
 from voicecoach.ports import Heard
 from voicecoach.runner import Runner

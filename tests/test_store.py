@@ -14,7 +14,7 @@ from typing import Callable
 import pytest
 
 from voicecoach.adapters.sqlite_store import SessionLock, SqliteStore, open_history, set_aside
-from voicecoach.cli import lines
+from voicecoach.package_data import lines
 from tests.fakes import SHORT
 
 

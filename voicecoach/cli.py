@@ -6,16 +6,13 @@ import os
 import re
 import sys
 import traceback
-from functools import lru_cache
-from importlib import resources
 from pathlib import Path
-
-import platformdirs
-import yaml
 
 from voicecoach import __version__
 from voicecoach import session as core
 from voicecoach.config import SettingsError
+from voicecoach.package_data import data_text, lines
+from voicecoach.paths import history_path, session_lock_path, tutorial_marker, user_routines_dir
 from voicecoach.routine import RoutineError
 from voicecoach.speech import SpeechUnavailable
 
@@ -26,19 +23,6 @@ class UsageError(Exception):
     """A mistake in how the program was called; the message says how to fix it."""
 
 
-def data_dir() -> Path:
-    return Path(platformdirs.user_data_dir("voicecoach"))
-
-
-def user_routines_dir() -> Path:
-    return data_dir() / "routines"
-
-
-@lru_cache(maxsize=1)
-def lines() -> dict[str, str]:
-    return yaml.safe_load(resources.files("voicecoach.data").joinpath("lines.en.yaml").read_text("utf-8"))
-
-
 def print_line(text: str) -> None:
     print(text + "\n", end="", flush=True)  # one write: a line from the typed-input thread never splits another
 
@@ -46,7 +30,7 @@ def print_line(text: str) -> None:
 def open_store(notify, reading: bool = False):
     """The history; it never fails, but tells `notify` once why history is not being kept."""
     from voicecoach.adapters.sqlite_store import open_history
-    return open_history(data_dir() / "history.db", notify, reading)
+    return open_history(history_path(), notify, reading)
 
 
 # ---- run ----
@@ -66,7 +50,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         inbox.put(("notify", name, fields))
 
     store = open_store(notify)
-    lock = SessionLock(data_dir() / "session.lock")  # held until this process ends
+    lock = SessionLock(session_lock_path())  # held until this process ends
     given = Path(args.routine or DEFAULT_ROUTINE)
     routine_ref = str(given.resolve()) if given.is_file() else str(given)  # resumable from any folder
     start_index, resumed_from, offer = 0, None, False
@@ -289,7 +273,7 @@ def cmd_new(args: argparse.Namespace) -> int:
     path = folder / f"{name}.yaml"
     if (folder / f"{name}.yml").exists():
         path = folder / f"{name}.yml"
-    template = resources.files("voicecoach.data").joinpath("routine-template.yaml").read_text("utf-8")
+    template = data_text("routine-template.yaml")
     text = Template(template).substitute(path=path, id=name, title=name.replace("-", " ").replace("_", " ").capitalize())
     try:
         folder.mkdir(parents=True, exist_ok=True)
@@ -436,9 +420,6 @@ def cmd_devices(args: argparse.Namespace) -> int:
     return devices(lines())
 
 
-TUTORIAL_OFFERED = "tutorial-offered"  # in the data folder: the first run's offer is made once
-
-
 def cmd_tutorial(args: argparse.Namespace) -> int:
     from voicecoach.adapters.clock import MonotonicClock
     from voicecoach.listening.commands import tutorial
@@ -474,7 +455,7 @@ def first_run(args: argparse.Namespace, start_index: int) -> bool:
 
 def mark_tutorial_offered() -> bool:
     """Remember that the tutorial was offered (or taken); True if it had not been before."""
-    marker = data_dir() / TUTORIAL_OFFERED
+    marker = tutorial_marker()
     if marker.exists():
         return False
     try:

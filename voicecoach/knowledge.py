@@ -9,7 +9,6 @@ import sys
 from collections import Counter
 from dataclasses import dataclass
 from functools import lru_cache
-from importlib import resources
 from typing import IO, Iterable
 
 import numpy as np
@@ -20,6 +19,7 @@ from rapidfuzz.distance import DamerauLevenshtein
 
 from voicecoach import embedding
 from voicecoach.intents import normalise
+from voicecoach.package_data import data_text
 
 # Below this score (0..1) a question is out of scope; tuned on the tuning sets in benchmarks/questions.
 THRESHOLD = 0.20
@@ -96,7 +96,7 @@ class _Index:
 @lru_cache(maxsize=1)
 def _read() -> dict:
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml's parser, when present, is ten times faster
-    return yaml.load(resources.files("voicecoach.data").joinpath("knowledge.yaml").read_text("utf-8"), Loader=loader)
+    return yaml.load(data_text("knowledge.yaml"), Loader=loader)
 
 
 @lru_cache(maxsize=1)

@@ -13,6 +13,7 @@ from pathlib import Path
 import yaml
 
 from voicecoach.files import FileTooLarge, NotRegularFile, read_regular_file
+from voicecoach.package_data import load_yaml
 
 COUNT_STYLES = ("each", "fives", "none")
 
@@ -417,7 +418,7 @@ def _unfinished(node: yaml.Node) -> bool:
 
 @functools.lru_cache(maxsize=1)
 def _yaml_mistakes() -> dict[str, str]:
-    return yaml.safe_load((Path(__file__).parent / "data" / "yaml_mistakes.en.yaml").read_text("utf-8"))
+    return load_yaml("yaml_mistakes.en.yaml")
 
 
 _INDENTATION_CASES = ("not_lined_up_with_item", "not_lined_up_with_keys", "item_among_keys",

@@ -181,7 +181,7 @@ def mic_test(seconds: float = 10, device: str | int | None = None, recognizer=No
     """Listen for `seconds`, then say (through `speak`, if given) and print what was heard and how the room and
     voice sound, in plain words; the levels in numbers follow on their own line."""
     if wording is None:
-        from voicecoach.cli import lines
+        from voicecoach.package_data import lines
         wording = lines()
     if recognizer is None:
         from voicecoach.listening.recognizer import Recognizer
