@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from voicecoach.adapters.typed_input import TypedInput
-from voicecoach.listening.commands import hear
+from voicecoach.commands.listening import hear
 from voicecoach.ports import Heard
 from voicecoach.routine import RoutineError, load_routine_file
 

@@ -235,7 +235,7 @@ def interrupt():
 
 
 def test_a_setting_that_cannot_be_remembered_is_said_once_and_still_applies(tmp_path, monkeypatch):
-    from voicecoach.cli import remember_settings
+    from voicecoach.commands.common import remember_settings
     (tmp_path / "config").write_text("a file where the settings folder should be")
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
     store = MemoryStore()

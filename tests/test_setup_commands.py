@@ -102,7 +102,7 @@ def test_devices_has_a_heading_per_section_and_marks_the_default_as_in_use(monke
     import io
     import types
     from voicecoach.package_data import lines
-    from voicecoach.listening.commands import devices
+    from voicecoach.commands.listening import devices
     monkeypatch.setitem(sys.modules, "pyaudio", types.SimpleNamespace(PyAudio=_FakePyAudio))
     out = io.StringIO()
     assert devices(lines(), out) == 0
@@ -163,7 +163,7 @@ def test_mic_test_seconds_out_of_range_is_one_sentence_and_exit_2(seconds):
 
 def test_mic_report_names_room_and_voice_in_words():
     from voicecoach.package_data import lines
-    from voicecoach.listening.commands import mic_report
+    from voicecoach.commands.listening import mic_report
     from voicecoach.ports import Heard
     said, numbers = mic_report([Heard("heat or ice", "ask", "heat-or-ice")], [-55.0] * 90 + [-20.0] * 10,
                                [-20.0] * 10, lines())
@@ -357,7 +357,7 @@ class _ScriptedListener:
 def _tutorial(replies, lose_with=None):
     import io
     from voicecoach.package_data import lines
-    from voicecoach.listening.commands import tutorial
+    from voicecoach.commands.listening import tutorial
     out, made = io.StringIO(), []
 
     def listen(notify):

@@ -1,7 +1,6 @@
 """Knowledge base topics and matching typed or recognised questions to them."""
 from __future__ import annotations
 
-import json
 import math
 import os
 import re
@@ -9,7 +8,7 @@ import sys
 from collections import Counter
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import IO, Iterable
+from typing import Iterable
 
 import numpy as np
 import pocketsphinx
@@ -53,6 +52,9 @@ SENTENCE_EPOCHS = 300
 SENTENCE_STEP = 0.5
 
 
+SAFETY_TOPIC = "see-professional"  # its answer is also said when the user says it hurts
+
+
 @dataclass(frozen=True)
 class Topic:
     id: str
@@ -68,6 +70,11 @@ class Knowledge:
     disclaimer: str
     out_of_scope: str
     topics: dict[str, Topic]
+
+    @property
+    def safety(self) -> str:
+        """What the coach says when the user says it hurts."""
+        return self.topics[SAFETY_TOPIC].answer
 
 
 @dataclass(frozen=True)
@@ -408,24 +415,3 @@ def answer(question: str) -> dict:
     knowledge = load()
     text = knowledge.topics[topic_id].answer if topic_id else knowledge.out_of_scope
     return {"question": question, "topic": topic_id, "answer": text, "confidence": confidence}
-
-
-def ask_command(questions: list[str] | None, read_stdin: bool, as_json: bool, out: IO[str] = sys.stdout,
-                stdin: IO[str] | None = None, speak=None, report=None) -> int:
-    """`voicecoach ask`: answer the given questions, or one per line of stdin; 0 on success, 2 if none given.
-    `speak`, if given, is called with each answer's text after it is printed; `report` with the number of a
-    stdin line that is not UTF-8 (it is answered with U+FFFD for what could not be read)."""
-    from voicecoach.adapters.typed_input import typed_lines
-    lines = typed_lines(stdin or sys.stdin, report) if read_stdin else (questions or [])
-    asked = 0
-    for line in lines:
-        question = line.strip()
-        if not question:
-            continue
-        record = answer(question)
-        out.write((json.dumps(record, ensure_ascii=False) if as_json else record["answer"]) + "\n")
-        out.flush()
-        if speak is not None:
-            speak(record["answer"])
-        asked += 1
-    return 0 if asked else 2

@@ -1,6 +1,7 @@
 """Bodies of the `hear`, `devices`, `mic-test` and `tutorial` subcommands; the CLI only parses options and calls these."""
 from __future__ import annotations
 
+import argparse
 import array
 import io
 import json
@@ -14,8 +15,11 @@ from typing import IO, Callable, Mapping
 
 from voicecoach.listening.endpoint import FRAME_BYTES, SAMPLE_RATE, Segmenter
 from voicecoach.adapters.quiet import quiet_stderr
+from voicecoach.commands.common import MIC_TEST_MAX_SECONDS, UsageError, load_user_settings, mark_tutorial_offered, print_line
+from voicecoach.commands.wiring import recognizer_builder
 from voicecoach.files import FileTooLarge, NotRegularFile, read_regular_file
 from voicecoach.listening.mic import find_input_device
+from voicecoach.package_data import lines
 from voicecoach.ports import Heard, Listener
 
 
@@ -181,7 +185,6 @@ def mic_test(seconds: float = 10, device: str | int | None = None, recognizer=No
     """Listen for `seconds`, then say (through `speak`, if given) and print what was heard and how the room and
     voice sound, in plain words; the levels in numbers follow on their own line."""
     if wording is None:
-        from voicecoach.package_data import lines
         wording = lines()
     if recognizer is None:
         from voicecoach.listening.recognizer import Recognizer
@@ -307,3 +310,57 @@ def tutorial(listen: Callable[[Callable[[str, dict], None]], Listener], wording:
         return 0
     finally:
         listener.stop()
+
+
+def cmd_hear(args: argparse.Namespace) -> int:
+    from voicecoach.listening.optional import RecognizerUnavailable, make_recognizer
+    try:
+        recognizer = make_recognizer(args.recognizer, args.model)
+    except RecognizerUnavailable as error:
+        raise UsageError(str(error)) from None
+    return hear(args.files, args.json, recognizer)
+
+
+def cmd_devices(args: argparse.Namespace) -> int:
+    return devices(lines())
+
+
+def cmd_tutorial(args: argparse.Namespace) -> int:
+    from voicecoach.adapters.clock import MonotonicClock
+    from voicecoach.listening.mic import MicListener
+    settings = load_user_settings(args)
+    build = recognizer_builder(args.recognizer, args.model, {})
+    speaker = None
+    if settings.speaker != "print":  # opened before the microphone, as in a session
+        from voicecoach.speech import SpeechUnavailable
+        from voicecoach.speech.voices import LineSpeaker
+        try:
+            speaker = LineSpeaker(settings)
+        except SpeechUnavailable as error:
+            print_line(f"{error} {lines()['speech_fallback']}")
+    mark_tutorial_offered()
+    try:
+        return tutorial(lambda notify: MicListener(MonotonicClock(), device=args.input_device,
+                                                   recognizer_factory=build, notify=notify),
+                        lines(), speaker.say if speaker is not None else None)
+    finally:
+        if speaker is not None:
+            speaker.close()
+
+
+def cmd_mic_test(args: argparse.Namespace) -> int:
+    if not 0 < args.seconds <= MIC_TEST_MAX_SECONDS:  # also NaN; 0 crashed in PortAudio's thread
+        raise UsageError(f"--seconds must be a number of seconds above 0 and up to {MIC_TEST_MAX_SECONDS},"
+                         f" not {args.seconds:g}; for example: voicecoach mic-test --seconds 10")
+    settings = load_user_settings(args)
+    speak = None
+    if settings.speaker != "print":  # printing it again would only repeat it
+        from voicecoach.speech import SpeechUnavailable
+        from voicecoach.speech.voices import say_once
+
+        def speak(text: str) -> None:
+            try:
+                say_once(text, settings)
+            except SpeechUnavailable:
+                pass  # the lines are printed all the same
+    return mic_test(args.seconds, args.input_device, wording=lines(), speak=speak, details=args.details)
