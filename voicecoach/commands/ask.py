@@ -16,7 +16,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
     speak = None
     settings = load_user_settings(args) if args.say else None
     if settings is not None and settings.speaker != "print":  # printing it again would only repeat it
-        from voicecoach.speech.voices import say_once
+        from voicecoach.speech.line_speaker import say_once
         speak = lambda text: say_once(text, settings)  # noqa: E731
     report = lambda number: print(lines()["typed_line_unreadable"].format(line=number), file=sys.stderr)  # noqa: E731
     return ask_command(None if read_stdin else args.question, read_stdin, args.json, sys.stdout, speak=speak,

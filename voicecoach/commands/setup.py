@@ -39,7 +39,7 @@ def cmd_voices(args: argparse.Namespace) -> int:
 
 
 def cmd_say(args: argparse.Namespace) -> int:
-    from voicecoach.speech.voices import say_once
+    from voicecoach.speech.line_speaker import say_once
     return 0 if say_once(" ".join(args.text), load_user_settings(args)) else 1
 
 
