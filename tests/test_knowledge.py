@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from voicecoach import knowledge
+from voicecoach import knowledge, knowledge_text
 from voicecoach.commands.ask import ask_command
 from voicecoach.intents import parse
 
@@ -145,7 +145,7 @@ def test_question_words_alone_give_no_topic(question):
                                    ("injuries", "injury"), ("soleus", "soleus"), ("illness", "illness")])
 def test_stem_gives_inflections_one_form(words):
     word, stem = words
-    assert knowledge._stem(word) == stem
+    assert knowledge_text.stem(word) == stem
 
 
 def test_possessive_and_generic_words_still_match():
