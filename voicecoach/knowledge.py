@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import sys
 from functools import lru_cache
+from typing import Mapping
 
 import numpy as np
 
@@ -126,11 +127,12 @@ def _word_scores(text: str) -> dict[str | None, float]:
     return best
 
 
-def decide(ranked: dict[str, float], outside: float, threshold: float | None = None) -> str | None:
-    """The best topic if its score reaches the threshold and beats the out-of-scope score, else None."""
+def decide(ranked: Mapping[str | None, float], outside: float, threshold: float | None = None) -> str | None:
+    """The best topic if its score reaches the threshold and beats the out-of-scope score, else None. `ranked` is
+    scores() without its None entry (typed as scores() gives it)."""
     if threshold is None:
         threshold = THRESHOLD if _sentence_classifier() is not None else WORDS_ONLY_THRESHOLD
-    topic_id = max(ranked, key=ranked.get)
+    topic_id = max(ranked, key=ranked.__getitem__)
     return topic_id if ranked[topic_id] >= threshold and ranked[topic_id] > outside else None
 
 
