@@ -16,7 +16,6 @@ from voicecoach.package_data import lines
 from voicecoach.routine import RoutineError
 from voicecoach.speech import SpeechUnavailable
 
-# ---- parsing ----
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
@@ -168,7 +167,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "ask" and args.question != ["-"]:
         args.question = [" ".join(args.question)]
     try:
-        module, name = args.handler.split(".")
+        module, name = args.handler.split(".")  # imported only now: "list" needs no numpy nor microphone code
         return getattr(import_module(f"voicecoach.commands.{module}"), name)(args)
     except (RoutineError, UsageError, SettingsError) as error:  # SettingsError: e.g. a voice not installed
         print(f"voicecoach: {error}", file=sys.stderr, flush=True)
