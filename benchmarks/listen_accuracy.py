@@ -18,7 +18,7 @@ import dataclasses
 from listen_common import load, median
 from stats import percentile
 
-from voicecoach.cli import choosable_routines, spoken_names
+from voicecoach.catalogue import choosable_routines, spoken_names
 from voicecoach.intents import command_of, normalise, parse, vocabulary
 from voicecoach.listening.grammar import listening_words, spoken_phrases
 from voicecoach.listening.recognizer import Recognizer

@@ -20,6 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from tests.handsfree import Session  # noqa: E402
 from tests.harness import make_speech_wav, play_into_mic, require_pulse, room_response, speakers_in_room  # noqa: E402
+from voicecoach.stats import percentile  # noqa: E402
 
 ROUTINE = """name: Talk over
 exercises:
@@ -35,11 +36,6 @@ exercises:
 COMMANDS = (("how long left", "time_left"), ("how much longer", "time_left"), ("say that again", "repeat"),
             ("what step is this", "where"))
 REACT_S = 4.0
-
-
-def p95(values):
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(0.95 * len(ordered)))] if ordered else float("nan")
 
 
 def heard_intent(session, intent, after):
@@ -180,7 +176,7 @@ def main() -> None:
             print(f"  per 10 s (ERLE dB, coach in mic dB, audible, reference restarts): {result['windows']}")
     if erle_all:
         print(f"ERLE (median over each 10 s of the coach's sound, {len(erle_all)} windows): median "
-              f"{statistics.median(erle_all):.1f} dB, p5 {sorted(erle_all)[int(0.05 * len(erle_all))]:.1f} dB")
+              f"{statistics.median(erle_all):.1f} dB, p5 {percentile(erle_all, 5):.1f} dB")
 
 
 if __name__ == "__main__":

@@ -1,4 +1,5 @@
-"""Shared helpers for benchmark reports: percentiles, a line naming the machine, and recorded figures."""
+"""Shared helpers for benchmark reports: percentiles (voicecoach's one; mic-test uses it too), the machine, and
+recorded figures."""
 from __future__ import annotations
 
 import argparse
@@ -9,12 +10,8 @@ import sys
 from datetime import date
 from pathlib import Path
 
-
-def percentile(values: list[float], p: float) -> float:
-    """The p-th percentile (p from 0 to 100) of values: the sorted value at round(p/100 * (n - 1)). The one
-    percentile of the benchmarks: before it, two more took p as a share from 0 to 1."""
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from voicecoach.stats import percentile  # noqa: E402, F401  the one percentile, p from 0 to 100
 
 
 def machine() -> str:

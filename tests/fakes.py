@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from voicecoach import session as core
-from voicecoach.cli import lines
+from voicecoach.package_data import lines
 from voicecoach.routine import Exercise, Routine, Step
 
 

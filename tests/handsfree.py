@@ -196,7 +196,7 @@ class Scenario:
 
 
 def _drive(speech_ms: int = 800, **context):
-    from voicecoach.cli import lines
+    from voicecoach.package_data import lines
     from voicecoach.routine import load_routine_text
     from tests.fakes import Drive
     routine = load_routine_text(SIM_ROUTINE, "handsfree.yaml", "handsfree")

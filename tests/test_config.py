@@ -8,13 +8,13 @@ import sys
 
 import pytest
 
-from voicecoach import config
+from voicecoach import config, paths
 from voicecoach.config import Settings, SettingsError, load_settings, save_settings
 
 
 @pytest.fixture(autouse=True)
 def config_dir(tmp_path, monkeypatch):
-    monkeypatch.setattr(config.platformdirs, "user_config_dir", lambda app: str(tmp_path / app))
+    monkeypatch.setattr(paths.platformdirs, "user_config_dir", lambda app: str(tmp_path / app))
     for name in ("VOICE", "RATE", "VOLUME", "SPEAKER", "START_WAIT", "VERBOSITY"):
         monkeypatch.delenv(f"VOICECOACH_{name}", raising=False)
     return tmp_path / "voicecoach"

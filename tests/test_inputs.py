@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from voicecoach.adapters.typed_input import TypedInput
-from voicecoach.listening.commands import hear
+from voicecoach.commands.listening import hear
 from voicecoach.ports import Heard
 from voicecoach.routine import RoutineError, load_routine_file
 
@@ -296,7 +296,7 @@ def test_ctrl_c_during_the_imports_exits_quietly(tmp_path):
 def unfinished_session_of(routine: Path) -> None:
     """History holding an unfinished session of `routine`, two steps in."""
     from voicecoach.adapters.sqlite_store import SqliteStore
-    from voicecoach.cli import data_dir
+    from voicecoach.paths import data_dir
     store = SqliteStore(data_dir() / "history.db")
     session = store.begin(str(routine), "Short", 4)
     store.step_done(session, 2, 3.0)

@@ -6,7 +6,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from voicecoach import knowledge
+from voicecoach import knowledge, knowledge_text
+from voicecoach.commands.ask import ask_command
 from voicecoach.intents import parse
 
 TOPIC_IDS = ("heat-or-ice", "how-to-heat", "cramp-causes", "spasm-symptoms", "referred-pain",
@@ -144,7 +145,7 @@ def test_question_words_alone_give_no_topic(question):
                                    ("injuries", "injury"), ("soleus", "soleus"), ("illness", "illness")])
 def test_stem_gives_inflections_one_form(words):
     word, stem = words
-    assert knowledge._stem(word) == stem
+    assert knowledge_text.stem(word) == stem
 
 
 def test_possessive_and_generic_words_still_match():
@@ -183,7 +184,7 @@ def test_intent_parser_keeps_commands_and_routes_questions():
 def test_ask_command_json_lines_from_stdin():
     out = io.StringIO()
     stdin = io.StringIO("hot or cold?\n\nwhat's the time\n")
-    assert knowledge.ask_command(None, read_stdin=True, as_json=True, out=out, stdin=stdin) == 0
+    assert ask_command(None, read_stdin=True, as_json=True, out=out, stdin=stdin) == 0
     records = [json.loads(line) for line in out.getvalue().splitlines()]
     assert [set(r) for r in records] == [{"question", "topic", "answer", "confidence"}] * 2
     assert [r["topic"] for r in records] == ["heat-or-ice", None]
@@ -193,9 +194,9 @@ def test_ask_command_json_lines_from_stdin():
 
 def test_ask_command_plain_prints_answer_text():
     out = io.StringIO()
-    assert knowledge.ask_command(["how long should I hold each stretch"], read_stdin=False, as_json=False, out=out) == 0
+    assert ask_command(["how long should I hold each stretch"], read_stdin=False, as_json=False, out=out) == 0
     assert out.getvalue() == knowledge.load().topics["hold-time"].answer + "\n"
 
 
 def test_ask_command_without_a_question_fails():
-    assert knowledge.ask_command([], read_stdin=False, as_json=True, out=io.StringIO()) == 2
+    assert ask_command([], read_stdin=False, as_json=True, out=io.StringIO()) == 2

@@ -9,7 +9,7 @@ import pytest
 
 from tests.harness import make_speech_wav, read_wav
 from voicecoach.intents import command_of, parse, vocabulary
-from voicecoach.listening.commands import hear
+from voicecoach.commands.listening import hear
 from voicecoach.listening.endpoint import FRAME_BYTES, Segmenter
 from voicecoach.listening.grammar import compile_jsgf, grammar_words, listening_words, spoken_phrases
 from voicecoach.listening.mic import EchoFilter

@@ -2,7 +2,7 @@
 from dataclasses import replace
 
 from voicecoach import session as core
-from voicecoach.cli import lines
+from voicecoach.package_data import lines
 from tests.fakes import Drive, exercise, hold, routine, say
 
 THREE_ROUNDS = routine(replace(exercise("Calf", say("Step your {side} foot back."), hold(5),

@@ -6,7 +6,7 @@ import sqlite3
 from voicecoach import session as core
 from voicecoach.adapters.silent_speaker import SilentSpeaker
 from voicecoach.adapters.sqlite_store import GuardedStore, SqliteStore
-from voicecoach.cli import lines
+from voicecoach.package_data import lines
 from voicecoach.events import EventLog
 from voicecoach.ports import Heard
 from voicecoach.runner import Runner
@@ -235,7 +235,7 @@ def interrupt():
 
 
 def test_a_setting_that_cannot_be_remembered_is_said_once_and_still_applies(tmp_path, monkeypatch):
-    from voicecoach.cli import remember_settings
+    from voicecoach.commands.common import remember_settings
     (tmp_path / "config").write_text("a file where the settings folder should be")
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
     store = MemoryStore()

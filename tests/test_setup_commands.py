@@ -101,8 +101,8 @@ class _FakePyAudio:
 def test_devices_has_a_heading_per_section_and_marks_the_default_as_in_use(monkeypatch):
     import io
     import types
-    from voicecoach.cli import lines
-    from voicecoach.listening.commands import devices
+    from voicecoach.package_data import lines
+    from voicecoach.commands.listening import devices
     monkeypatch.setitem(sys.modules, "pyaudio", types.SimpleNamespace(PyAudio=_FakePyAudio))
     out = io.StringIO()
     assert devices(lines(), out) == 0
@@ -162,8 +162,8 @@ def test_mic_test_seconds_out_of_range_is_one_sentence_and_exit_2(seconds):
 
 
 def test_mic_report_names_room_and_voice_in_words():
-    from voicecoach.cli import lines
-    from voicecoach.listening.commands import mic_report
+    from voicecoach.package_data import lines
+    from voicecoach.commands.listening import mic_report
     from voicecoach.ports import Heard
     said, numbers = mic_report([Heard("heat or ice", "ask", "heat-or-ice")], [-55.0] * 90 + [-20.0] * 10,
                                [-20.0] * 10, lines())
@@ -189,7 +189,7 @@ def test_a_session_without_tones_explains_none():
     d = Drive(calf, tones=False).start()
     d.run_until_hold()
     d.feed(core.Intent("time_left", spoken=True))
-    from voicecoach.cli import lines
+    from voicecoach.package_data import lines
     assert d.intent(None)[-1].text == lines()["not_understood"]
     d.run_to_end()
     said = [text for _, text in d.said()]
@@ -211,7 +211,8 @@ def test_no_speech_says_nothing_about_tones(tmp_path):
 
 def test_history_names_the_exercise_and_side_a_session_got_to(tmp_path, capsys):
     from voicecoach.adapters.sqlite_store import SqliteStore
-    from voicecoach.cli import data_dir, main
+    from voicecoach.cli import main
+    from voicecoach.paths import data_dir
     routine, gone = tmp_path / "short.yaml", tmp_path / "gone.yaml"
     routine.write_text(SHORT)  # plan: intro, exercise, left say, left hold, switch, right say, right hold, outro
     store = SqliteStore(data_dir() / "history.db")
@@ -300,7 +301,7 @@ def test_a_typed_session_answers_how_am_i_doing_from_the_history(tmp_path, monke
     import sqlite3
     from datetime import datetime, timedelta
     from voicecoach.adapters.sqlite_store import SqliteStore
-    from voicecoach.cli import data_dir
+    from voicecoach.paths import data_dir
     store = SqliteStore(data_dir() / "history.db")
     for _ in range(2):
         store.end(store.begin("calf-stretch", "Calf stretch", 28), True, 150)
@@ -355,8 +356,8 @@ class _ScriptedListener:
 
 def _tutorial(replies, lose_with=None):
     import io
-    from voicecoach.cli import lines
-    from voicecoach.listening.commands import tutorial
+    from voicecoach.package_data import lines
+    from voicecoach.commands.listening import tutorial
     out, made = io.StringIO(), []
 
     def listen(notify):
@@ -413,7 +414,7 @@ def test_the_tutorial_through_the_private_pulseaudio_hears_pause_and_resume_and_
 
 
 def test_the_first_run_offers_the_tutorial_once(tmp_path, pulse):
-    from voicecoach.cli import data_dir
+    from voicecoach.paths import data_dir
     routine = tmp_path / "short.yaml"
     routine.write_text(SHORT)
     typed = voicecoach("run", str(routine), "--text", "--no-speech")
@@ -447,7 +448,7 @@ def test_ctrl_c_during_a_session_is_said_aloud_and_recorded_on_the_speaker(tmp_p
     import signal
     import time
     from tests.harness import Recorder, find_clip
-    from voicecoach.cli import lines
+    from voicecoach.package_data import lines
     from voicecoach.speech.clips import RATE as CLIP_RATE
     from voicecoach.speech.render import Renderer, cache_dir
     routine, events = tmp_path / "short.yaml", tmp_path / "events.jsonl"

@@ -14,7 +14,7 @@ from typing import Callable
 import pytest
 
 from voicecoach.adapters.sqlite_store import SessionLock, SqliteStore, open_history, set_aside
-from voicecoach.cli import lines
+from voicecoach.package_data import lines
 from tests.fakes import SHORT
 
 
@@ -209,7 +209,7 @@ def test_a_session_runs_to_its_end_on_a_broken_history(tmp_path, broken):
 def test_a_setting_the_speaker_cannot_remember_is_reported_not_raised(tmp_path, monkeypatch):
     import argparse
 
-    from voicecoach import cli
+    from voicecoach.commands import wiring
     from voicecoach.config import Settings
     from voicecoach.speech import pyttsx3_speaker
     (tmp_path / "config").write_text("a file where the settings folder should be")
@@ -221,7 +221,7 @@ def test_a_setting_the_speaker_cannot_remember_is_reported_not_raised(tmp_path, 
 
     monkeypatch.setattr(pyttsx3_speaker, "Pyttsx3Speaker", Speaker)
     heard, notify = notices()
-    cli.make_speaker(argparse.Namespace(no_speech=False), Settings(), None, notify)
+    wiring.make_speaker(argparse.Namespace(no_speech=False), Settings(), None, notify)
     captured["remember"](Settings(rate=150))
     assert [name for name, _ in heard] == ["setting_not_saved"]
 

@@ -9,9 +9,9 @@ import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import platformdirs
 import yaml
 
+from voicecoach.paths import config_path
 from voicecoach.privacy import private_dir
 from voicecoach.routine import MAX_BYTES, RoutineError, compose_yaml
 
@@ -41,10 +41,6 @@ class Settings:
 
 class SettingsError(ValueError):
     """A bad setting, with a one-sentence message naming where it came from."""
-
-
-def config_path() -> Path:
-    return Path(platformdirs.user_config_dir("voicecoach")) / "config.yaml"
 
 
 def _check(kind: str, value):

@@ -9,12 +9,13 @@ import mmap
 import os
 import time
 from functools import lru_cache
-from importlib import resources
 from pathlib import Path
 
 import numpy as np
 
-from voicecoach.privacy import cache_dir, private_dir
+from voicecoach.package_data import data_file
+from voicecoach.paths import cache_dir
+from voicecoach.privacy import private_dir
 
 DTYPES = {"F32": np.float32, "I64": np.int64}
 MAX_TOKENS = 128
@@ -131,7 +132,7 @@ def embed_cached(sentences: list[str]) -> np.ndarray:
     digest = hashlib.sha256("\n".join([identity, *sentences]).encode()).hexdigest()[:16]
     name = f"embeddings-{digest}.npy"
     path = cache_dir() / name
-    for known in (resources.files("voicecoach.data").joinpath(name), path):
+    for known in (data_file(name), path):
         try:
             with known.open("rb") as file:
                 vectors = np.load(file)

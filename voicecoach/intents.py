@@ -4,12 +4,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import lru_cache
-from importlib import resources
 from typing import Callable, Mapping
 
-import yaml
 from rapidfuzz import fuzz, process
 
+from voicecoach.package_data import load_yaml
 from voicecoach.ports import Heard
 
 INTENTS = ("next", "back", "repeat", "pause", "resume", "stop", "slower", "faster",
@@ -43,7 +42,7 @@ class NumberWords:
 
 @lru_cache(maxsize=1)
 def _data() -> dict:
-    return yaml.safe_load(resources.files("voicecoach.data").joinpath("intents.yaml").read_text("utf-8"))
+    return load_yaml("intents.yaml")
 
 
 @lru_cache(maxsize=1)

@@ -28,6 +28,8 @@ class Clock(Protocol):
 
 
 class Speaker(Protocol):
+    lead_time: float  # seconds: the runner hands over each count this much before it is due (0: at its time)
+
     def say(self, text: str, *, utterance_id: int, kind: str = "instruction", due: float | None = None) -> None:
         """Queue text and return at once. A "count" whose start would be late past `due` may be skipped."""
 

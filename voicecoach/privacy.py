@@ -25,12 +25,6 @@ def keep_offline(environ=os.environ) -> None:
     environ.update(OFFLINE_ENVIRONMENT)
 
 
-def cache_dir() -> Path:
-    """voicecoach's cache folder (Moonshine's converted model, rendered speech, sentence embeddings)."""
-    import platformdirs  # here, not at the top: importing voicecoach must stay light (Ctrl-C during imports)
-    return Path(platformdirs.user_cache_dir("voicecoach"))
-
-
 def private_dir(path: Path) -> Path:
     """Make `path` a folder only its owner can enter: missing folders are created 0700, and an existing `path` that
     others could read (from an older voicecoach) is tightened. Raises OSError as mkdir does."""

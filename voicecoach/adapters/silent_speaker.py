@@ -10,6 +10,7 @@ from voicecoach.ports import Clock, Notify
 class SilentSpeaker:
     """Reports each utterance as spoken; with a reading pace, each lasts as long as reading it aloud would."""
     plays_tones = False  # so the session explains no tone
+    lead_time = 0.0      # nothing to render: a count is reported at its due time
 
     def __init__(self, clock: Clock, notify: Notify, words_per_minute: float = 0):
         self._clock, self._notify, self._wpm = clock, notify, words_per_minute

@@ -14,7 +14,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Callable
 
-from voicecoach.adapters.quiet import quiet_stderr
+from voicecoach.audio_noise import quiet_stderr
 from voicecoach.intents import normalise
 from voicecoach.listening.echo import EchoCanceller, PlayedAudio
 from voicecoach.listening.endpoint import FRAME_BYTES, FRAME_SECONDS, SAMPLE_RATE, Segmenter

@@ -14,7 +14,8 @@ from typing import Callable, Iterable
 import numpy
 
 from voicecoach.listening.optional import RecognizerUnavailable
-from voicecoach.privacy import cache_dir as default_cache_dir, private_dir
+from voicecoach.paths import cache_dir as default_cache_dir
+from voicecoach.privacy import private_dir
 
 MODEL_SUBDIR = Path("models") / "base-en"
 # Bump when int8_model() or ortconvert changes, so an old cached conversion is not reused.

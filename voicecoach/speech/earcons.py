@@ -4,10 +4,9 @@ from __future__ import annotations
 import math
 from array import array
 from functools import lru_cache
-from importlib import resources
 
-import yaml
 
+from voicecoach.package_data import load_yaml
 from voicecoach.speech.clips import RATE, Clip
 
 FADE = 0.005  # seconds of fade in/out per note, so notes do not click
@@ -15,7 +14,7 @@ FADE = 0.005  # seconds of fade in/out per note, so notes do not click
 
 @lru_cache(maxsize=1)
 def _definitions() -> dict:
-    return yaml.safe_load(resources.files("voicecoach.data").joinpath("earcons.yaml").read_text("utf-8"))
+    return load_yaml("earcons.yaml")
 
 
 def names() -> tuple[str, ...]:

@@ -9,7 +9,7 @@ from collections import deque
 from dataclasses import dataclass
 from typing import Callable
 
-from voicecoach.adapters.quiet import quiet_stderr
+from voicecoach.audio_noise import quiet_stderr
 from voicecoach.ports import Clock
 from voicecoach.speech import SpeechUnavailable
 from voicecoach.speech.clips import RATE, Clip

@@ -12,7 +12,7 @@ from array import array
 from pathlib import Path
 from typing import Callable, Iterable
 
-from voicecoach import privacy
+from voicecoach import paths, privacy
 from voicecoach.speech.clips import Clip, read_wav, trim, write_wav
 
 Key = tuple  # (text, voice or None, rate)
@@ -21,7 +21,7 @@ URGENT, AHEAD = 0, 1  # on-demand renders jump ahead of prepare()
 
 
 def cache_dir() -> Path:
-    return privacy.cache_dir() / "speech"
+    return paths.cache_dir() / "speech"
 
 
 class Pyttsx3Synth:

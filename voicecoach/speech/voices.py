@@ -1,17 +1,10 @@
-"""Helpers for the CLI: list the installed voices and speak one line."""
+"""The installed voices: listing them, the default one, the user's language, and checking a chosen voice."""
 from __future__ import annotations
 
 import os
-import threading
-import time
 from typing import Mapping
 
-from voicecoach.config import Settings, SettingsError
-
-
-class _Monotonic:
-    def now(self) -> float:
-        return time.monotonic()
+from voicecoach.config import SettingsError
 
 
 def list_voices() -> list[tuple[str, str, list[str]]]:
@@ -50,49 +43,3 @@ def check_voice(voice: str) -> str:
         if wanted in (voice_id.lower(), name.lower()):
             return voice_id
     raise SettingsError(f"The voice {voice!r} is not installed; 'voicecoach voices' lists the voices you can use.")
-
-
-def say_once(text: str, settings: Settings, timeout: float = 120.0) -> bool:
-    """Speak one line through the chosen speaker and wait for it to finish; True if it played to the end."""
-    if settings.speaker == "print":
-        print(text)
-        return True
-    speaker = LineSpeaker(settings)
-    try:
-        return speaker.say(text, timeout)
-    finally:
-        speaker.close()
-
-
-class LineSpeaker:
-    """The chosen speaker kept open, to say lines one at a time, each waited for (opening a PyAudio speaker per
-    line would end every other stream of the process, the microphone's too, when it closes)."""
-
-    def __init__(self, settings: Settings):
-        self._finished = threading.Event()
-        self._interrupted = True
-        self._id = 0
-        if settings.speaker == "speechd":
-            from voicecoach.speech.speechd_speaker import SpeechdSpeaker as speaker_class
-        else:
-            from voicecoach.speech.pyttsx3_speaker import Pyttsx3Speaker as speaker_class
-        self._speaker = speaker_class(settings, _Monotonic(), self._notify)
-
-    def _notify(self, name: str, fields: dict) -> None:
-        if name == "speech_end" and fields.get("id") == self._id:
-            self._interrupted = fields.get("interrupted", False)
-            self._finished.set()
-        elif name == "output_lost":
-            self._interrupted = True
-            self._finished.set()
-
-    def say(self, text: str, timeout: float = 120.0) -> bool:
-        """Speak and wait; True if the line played to the end."""
-        self._id += 1
-        self._finished.clear()
-        self._interrupted = True
-        self._speaker.say(text, utterance_id=self._id)
-        return self._finished.wait(timeout) and not self._interrupted
-
-    def close(self) -> None:
-        self._speaker.close()

@@ -1,6 +1,7 @@
 """Bodies of the `hear`, `devices`, `mic-test` and `tutorial` subcommands; the CLI only parses options and calls these."""
 from __future__ import annotations
 
+import argparse
 import array
 import io
 import json
@@ -13,10 +14,14 @@ from dataclasses import dataclass
 from typing import IO, Callable, Mapping
 
 from voicecoach.listening.endpoint import FRAME_BYTES, SAMPLE_RATE, Segmenter
-from voicecoach.adapters.quiet import quiet_stderr
+from voicecoach.audio_noise import quiet_stderr
+from voicecoach.commands.common import MIC_TEST_MAX_SECONDS, UsageError, load_user_settings, mark_tutorial_offered, print_line
+from voicecoach.commands.wiring import recognizer_builder
 from voicecoach.files import FileTooLarge, NotRegularFile, read_regular_file
 from voicecoach.listening.mic import find_input_device
+from voicecoach.package_data import lines
 from voicecoach.ports import Heard, Listener
+from voicecoach.stats import percentile
 
 
 # Ten minutes of 16 kHz 16-bit mono and its header: a recorded command is seconds long.
@@ -132,11 +137,6 @@ VOICE_OVER_ROOM_DB = 15  # speech less than this above the room is hard to tell 
 SILENT_DB = -50          # nothing louder than this in the whole test: likely the wrong or a muted microphone
 
 
-def _percentile(levels: list[float], share: float) -> float:
-    ordered = sorted(levels)
-    return ordered[min(len(ordered) - 1, int(len(ordered) * share))]
-
-
 def _frame_levels(pcm: bytes) -> list[float]:
     return [level_dbfs(pcm[at:at + FRAME_BYTES]) for at in range(0, len(pcm) - FRAME_BYTES + 1, FRAME_BYTES)]
 
@@ -160,7 +160,7 @@ def mic_report(heard: list[Heard], levels: list[float], voice: list[float],
             for item in heard if item.text.strip()]
     if not levels:
         return said or [wording["mic_nothing"]], ""
-    room, loudest = _percentile(levels, 0.1), max(levels)
+    room, loudest = percentile(levels, 10), max(levels)
     if not said:
         said = [wording["mic_silent" if loudest < SILENT_DB else "mic_nothing"]]
     room_words = wording["mic_room_quiet" if room < QUIET_ROOM_DB else
@@ -168,7 +168,7 @@ def mic_report(heard: list[Heard], levels: list[float], voice: list[float],
     if not voice:
         said.append(wording["mic_room"].format(room=room_words))
         return said, wording["mic_numbers_no_voice"].format(room=f"{room:.0f}", loudest=f"{loudest:.0f}")
-    speech = _percentile(voice, 0.9)
+    speech = percentile(voice, 90)
     voice_words = wording["mic_voice_faint" if speech < FAINT_VOICE_DB else
                           "mic_voice_drowned" if speech - room < VOICE_OVER_ROOM_DB else "mic_voice_clear"]
     said.append(wording["mic_levels"].format(room=room_words, voice=voice_words))
@@ -181,7 +181,6 @@ def mic_test(seconds: float = 10, device: str | int | None = None, recognizer=No
     """Listen for `seconds`, then say (through `speak`, if given) and print what was heard and how the room and
     voice sound, in plain words; the levels in numbers follow on their own line."""
     if wording is None:
-        from voicecoach.cli import lines
         wording = lines()
     if recognizer is None:
         from voicecoach.listening.recognizer import Recognizer
@@ -307,3 +306,57 @@ def tutorial(listen: Callable[[Callable[[str, dict], None]], Listener], wording:
         return 0
     finally:
         listener.stop()
+
+
+def cmd_hear(args: argparse.Namespace) -> int:
+    from voicecoach.listening.optional import RecognizerUnavailable, make_recognizer
+    try:
+        recognizer = make_recognizer(args.recognizer, args.model)
+    except RecognizerUnavailable as error:
+        raise UsageError(str(error)) from None
+    return hear(args.files, args.json, recognizer)
+
+
+def cmd_devices(args: argparse.Namespace) -> int:
+    return devices(lines())
+
+
+def cmd_tutorial(args: argparse.Namespace) -> int:
+    from voicecoach.adapters.clock import MonotonicClock
+    from voicecoach.listening.mic import MicListener
+    settings = load_user_settings(args)
+    build = recognizer_builder(args.recognizer, args.model, {})
+    speaker = None
+    if settings.speaker != "print":  # opened before the microphone, as in a session
+        from voicecoach.speech import SpeechUnavailable
+        from voicecoach.speech.line_speaker import LineSpeaker
+        try:
+            speaker = LineSpeaker(settings)
+        except SpeechUnavailable as error:
+            print_line(f"{error} {lines()['speech_fallback']}")
+    mark_tutorial_offered()
+    try:
+        return tutorial(lambda notify: MicListener(MonotonicClock(), device=args.input_device,
+                                                   recognizer_factory=build, notify=notify),
+                        lines(), speaker.say if speaker is not None else None)
+    finally:
+        if speaker is not None:
+            speaker.close()
+
+
+def cmd_mic_test(args: argparse.Namespace) -> int:
+    if not 0 < args.seconds <= MIC_TEST_MAX_SECONDS:  # also NaN; 0 crashed in PortAudio's thread
+        raise UsageError(f"--seconds must be a number of seconds above 0 and up to {MIC_TEST_MAX_SECONDS},"
+                         f" not {args.seconds:g}; for example: voicecoach mic-test --seconds 10")
+    settings = load_user_settings(args)
+    speak = None
+    if settings.speaker != "print":  # printing it again would only repeat it
+        from voicecoach.speech import SpeechUnavailable
+        from voicecoach.speech.line_speaker import say_once
+
+        def speak(text: str) -> None:
+            try:
+                say_once(text, settings)
+            except SpeechUnavailable:
+                pass  # the lines are printed all the same
+    return mic_test(args.seconds, args.input_device, wording=lines(), speak=speak, details=args.details)

@@ -1,0 +1,1 @@
+"""The subcommands' bodies, one module per group; voicecoach/cli.py parses the options and calls these."""
