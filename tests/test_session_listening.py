@@ -81,7 +81,9 @@ def test_the_last_line_is_the_reply_not_the_understood_tones_explanation():
     d.run_until_hold()
     d.feed(core.Intent("time_left", spoken=True))
     assert lines()["understood_first"] in [text for _, text in d.said()]
-    assert context(d).last_line == d.said()[-1][1] and "left" in context(d).last_line
+    said = [text for _, text in d.said()]
+    assert said[-1] == lines()["understood_first"]  # the explanation comes after the reply, never in front of it
+    assert context(d).last_line == said[-2] and "left" in context(d).last_line
 
 
 def test_acts_on_agrees_with_the_machine_in_every_mode_met():

@@ -139,7 +139,8 @@ class Runner:
                 try:
                     self.remember({action.name: action.value})
                 except OSError as error:  # it still applies for this session: the state holds it
-                    self._notified("setting_not_saved", {"error": f"{type(error).__name__}: {error}"})
+                    if action.name != "tones_explained":  # not the user's setting: nothing to tell them
+                        self._notified("setting_not_saved", {"error": f"{type(error).__name__}: {error}"})
         elif isinstance(action, core.Adjust):
             self._adjust(action.change)
         elif isinstance(action, core.End):

@@ -27,7 +27,15 @@ __all__ = ["Action", "Adjust", "BACK_RESTARTS_AFTER_MS", "CUES", "CUES_FROM_S", 
 
 
 def step(state: State, event: Event, now: int, ctx: Context) -> tuple[State, list[Action]]:
-    """Advance the session by one event at time `now` (ms); return the new state and what to do."""
+    """Advance the session by one event at time `now` (ms); return the new state and what to do. A tone explained
+    for the first time is remembered for the user's next sessions (once per user, not per session)."""
+    after, actions = _step(state, event, now, ctx)
+    if after.talk.cues_explained != state.talk.cues_explained:
+        actions = [*actions, RememberSetting("tones_explained", ",".join(sorted(after.talk.cues_explained)))]
+    return after, actions
+
+
+def _step(state: State, event: Event, now: int, ctx: Context) -> tuple[State, list[Action]]:
     if state.mode == "ended":
         return state, []
     if isinstance(event, Start):

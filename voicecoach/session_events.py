@@ -120,7 +120,7 @@ class SwitchRoutine:
 @dataclass(frozen=True)
 class RememberSetting:
     """A setting changed by voice, to be remembered for the next session."""
-    name: Literal["verbosity", "counting"]
+    name: Literal["verbosity", "counting", "tones_explained"]
     value: str
 
     @property

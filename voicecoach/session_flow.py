@@ -198,6 +198,8 @@ def end_timer(state: State, now: int, ctx: Context, out: list[Action],
 
 def speech_done(state: State, said: int, now: int, ctx: Context) -> tuple[State, list[Action]]:
     """The line the machine waited on has been said: go on as it said (its `then`)."""
+    if said == state.attention.safety_id:  # the safety advice was heard to its end
+        state = replace(state, attention=replace(state.attention, safety_id=None))
     if said != state.speech.waiting_for:
         return state, []
     then = state.speech.then

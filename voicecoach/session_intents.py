@@ -49,15 +49,19 @@ def intent(state: State, event: Intent, now: int, ctx: Context) -> Result:
 
 
 def acknowledge(state: State, actions: list[Action], ctx: Context) -> Result:
-    """Put the "understood" tone (explained the first time) before the reply, after any silencing."""
+    """Put the "understood" tone before the reply, after any silencing. The tone's explanation (the first time)
+    comes after the reply, never in front of what the user asked for, except at the opening, where the reply is a
+    question that waits for the user's answer."""
     at = 1 if actions and isinstance(actions[0], Hush) else 0
     added: list[Action] = []
+    told: list[Action] = []
     state = cue(state, added, "understood")
     if ctx.tones and "understood" not in state.talk.cues_explained:
-        state = say(explained(state, "understood"), added, ctx.lines["understood_first"], kind="info")
+        state = say(explained(state, "understood"), added if state.mode == "waiting" else told,
+                    ctx.lines["understood_first"], kind="info")
     actions = actions[:at] + added + actions[at:]
     last_line = next((a.text for a in reversed(actions) if isinstance(a, Say)), state.speech.last_line)
-    return replace(state, speech=replace(state.speech, last_line=last_line)), actions
+    return replace(state, speech=replace(state.speech, last_line=last_line)), actions + told
 
 
 def _missed(state: State, ctx: Context, out: list[Action]) -> Result:
@@ -80,10 +84,35 @@ def _nothing(state: State, event: Intent, now: int, ctx: Context, out: list[Acti
 
 
 def _informs(reply: Callable[[State, int, Context], str]) -> Handler:
-    """A handler that says a line of information."""
+    """A handler that says a line of information at once (barge-in): it cuts off the line being said while paused
+    (the paused prompt, the safety advice) or an instruction the session waits on, which is said again after it.
+    During a hold's counts nothing waits: the reply comes between two counts (counts handed to the player in
+    advance would be lost to a hush)."""
     def handler(state: State, event: Intent, now: int, ctx: Context, out: list[Action]) -> Result:
-        return say(state, out, reply(state, now, ctx), kind="info"), out
+        text = reply(state, now, ctx)
+        if state.mode == "paused":
+            out.append(Hush())
+            return _safety_again(say(state, out, text, kind="info"), ctx, out), out
+        if state.speech.waiting_for is None or state.mode != "running":
+            return say(state, out, text, kind="info"), out
+        out.append(Hush())
+        state = set_mode(freeze(interrupted(state), now), "answering", out)
+        return say(state, out, text, kind="info", then="unfreeze"), out
     return handler
+
+
+def _safety_again(state: State, ctx: Context, out: list[Action]) -> State:
+    """The safety advice was cut off by a reply: offer it again, in short, after the reply."""
+    if state.attention.safety_id is None:
+        return state
+    state = replace(state, attention=replace(state.attention, safety_id=None, safety_offered=True))
+    return say(state, out, ctx.lines["safety_again"], kind="info")
+
+
+def _safety_advice(state: State, ctx: Context, out: list[Action]) -> State:
+    """Say the safety advice, noting its id so that a reply cutting it off offers it again."""
+    state = say(state, out, fill(ctx.lines["pain"], safety=ctx.safety), kind="safety")
+    return replace(state, attention=replace(state.attention, safety_id=state.speech.last_id, safety_offered=False))
 
 
 def _adjusts(change: Change) -> Handler:
@@ -120,7 +149,7 @@ def _pain(state: State, event: Intent, now: int, ctx: Context, out: list[Action]
     if state.mode == "ending":
         return say(state, out, text, then="end"), out
     state = set_mode(freeze(interrupted(state), now), "paused", out)
-    return say(state, out, text, kind="safety"), out
+    return _safety_advice(state, ctx, out), out
 
 
 def _change_routine(state: State, event: Intent, now: int, ctx: Context, out: list[Action]) -> Result:
@@ -164,7 +193,8 @@ def answer(state: State, topic: str | None, now: int, ctx: Context, out: list[Ac
         out.append(Hush())
         return say(replace(state, wait=replace(state.wait, until=None)), out, text, kind="answer", then="wait"), out
     if state.mode == "paused":
-        return say(state, out, text, kind="answer"), out
+        out.append(Hush())
+        return _safety_again(say(state, out, text, kind="answer"), ctx, out), out
     out.append(Hush())
     if state.timer.running and state.timer.frozen_at is None:  # the body keeps stretching while the coach talks
         state = set_mode(interrupted(state), "answering", out)
@@ -358,9 +388,19 @@ _UNDER_WAY: Mapping[IntentName, Handler] = {
     "help": _informs(lambda state, now, ctx: help_line(state, ctx)),
     "more_help": _informs(lambda state, now, ctx: ctx.lines["help"]),
 }
+
+
+def _repeat_paused(state: State, event: Intent, now: int, ctx: Context, out: list[Action]) -> Result:
+    """Paused, after a reply cut the safety advice off and offered it again: "repeat" says the advice."""
+    if not state.attention.safety_offered:
+        return _UNDER_WAY["repeat"](state, event, now, ctx, out)
+    out.append(Hush())
+    return _safety_advice(state, ctx, out), out
+
+
 _RUNNING = Table(_UNDER_WAY, _COMMON_GUARDS)
 _PAUSED = Table({**_UNDER_WAY, "pause": _informs(lambda state, now, ctx: ctx.lines["already_paused"]),
-                 "resume": _resume}, _COMMON_GUARDS)
+                 "resume": _resume, "repeat": _repeat_paused}, _COMMON_GUARDS)
 _CLOSED = Table({"pain": _pain})  # before the start and while closing: only pain is heard
 
 TABLES: Mapping[Mode, Table] = {"ready": _CLOSED, "waiting": _WAITING, "running": _RUNNING, "answering": _RUNNING,

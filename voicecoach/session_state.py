@@ -71,6 +71,8 @@ class Attention:
     last_topic: str | None = None  # for "tell me more"
     fresh_answer: bool = False   # the last thing said was an answer, so "more detail" means tell me more
     answer_rest: str = ""        # the rest of an answer cut to one sentence during a hold, for "tell me more"
+    safety_id: int | None = None  # the safety advice (after "it hurts") being said, until it has been said
+    safety_offered: bool = False  # a reply cut the safety advice off: "repeat" says it again
 
 
 @dataclass(frozen=True)
@@ -136,9 +138,11 @@ class State:
 
 
 def start_state(plan: tuple[PlanStep, ...], index: int = 0, verbosity: str = "normal",
-                count_style: str | None = None) -> State:
-    """A session at step `index`; verbosity and counting as the settings give them (already checked)."""
-    return State(plan=plan, index=index, talk=Talk(cast(Verbosity, verbosity), cast("CountStyle | None", count_style)))
+                count_style: str | None = None, cues_explained: frozenset[str] = frozenset()) -> State:
+    """A session at step `index`; verbosity, counting and the tones the user has been told about as the settings
+    give them (already checked)."""
+    return State(plan=plan, index=index, talk=Talk(cast(Verbosity, verbosity), cast("CountStyle | None", count_style),
+                                                   cues_explained))
 
 
 def estimate_ms(state: "State", ctx: "Context", start: int | None = None) -> int:

@@ -84,7 +84,8 @@ def cmd_run(args: argparse.Namespace) -> int:
                        tones=getattr(speaker, "plays_tones", True), week=week_so_far(store),
                        first_run_hint=lines()["tutorial_offer"] if first_run(args, resume.start_index) else "")
     state = core.start_state(plan, resume.start_index, settings.verbosity,
-                             None if settings.counting == "routine" else settings.counting)
+                             None if settings.counting == "routine" else settings.counting,
+                             frozenset(settings.tones_explained.split(",")) - {""})
     runner = Runner(state=state, ctx=ctx, speaker=speaker, clock=clock, inbox=inbox, events=events, store=store,
                     print_line=print_line, routine_ref=resume.routine_ref, resumed_from=resume.resumed_from,
                     listener=listener, remember=remember_settings)
