@@ -293,6 +293,7 @@ exercises:
 """
 
 
+@pytest.mark.slow
 def test_a_routine_with_rounds_runs_and_announces_each_round(tmp_path, monkeypatch):
     monkeypatch.setenv("HOME", str(tmp_path))
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
@@ -384,6 +385,7 @@ def test_new_never_overwrites(own_home, capsys):
     assert (own_home / "evening.yaml").read_text() == SHORT
 
 
+@pytest.mark.slow
 def test_a_voice_stop_keeps_the_place_and_the_next_start_offers_to_continue(tmp_path, monkeypatch):
     routine, events = tmp_path / "short.yaml", tmp_path / "events.jsonl"
     routine.write_text(SHORT.replace("hold: 2", "hold: 5"))

@@ -244,6 +244,7 @@ class _Output:
         self.hang.wait()
 
 
+@pytest.mark.slow
 def test_a_device_that_hangs_on_reopen_and_on_close_stalls_neither_the_session_nor_the_exit(tmp_path):
     from tests.test_speech_core import FakeSynth
     never = threading.Event()

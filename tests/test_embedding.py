@@ -74,6 +74,7 @@ def test_the_sentence_model_understands_wordings_no_example_shares(question, top
     assert knowledge.match_question(question)[0] == topic_id
 
 
+@pytest.mark.slow
 def test_the_package_ships_the_embeddings_of_its_own_questions_so_starting_loads_no_model(tmp_path, monkeypatch):
     from voicecoach.listening.recognizer import Recognizer
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))

@@ -105,6 +105,7 @@ def test_typed_stop_after_a_bad_line_still_stops_the_session(tmp_path):
     assert "Traceback" not in result.stderr and result.stderr == ""
 
 
+@pytest.mark.slow
 def test_ask_json_answers_every_line_around_a_bad_one_and_names_it():
     result = voicecoach("ask", "--json", "-", stdin=b"heat or ice\n\xff\xfe bad\nshould I stretch before bed\n")
     assert result.returncode == 0, result.stderr
@@ -198,6 +199,7 @@ def test_check_and_run_refuse_a_fifo_with_one_line(fifo):
     assert ran.returncode == 2 and "not a regular file" in ran.stderr and len(ran.stderr.splitlines()) == 1
 
 
+@pytest.mark.slow
 def test_a_fifo_in_the_routines_folder_is_listed_as_unusable_and_run_still_starts(tmp_path):
     folder = tmp_path / "data" / "voicecoach" / "routines"
     folder.mkdir(parents=True)
@@ -273,6 +275,7 @@ def test_say_with_no_sound_device_is_one_clear_sentence():
     assert "unexpected" not in result.stderr and "report" not in result.stderr
 
 
+@pytest.mark.slow
 def test_mic_test_with_no_microphone_is_one_clear_sentence():
     result = voicecoach("mic-test", "--seconds", "1", env=NO_SOUND, timeout=60)
     assert result.returncode == 1
@@ -303,6 +306,7 @@ def unfinished_session_of(routine: Path) -> None:
     store.close()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("flags", [(), ("--resume",)])
 def test_an_unfinished_session_whose_routine_is_deleted_says_so_and_starts_the_default_fresh(tmp_path, flags):
     routine = tmp_path / "short.yaml"

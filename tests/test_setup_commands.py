@@ -199,6 +199,7 @@ def test_a_session_without_tones_explains_none():
     assert "Hold for 3 seconds. This tone means the hold has started." in [t for _, t in with_tones.said()]
 
 
+@pytest.mark.slow
 def test_no_speech_says_nothing_about_tones(tmp_path):
     routine = tmp_path / "short.yaml"
     routine.write_text(SHORT)
@@ -297,6 +298,7 @@ def test_progress_phrasings_are_the_progress_command(text):
     assert command_of(text)[0] == "progress"
 
 
+@pytest.mark.slow
 def test_a_typed_session_answers_how_am_i_doing_from_the_history(tmp_path, monkeypatch):
     import sqlite3
     from datetime import datetime, timedelta

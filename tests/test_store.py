@@ -187,6 +187,7 @@ def test_history_on_a_damaged_file_says_it_was_set_aside_and_shows_the_new_one(t
     assert (data(tmp_path) / aside).exists()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("broken", ["damaged", "in the way"])
 def test_a_session_runs_to_its_end_on_a_broken_history(tmp_path, broken):
     routine = tmp_path / "short.yaml"
@@ -239,6 +240,7 @@ def start_session(tmp_path, routine: Path, events: Path) -> subprocess.Popen:
     return process
 
 
+@pytest.mark.slow
 def test_a_second_session_starts_its_own_and_the_first_stays_resumable(tmp_path):
     routine = tmp_path / "long.yaml"
     routine.write_text(SHORT.replace("hold: 2", "hold: 120"))
@@ -307,6 +309,7 @@ def test_a_file_system_without_locks_does_not_stop_a_session(tmp_path, monkeypat
     lock.release()
 
 
+@pytest.mark.slow
 def test_an_events_log_on_a_full_disk_is_said_once_and_the_session_runs_to_its_end(tmp_path):
     routine = tmp_path / "short.yaml"
     routine.write_text(SHORT)
@@ -318,6 +321,7 @@ def test_an_events_log_on_a_full_disk_is_said_once_and_the_session_runs_to_its_e
     assert out[-2] == "Well done. That is the end of Short."  # then the summary
 
 
+@pytest.mark.slow
 def test_history_in_a_folder_that_cannot_be_written_is_still_shown(tmp_path):
     routine = tmp_path / "short.yaml"
     routine.write_text(SHORT)

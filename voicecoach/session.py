@@ -30,7 +30,7 @@ def step(state: State, event: Event, now: int, ctx: Context) -> tuple[State, lis
     """Advance the session by one event at time `now` (ms); return the new state and what to do. A tone explained
     for the first time is remembered for the user's next sessions (once per user, not per session)."""
     after, actions = _step(state, event, now, ctx)
-    if after.talk.cues_explained != state.talk.cues_explained:
+    if ctx.tones and after.talk.cues_explained != state.talk.cues_explained:  # without tones, nothing was told
         actions = [*actions, RememberSetting("tones_explained", ",".join(sorted(after.talk.cues_explained)))]
     return after, actions
 
