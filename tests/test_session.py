@@ -252,6 +252,43 @@ def test_pain_wins_over_everything_and_waits_for_the_user():
         assert d.records("hold_end")[0][1]["held"] == 10.0
 
 
+def test_a_question_during_the_safety_advice_cuts_it_off_is_answered_at_once_and_offers_it_again():
+    d = Drive(CALF, speech_ms=13_000).start()
+    d.run_until_hold()
+    d.intent("pain")
+    d.run_until(d.now + 2000)  # the 13 s advice is being said
+    actions = d.feed(core.Intent("time_left", spoken=True))
+    assert isinstance(actions[0], core.Hush) and isinstance(actions[1], core.Cue) and actions[1].name == "understood"
+    says = [a.text for a in actions if isinstance(a, core.Say)]
+    assert says[0] == "10 seconds left, paused."
+    assert says[1] == "Say repeat to hear the safety advice again."
+    assert says[2] == "That tone means I heard you."  # the tone's explanation never in front of the answer
+    d.run_until(d.now + 60_000)
+    d.intent("repeat")
+    assert "Ease off the stretch now" in d.said()[-1][1] and d.state.mode == "paused"
+
+
+def test_the_safety_advice_said_to_its_end_is_not_offered_again():
+    d = Drive(CALF, speech_ms=1000).start()
+    d.run_until_hold()
+    d.intent("pain")
+    d.run_until(d.now + 5000)
+    actions = d.intent("time_left")
+    assert not any(isinstance(a, core.Say) and "safety advice" in a.text for a in actions)
+
+
+def test_a_question_cuts_off_the_instruction_being_said_and_the_instruction_comes_again_after_the_answer():
+    d = Drive(CALF, speech_ms=3000).start()
+    d.run_until(d.now + 100)  # the opening line is being said; the session waits on it
+    assert d.state.waiting_for is not None
+    actions = d.intent("where")
+    assert isinstance(actions[0], core.Hush) and isinstance(actions[-1], core.Say)
+    d.run_to_end()
+    texts = [text for _, text in d.said("instruction")]
+    assert texts[0].startswith("Test routine.") and texts[1].startswith("Test routine.")  # said again, not skipped
+    assert "Step forward with your left leg." in texts and d.state.completed
+
+
 def test_speech_settings_are_handed_to_the_speaker():
     d = Drive(CALF).start()
     assert d.intent("slower") == [core.Adjust("slower")]
@@ -301,10 +338,11 @@ def test_spoken_commands_are_acknowledged_with_a_tone_explained_once():
     actions = d.feed(core.Intent("pause", spoken=True))
     assert isinstance(actions[0], core.Hush)
     assert isinstance(actions[1], core.Cue) and actions[1].name == "understood"
-    assert actions[2].text == "That tone means I heard you."
-    assert d.said()[-1][1] == "Paused. Say resume when you are ready."
+    # the tone's explanation comes after the reply, never in front of it
+    assert [a.text for a in actions if isinstance(a, core.Say)] == ["Paused. Say resume when you are ready.",
+                                                                    "That tone means I heard you."]
     actions = d.feed(core.Intent("time_left", spoken=True))
-    assert isinstance(actions[0], core.Cue) and [type(a) for a in actions] == [core.Cue, core.Say]
+    assert [type(a) for a in actions] == [core.Hush, core.Cue, core.Say]  # barge-in: the paused prompt is cut off
     assert not any(isinstance(a, core.Cue) and a.name == "understood" for a in d.intent("where"))
 
 

@@ -345,6 +345,8 @@ class State:
     settle_until: int | None = None  # after a movement line: when the next line may start
     ready_at: int | None = None  # the hold the user said "ready" for (--wait-for-ready)
     reminders: int = 0           # paused: reminders said since then
+    safety_id: int | None = None  # the safety advice (after "it hurts") being said, until it has been said
+    safety_offered: bool = False  # a reply cut the safety advice off: "repeat" says it again
 
     @property
     def step(self) -> PlanStep:
@@ -456,14 +458,17 @@ def _start_over(state: State, now: int, ctx: Context, out: list[Action]) -> tupl
 
 
 def _acknowledge(state: State, actions: list[Action], ctx: Context) -> tuple[State, list[Action]]:
-    """Put the "understood" tone (explained the first time) before the reply, after any silencing."""
+    """Put the "understood" tone before the reply, after any silencing; the tone's explanation (the first time)
+    comes after the reply, never in front of what the user asked for, except at the opening, where the reply
+    is a question that waits for the user's answer."""
     at = 1 if actions and isinstance(actions[0], Hush) else 0
     added: list[Action] = []
     state = _cue(state, added, "understood")
+    explained: list[Action] = []
     if ctx.tones and "understood" not in state.cues_explained:
-        state = _say(replace(state, cues_explained=state.cues_explained | {"understood"}), added,
-                     ctx.lines["understood_first"], kind="info")
-    return state, actions[:at] + added + actions[at:]
+        state = _say(replace(state, cues_explained=state.cues_explained | {"understood"}),
+                     added if state.mode == "waiting" else explained, ctx.lines["understood_first"], kind="info")
+    return state, actions[:at] + added + actions[at:] + explained
 
 
 def timer_seconds(state: State) -> int:
@@ -683,6 +688,8 @@ def _end_timer(state: State, now: int, ctx: Context, out: list[Action],
 
 
 def _speech_done(state: State, said: int, now: int, ctx: Context) -> tuple[State, list[Action]]:
+    if said == state.safety_id:
+        state = replace(state, safety_id=None)
     if said != state.waiting_for:
         return state, []
     then = state.then
@@ -799,18 +806,23 @@ def _intent(state: State, event: Intent, now: int, ctx: Context) -> tuple[State,
             return _advance(state, now, ctx, out)
         restart = in_hold and elapsed_ms(state, now) >= BACK_RESTARTS_AFTER_MS
         return _enter(state, state.index if restart else _previous(state), now, ctx, out)
+    if name == "repeat" and state.safety_offered and state.mode == "paused":
+        out.append(Hush())
+        state = _say(replace(state, safety_offered=False), out, _fill(ctx.lines["pain"], safety=ctx.safety),
+                     kind="safety")
+        return replace(state, safety_id=state.last_id), out
     if name == "repeat":
-        return _say(state, out, _current_instruction(state, ctx), kind="info"), out
+        return _reply(state, _current_instruction(state, ctx), now, ctx, out)
     if name == "time_left":
-        return _say(state, out, _time_left(state, now, ctx), kind="info"), out
+        return _reply(state, _time_left(state, now, ctx), now, ctx, out)
     if name == "where":
-        return _say(state, out, _where(state, now, ctx), kind="info"), out
+        return _reply(state, _where(state, now, ctx), now, ctx, out)
     if name == "which_side":
-        return _say(state, out, _which_side(state, ctx), kind="info"), out
+        return _reply(state, _which_side(state, ctx), now, ctx, out)
     if name == "help":
-        return _say(state, out, _help(state, ctx), kind="info"), out
+        return _reply(state, _help(state, ctx), now, ctx, out)
     if name == "more_help":
-        return _say(state, out, ctx.lines["help"], kind="info"), out
+        return _reply(state, ctx.lines["help"], now, ctx, out)
     if name in ("slower", "faster", "louder", "quieter"):
         out.append(Adjust(name))
         return state, out
@@ -916,7 +928,8 @@ def _pain(state: State, now: int, ctx: Context, out: list[Action]) -> tuple[Stat
     if state.mode == "ending":
         return _say(state, out, text, then="end"), out
     state = _set_mode(_freeze(_interrupted(state), now), "paused", out)
-    return _say(state, out, text, kind="safety"), out
+    state = _say(state, out, text, kind="safety")
+    return replace(state, safety_id=state.last_id, safety_offered=False), out
 
 
 def _answer(state: State, topic: str | None, now: int, ctx: Context, out: list[Action],
@@ -940,7 +953,8 @@ def _answer(state: State, topic: str | None, now: int, ctx: Context, out: list[A
         out.append(Hush())
         return _say(replace(state, wait_until=None), out, text, kind="answer", then="wait"), out
     if state.mode == "paused":
-        return _say(state, out, text, kind="answer"), out
+        out.append(Hush())
+        return _safety_again(_say(state, out, text, kind="answer"), ctx, out), out
     out.append(Hush())
     if state.timing and state.frozen_at is None:  # the body keeps stretching while the coach talks
         state = _set_mode(_interrupted(state), "answering", out)
@@ -948,6 +962,27 @@ def _answer(state: State, topic: str | None, now: int, ctx: Context, out: list[A
     state = _set_mode(_freeze(_interrupted(state), now), "answering", out)
     state = _say(state, out, text, kind="answer")
     return _say(state, out, ctx.lines["back_to_stretch"], then="unfreeze"), out
+
+
+def _reply(state: State, text: str, now: int, ctx: Context, out: list[Action]) -> tuple[State, list[Action]]:
+    """Barge-in: a reply cuts off the line being said (a paused prompt, the safety advice, an instruction the
+    session waits on) and is said at once; an instruction it cut is said again after it. During a hold's counts
+    nothing waits: the reply comes between two counts."""
+    if state.mode == "paused":
+        out.append(Hush())
+        return _safety_again(_say(state, out, text, kind="info"), ctx, out), out
+    if state.waiting_for is None or state.mode != "running":
+        return _say(state, out, text, kind="info"), out
+    out.append(Hush())
+    state = _set_mode(_freeze(_interrupted(state), now), "answering", out)
+    return _say(state, out, text, kind="info", then="unfreeze"), out
+
+
+def _safety_again(state: State, ctx: Context, out: list[Action]) -> State:
+    """The safety advice was cut off by a reply: offer it again, in short, after the reply."""
+    if state.safety_id is None:
+        return state
+    return _say(replace(state, safety_id=None, safety_offered=True), out, ctx.lines["safety_again"], kind="info")
 
 
 def _first_sentence(text: str) -> tuple[str, str, str]:
