@@ -47,9 +47,13 @@ def room(delay_ms: float, gain_db: float, seed: int = 0) -> np.ndarray:
     return np.concatenate([np.zeros(int(delay_ms * MIC_RATE / 1000)), tail * 10 ** (gain_db / 20)])
 
 
-def session(tmp_path, delay_ms, gain_db, user_at=None, user_db=0.0, speakers=True, jitter_ms=3.0):
+def session(tmp_path, delay_ms, gain_db, user_at=None, user_db=0.0, speakers=True, jitter_ms=3.0, jump_at=None,
+            verdicts=None):
     """Play the coach's line 0.5 s into a recording through the player's chunks (with jittered output times), let
-    the room carry it into the microphone, and clean every 30 ms frame. Returns (echo, user, cleaned frames)."""
+    the room carry it into the microphone, and clean every 30 ms frame. From `jump_at` seconds on, the output times
+    the stream states are 50 ms earlier (as after an underrun), so the reference restarts about 0.7 s later.
+    `verdicts` maps (start, end) seconds to None, filled with judge()'s verdict as soon as the frame after `end` is
+    cleaned (as the listener asks). Returns (echo, user, cleaned frames, canceller)."""
     played = PlayedAudio(PLAYER_RATE)
     rng = np.random.default_rng(1)
     coach = speech(tmp_path, COACH, "en-us", PLAYER_RATE)
@@ -72,9 +76,14 @@ def session(tmp_path, delay_ms, gain_db, user_at=None, user_db=0.0, speakers=Tru
         captured_at = BASE + k / MIC_RATE
         while written < len(out) and BASE + written / PLAYER_RATE < captured_at + 0.1:  # the player is 0.1 s ahead
             t0 = BASE + written / PLAYER_RATE + rng.uniform(-jitter_ms, jitter_ms) / 1000
+            if jump_at is not None and written / PLAYER_RATE >= jump_at:
+                t0 -= 0.05
             played.write((out[written:written + CHUNK] * 32767).astype(np.int16).tobytes(), t0)
             written += CHUNK
         frames.append(canceller.clean((mic[k:k + FRAME] * 32767).astype(np.int16).tobytes(), captured_at))
+        for start, end in [span for span, verdict in (verdicts or {}).items() if verdict is None]:
+            if captured_at > BASE + end:
+                verdicts[start, end] = canceller.judge(BASE + start, BASE + end)
     return echo, user, frames, canceller
 
 
@@ -148,7 +157,7 @@ def test_with_speakers_a_command_said_over_the_coachs_sentence_acts(tmp_path, pu
     with speakers_in_room(delay_ms=60, gain_db=-12.0):  # speakers at moderate volume: the user is louder
         session = Session(tmp_path, args=("--start-wait", "0"))
         try:
-            first_said_at, acted, over, after = None, None, [], 4.0  # after the first sentences: see CONVERGED_FRAMES
+            first_said_at, acted, over, after = None, None, [], 4.0  # after the first sentences: see LEARNT_FRAMES
             for _ in range(3):
                 line = _session_until(session, says("instruction"), after)
                 after = line["t"]
@@ -210,6 +219,19 @@ def test_the_player_hands_every_chunk_it_writes_with_its_output_time_to_the_tap(
     chunks = [player.fill(512, 10.0), player.fill(512, 10.0 + 512 / PLAYER_RATE)]
     assert tapped == [(chunks[0], 10.0), (chunks[1], 10.0 + 512 / PLAYER_RATE)]
     assert np.frombuffer(chunks[1], np.int16)[187] == 1000 and not np.frombuffer(chunks[1], np.int16)[188:].any()
+
+
+def test_a_restart_of_the_played_audio_is_judged_by_what_the_canceller_removes_after_it(tmp_path):
+    """While the output stream settles its stated times jump and the reference restarts several times: the user's
+    voice over the coach counts as soon as AEC3 removes the echo again, not only after 4 s of the coach's sound."""
+    said = speech(tmp_path, "how long left", "en-gb", MIC_RATE)
+    user = (4.0, 4.0 + len(said) / MIC_RATE)
+    verdicts = {user: None, (1.85, 2.25): None}
+    _, _, frames, canceller = session(tmp_path, 60, 0, user_at=4.0, user_db=0, jump_at=1.0, verdicts=verdicts)
+    assert canceller.played.restarts == 1
+    assert not verdicts[user].echo  # the user's, about 2 s after the restart, judged as it ends
+    assert 1.5 < next(f.captured_at for f in frames if f.restarts) - BASE < 1.85
+    assert verdicts[1.85, 2.25].echo  # the coach's voice just after the restart: not yet relearnt, so its echo
 
 
 def test_after_the_played_audio_restarts_the_canceller_learns_again_before_judging(tmp_path):
