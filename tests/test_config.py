@@ -210,3 +210,10 @@ def test_time_to_move_hold_cues_and_wait_for_ready_settings(config_dir):
     for name, bad in (("MOVE_SECONDS", "11"), ("HOLD_CUES", "halfway,sometimes"), ("WAIT_FOR_READY", "maybe")):
         with pytest.raises(SettingsError, match=f"VOICECOACH_{name}"):
             load_settings({}, {f"VOICECOACH_{name}": bad})
+
+
+def test_the_tones_explained_to_the_user_are_remembered_across_sessions(config_dir):
+    config.remember({"tones_explained": "hold_start,understood"})
+    assert load_settings({})[0].tones_explained == "hold_start,understood"
+    with pytest.raises(SettingsError, match="VOICECOACH_TONES_EXPLAINED"):
+        load_settings({}, {"VOICECOACH_TONES_EXPLAINED": "understood,fanfare"})

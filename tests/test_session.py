@@ -1,4 +1,6 @@
 """The session state machine, driven in simulated milliseconds."""
+from dataclasses import replace
+
 from voicecoach import session as core
 from tests.fakes import Drive, exercise, hold, rest, routine, say
 
@@ -344,6 +346,21 @@ def test_spoken_commands_are_acknowledged_with_a_tone_explained_once():
     actions = d.feed(core.Intent("time_left", spoken=True))
     assert [type(a) for a in actions] == [core.Hush, core.Cue, core.Say]  # barge-in: the paused prompt is cut off
     assert not any(isinstance(a, core.Cue) and a.name == "understood" for a in d.intent("where"))
+
+
+def test_a_tone_explained_once_is_remembered_for_the_users_next_sessions():
+    d = Drive(CALF).start()
+    d.run_until_hold()
+    d.feed(core.Intent("pause", spoken=True))
+    remembered = [a.value for _, a in d.actions if isinstance(a, core.RememberSetting) and a.name == "tones_explained"]
+    assert remembered and "understood" in remembered[-1].split(",")
+    later = Drive(CALF)  # the next session starts with what the config remembered
+    later.state = replace(later.state, cues_explained=frozenset(remembered[-1].split(",")))
+    later.start()
+    later.run_until_hold()
+    later.feed(core.Intent("pause", spoken=True))
+    assert not any("tone means" in text for _, text in later.said())  # neither the hold tone nor the heard tone
+    assert not any(isinstance(a, core.RememberSetting) for _, a in later.actions)
 
 
 def test_add_ten_seconds_extends_the_hold_and_its_counts():

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import re
 import sys
@@ -125,6 +126,7 @@ def cmd_run(args: argparse.Namespace) -> int:
                        first_run_hint=lines()["tutorial_offer"] if first_run(args, start_index) else "")
     state = core.start_state(plan, start_index, settings.verbosity,
                              None if settings.counting == "routine" else settings.counting)
+    state = dataclasses.replace(state, cues_explained=frozenset(settings.tones_explained.split(",")) - {""})
     runner = Runner(state=state, ctx=ctx, speaker=speaker, clock=clock, inbox=inbox, events=events, store=store,
                     print_line=print_line, routine_ref=routine_ref, resumed_from=resumed_from, listener=listener,
                     remember=remember_settings)

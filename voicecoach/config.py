@@ -19,6 +19,7 @@ SPEAKERS = ("pyttsx3", "speechd", "print")
 VERBOSITIES = ("brief", "normal", "detailed")
 COUNTING = ("routine", "each", "fives", "none")
 HOLD_CUES = ("halfway", "ten_left", "countdown")  # voicecoach.session.CUES
+EXPLAINED_TONES = ("understood", "not_understood", "hold_start", "hold_end")  # session.State.cues_explained
 RATE_RANGE = (80, 400)
 VOLUME_RANGE = (0.0, 1.0)
 
@@ -37,6 +38,8 @@ class Settings:
     move_seconds: float = field(default=2.0, metadata={"check": "move"})  # quiet after a routine's instruction
     hold_cues: str = field(default="halfway,ten_left,countdown", metadata={"check": "cues"})  # or none
     wait_for_ready: bool = field(default=False, metadata={"check": "flag"})  # "say ready" before each hold
+    # the tones whose meaning the user has been told (issue 25: once per user, not per session); written by sessions
+    tones_explained: str = field(default="", metadata={"check": "explained"})
 
 
 class SettingsError(ValueError):
@@ -70,6 +73,11 @@ def _check(kind: str, value):
         if chosen == ["none"] or chosen and all(cue in HOLD_CUES for cue in chosen):
             return ",".join(chosen)
         raise ValueError(f"must be none or a comma-separated list of {', '.join(HOLD_CUES)}")
+    if kind == "explained":
+        told = [tone.strip() for tone in str(value or "").split(",") if tone.strip()]
+        if all(tone in EXPLAINED_TONES for tone in told):
+            return ",".join(told)
+        raise ValueError(f"must be a comma-separated list of {', '.join(EXPLAINED_TONES)} (or empty)")
     if kind == "flag":
         if str(value).lower() in ("true", "false"):
             return str(value).lower() == "true"

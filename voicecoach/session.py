@@ -262,7 +262,7 @@ class SwitchRoutine:
 @dataclass(frozen=True)
 class RememberSetting:
     """A setting changed by voice, to be remembered for the next session."""
-    name: str                   # verbosity | counting
+    name: str                   # verbosity | counting | tones_explained
     value: str
 
     @property
@@ -362,6 +362,10 @@ def start_state(plan: tuple[PlanStep, ...], index: int = 0, verbosity: str = "no
 
 def step(state: State, event: Event, now: int, ctx: Context) -> tuple[State, list[Action]]:
     """Advance the session by one event at time `now` (ms); return the new state and what to do."""
+    return _remember_explained(state, _step(state, event, now, ctx))
+
+
+def _step(state: State, event: Event, now: int, ctx: Context) -> tuple[State, list[Action]]:
     if state.mode == "ended":
         return state, []
     if isinstance(event, Start):
@@ -386,7 +390,15 @@ def step(state: State, event: Event, now: int, ctx: Context) -> tuple[State, lis
     if state.mode == "paused":  # silence while paused is counted from the user's last words
         state = replace(state, idle_since=now, reminders=0)
     if event.spoken and event.name not in (None, "pain") and before not in ("ready", "ending"):
-        return _acknowledge(state, actions, ctx)
+        state, actions = _acknowledge(state, actions, ctx)
+    return state, actions
+
+
+def _remember_explained(before: State, result: tuple[State, list[Action]]) -> tuple[State, list[Action]]:
+    """A tone explained for the first time is remembered for the user's next sessions (issue 25: once per user)."""
+    state, actions = result
+    if state.cues_explained != before.cues_explained:
+        actions = [*actions, RememberSetting("tones_explained", ",".join(sorted(state.cues_explained)))]
     return state, actions
 
 
