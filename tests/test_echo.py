@@ -1,7 +1,9 @@
 """Echo cancellation on synthetic rooms (no sound server): the played-audio buffer, ERLE, the user's voice kept."""
 from __future__ import annotations
 
+import os
 import subprocess
+import sys
 import time
 import wave
 
@@ -183,6 +185,21 @@ def test_with_speakers_a_command_said_over_the_coachs_sentence_acts(tmp_path, pu
     assert acted is not None, [e for e in events if e["event"] == "heard"]
     assert _acted(events, before=first_said_at) == []  # the coach's own voice through the room acted on nothing
     assert removed is not None, [e for e in events if e["event"] == "echo_removed"]
+
+
+def test_mic_test_says_whether_the_microphone_hears_the_coach_and_how_much_the_canceller_removes(tmp_path, pulse):
+    def mic_test() -> list[str]:
+        result = subprocess.run([sys.executable, "-m", "voicecoach", "mic-test", "--seconds", "1"], text=True,
+                                capture_output=True, timeout=90, env=os.environ.copy())
+        assert result.returncode == 0 and result.stderr == "", result.stderr
+        return result.stdout.splitlines()
+    with speakers_in_room(delay_ms=60, gain_db=-6.0):
+        speakers = mic_test()
+    headphones = mic_test()
+    assert speakers[1] == "Now I say one sentence, to hear whether the microphone picks up my voice."
+    assert any(line.startswith("The microphone hears my voice, as with speakers") for line in speakers), speakers
+    assert "The microphone does not hear my voice, as with headphones: anything you say is taken as yours." \
+        in headphones
 
 
 def test_with_headphones_resume_said_during_say_resume_when_you_are_ready_acts(tmp_path, pulse):

@@ -506,7 +506,8 @@ def cmd_mic_test(args: argparse.Namespace) -> int:
                 say_once(text, settings)
             except SpeechUnavailable:
                 pass  # the lines are printed all the same
-    return mic_test(args.seconds, args.input_device, wording=lines(), speak=speak, details=args.details)
+    return mic_test(args.seconds, args.input_device, wording=lines(), speak=speak, details=args.details,
+                    echo_settings=settings if settings.speaker == "pyttsx3" else None)
 
 
 def cmd_ask(args: argparse.Namespace) -> int:
