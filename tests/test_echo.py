@@ -224,6 +224,24 @@ def test_with_headphones_resume_said_during_say_resume_when_you_are_ready_acts(t
     assert resumed is not None, [e for e in events if e["event"] == "heard"][-5:]
 
 
+def test_no_echo_cancel_turns_the_canceller_off_and_commands_still_act(tmp_path, pulse):
+    pause = make_speech_wav("pause", tmp_path / "pause.wav", voice="en-gb", noise_db=-60, pad_s=0.3)
+    session = Session(tmp_path, args=("--start-wait", "0", "--no-echo-cancel"))
+    try:
+        _session_until(session, lambda e: e["event"] == "hold_start")
+        said_at = session.now()
+        play_into_mic(pause)
+        paused = session.first(lambda e: e["event"] == "heard" and e.get("intent") == "pause", said_at, 10)
+        session.first(lambda e: False, -1, 11)  # long enough for a canceller's 10 s report, were there one
+    finally:
+        session.process.terminate()
+        session.process.communicate(timeout=10)
+    events = session.events()
+    assert paused is not None, [e for e in events if e["event"] == "heard"]
+    assert not [e for e in events if e["event"] == "echo_removed"]
+    assert not [e for e in events if e["event"] == "heard" and "echo_kept_db" in e]  # judged by words, not signal
+
+
 def test_the_player_hands_every_chunk_it_writes_with_its_output_time_to_the_tap():
     from array import array
 
