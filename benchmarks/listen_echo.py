@@ -114,6 +114,44 @@ def barge_in(events: list[dict]) -> dict:
     return {"silenced_ms": silenced, "tone_ms": toned}
 
 
+LONG_HOLD = """name: Long hold
+exercises:
+  - name: Wall calf stretch
+    steps:
+      - say: Lean into the wall.
+      - hold: 600
+        count: none
+"""
+
+
+def headphones(folder: Path, tries: int, wavs) -> dict:
+    """With headphones (no loop): "pause" in the hold, then "resume" said during "Paused. Say resume when you are
+    ready.", the coach's own words said over its line; counted when resume is acted on."""
+    said = acted = 0
+    session = Session(folder, routine=LONG_HOLD, args=("--start-wait", "0"))
+    try:
+        if session.first(lambda e: e["event"] == "hold_start", -1, 60) is None:
+            return {"said": 0, "acted": 0, "silenced_ms": [], "tone_ms": []}
+        for _ in range(tries):
+            at = session.now()
+            play_into_mic(wavs["pause"])
+            prompt = session.first(lambda e: e["event"] == "speech_start" and e.get("text", "").startswith("Paused."),
+                                   at, REACT_S)
+            if prompt is None:
+                quiet_for(session, 0.5)
+                continue
+            time.sleep(max(0.0, prompt["t"] + 0.8 - session.now()))  # well inside "Say resume when you are ready"
+            said_at = session.now()
+            play_into_mic(wavs["resume"])
+            said += 1
+            acted += heard_intent(session, "resume", said_at) is not None
+            quiet_for(session, 0.5)
+    finally:
+        session.process.terminate()
+        session.process.communicate(timeout=10)
+    return {"said": said, "acted": acted, **barge_in(session.events())}
+
+
 def idle(folder: Path, delay_ms: float, gain_db: float, seconds: float) -> dict:
     """The bundled calf routine through the room with nobody speaking, run again and again until `seconds` of
     sessions have passed: every action is false."""
@@ -174,6 +212,8 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=75, help="length of each talk-over session")
     parser.add_argument("--idle-seconds", type=float, default=240, help="length of the nobody-speaking run")
     parser.add_argument("--idle-room", default="60:0")
+    parser.add_argument("--headphones-tries", type=int, default=0,
+                        help="with headphones, times to say resume during the coach's \"Say resume when you are ready\"")
     args = parser.parse_args()
     require_pulse()
     rooms = [tuple(float(x) for x in room.split(":")) for room in args.rooms.split(",") if room]
@@ -183,6 +223,15 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         wavs = {words: make_speech_wav(words, Path(tmp) / f"c{i}.wav", voice="en-gb", noise_db=-60, pad_s=0.3)
                 for i, (words, _) in enumerate(COMMANDS)}
+        for name in ("pause", "resume"):
+            wavs[name] = make_speech_wav(name, Path(tmp) / f"{name}.wav", voice="en-gb", noise_db=-60, pad_s=0.3)
+        if args.headphones_tries:
+            result = headphones(Path(tempfile.mkdtemp(dir=tmp)), args.headphones_tries, wavs)
+            print(f"headphones: resume said during \"Say resume when you are ready\" acted on {result['acted']} "
+                  f"of {result['said']}; end of command -> line cut off (ms) {result['silenced_ms']}, "
+                  f"-> tone (ms) {result['tone_ms']}", flush=True)
+            silenced_all += result["silenced_ms"]
+            tone_all += result["tone_ms"]
         for delay, gain in rooms:
             folder = Path(tempfile.mkdtemp(dir=tmp))
             result = talk_over(folder, delay, gain, args.seconds, wavs)
