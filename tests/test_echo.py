@@ -269,6 +269,20 @@ def test_a_restart_of_the_played_audio_is_judged_by_what_the_canceller_removes_a
     assert verdicts[1.85, 2.25].echo  # the coach's voice just after the restart: not yet relearnt, so its echo
 
 
+def test_digital_silence_from_a_microphone_that_heard_the_coach_is_a_broken_input_not_headphones(tmp_path):
+    """A live microphone always has noise: all-zero frames while the coach speaks do not switch to headphones
+    (which would let the coach's echo through as the user's when the sound comes back)."""
+    _, _, frames, canceller = session(tmp_path, 60, 0)
+    assert frames[-1].coach_audible
+    tone = (np.sin(2 * np.pi * 300 * np.arange(PLAYER_RATE * 10) / PLAYER_RATE) * 8000).astype(np.int16)
+    end = frames[-1].captured_at + 0.03
+    for i in range(0, len(tone), CHUNK):  # the coach goes on for 10 s...
+        canceller.played.write(tone[i:i + CHUNK].tobytes(), end + 0.1 + i / PLAYER_RATE)
+    silent = [canceller.clean(bytes(2 * FRAME), end + 0.2 + k * FRAME / MIC_RATE) for k in range(300)]
+    assert silent[-1].coach_audible  # ...and the microphone gives nothing but zeros
+    assert canceller.judge(silent[-20].captured_at, silent[-1].captured_at).echo
+
+
 def test_after_the_played_audio_restarts_the_canceller_learns_again_before_judging(tmp_path):
     _, user, _, canceller = session(tmp_path, 60, 0, user_at=5.0, user_db=0)
     said = np.flatnonzero(user) / MIC_RATE
