@@ -91,31 +91,91 @@ def talk_over(folder: Path, delay_ms: float, gain_db: float, seconds: float, wav
     if os.environ.get("LISTEN_ECHO_KEEP"):  # every event of the session, to see why a try failed
         Path(os.environ["LISTEN_ECHO_KEEP"]).write_text("".join(json.dumps(e) + "\n" for e in events))
     return {"counts": counts, "erle": [e["removed_db"] for e in events if e["event"] == "echo_removed"],
-            "acted": acted, "ended": [e["event"] for e in events[-3:]]}
+            "acted": acted, "ended": [e["event"] for e in events[-3:]], **barge_in(events)}
+
+
+def barge_in(events: list[dict]) -> dict:
+    """From the end of each spoken command acted on: to the end of the line it cut off (the player's stated time
+    of the first sample not played, so the output's own latency is included) and to the start of its tone."""
+    silenced, toned = [], []
+    for heard in (e for e in events if e["event"] == "heard" and e.get("intent") and e.get("audio_end") is not None):
+        cut = next((e for e in events if e["event"] == "speech_end" and e.get("interrupted")
+                    and heard["t"] - 0.05 <= e["t"] <= heard["t"] + 1.0), None)
+        tone = next((e for e in events if e["event"] == "speech_start" and e.get("text") == "understood"
+                     and heard["t"] - 0.05 <= e["t"] <= heard["t"] + 2.0), None)
+        if cut is not None:
+            silenced.append(round((cut["t"] - heard["audio_end"]) * 1000))
+        if tone is not None:
+            toned.append(round((tone["t"] - heard["audio_end"]) * 1000))
+    return {"silenced_ms": silenced, "tone_ms": toned}
+
+
+LONG_HOLD = """name: Long hold
+exercises:
+  - name: Wall calf stretch
+    steps:
+      - say: Lean into the wall.
+      - hold: 600
+        count: none
+"""
+
+
+def headphones(folder: Path, tries: int, wavs) -> dict:
+    """With headphones (no loop): "pause" in the hold, then "resume" said during "Paused. Say resume when you are
+    ready.", the coach's own words said over its line; counted when resume is acted on."""
+    said = acted = 0
+    session = Session(folder, routine=LONG_HOLD, args=("--start-wait", "0"))
+    try:
+        if session.first(lambda e: e["event"] == "hold_start", -1, 60) is None:
+            return {"said": 0, "acted": 0, "silenced_ms": [], "tone_ms": []}
+        for _ in range(tries):
+            at = session.now()
+            play_into_mic(wavs["pause"])
+            prompt = session.first(lambda e: e["event"] == "speech_start" and e.get("text", "").startswith("Paused."),
+                                   at, REACT_S)
+            if prompt is None:
+                quiet_for(session, 0.5)
+                continue
+            time.sleep(max(0.0, prompt["t"] + 0.8 - session.now()))  # well inside "Say resume when you are ready"
+            said_at = session.now()
+            play_into_mic(wavs["resume"])
+            said += 1
+            acted += heard_intent(session, "resume", said_at) is not None
+            quiet_for(session, 0.5)
+    finally:
+        session.process.terminate()
+        session.process.communicate(timeout=10)
+    return {"said": said, "acted": acted, **barge_in(session.events())}
 
 
 def idle(folder: Path, delay_ms: float, gain_db: float, seconds: float) -> dict:
-    """The bundled calf routine through the room with nobody speaking: every action is false."""
-    log = folder / "events.jsonl"
-    env = {**os.environ, "XDG_DATA_HOME": str(folder / "data"), "XDG_CONFIG_HOME": str(folder / "config"),
-           "XDG_CACHE_HOME": str(folder / "cache"), "XDG_STATE_HOME": str(folder / "state")}
+    """The bundled calf routine through the room with nobody speaking, run again and again until `seconds` of
+    sessions have passed: every action is false."""
+    events: list[dict] = []
+    started, run = time.monotonic(), 0
     with speakers_in_room(delay_ms, gain_db):
-        process = subprocess.Popen([sys.executable, "-m", "voicecoach", "run", "--start-wait", "0", "--events",
-                                    str(log), "calf-stretch"], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                   stderr=subprocess.DEVNULL, env=env)
-        try:
-            process.wait(timeout=seconds)
-        except subprocess.TimeoutExpired:
-            process.terminate()
-            process.wait(timeout=10)
-    events = [json.loads(line) for line in log.read_text().splitlines()]
+        while time.monotonic() - started < seconds:
+            run += 1
+            log = folder / f"events{run}.jsonl"
+            env = {**os.environ, "XDG_DATA_HOME": str(folder / "data"), "XDG_CONFIG_HOME": str(folder / "config"),
+                   "XDG_CACHE_HOME": str(folder / "cache"), "XDG_STATE_HOME": str(folder / "state")}
+            process = subprocess.Popen([sys.executable, "-m", "voicecoach", "run", "--start-wait", "0", "--events",
+                                        str(log), "calf-stretch"], stdin=subprocess.DEVNULL,
+                                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+            try:
+                process.wait(timeout=max(1.0, seconds - (time.monotonic() - started)))
+            except subprocess.TimeoutExpired:
+                process.terminate()
+                process.wait(timeout=10)
+            if log.exists():
+                events += [json.loads(line) for line in log.read_text().splitlines()]
     heard = [e for e in events if e["event"] == "heard"]
     return {"acted": [e for e in heard if e.get("intent")], "heard": len(heard),
             "echo": sum(bool(e.get("echo")) for e in heard),
             "erle": [e["removed_db"] for e in events if e["event"] == "echo_removed"],
             "windows": [(round(e["removed_db"], 1), round(e["in_mic_db"], 1), e["coach_audible"], e["reference_restarts"])
                         for e in events if e["event"] == "echo_removed"],
-            "seconds": events[-1]["t"] if events else 0.0}
+            "seconds": time.monotonic() - started, "sessions": run}
 
 
 def cpu(seconds: float = 30.0) -> float:
@@ -148,15 +208,26 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=75, help="length of each talk-over session")
     parser.add_argument("--idle-seconds", type=float, default=240, help="length of the nobody-speaking run")
     parser.add_argument("--idle-room", default="60:0")
+    parser.add_argument("--headphones-tries", type=int, default=0,
+                        help="with headphones, times to say resume during the coach's \"Say resume when you are ready\"")
     args = parser.parse_args()
     require_pulse()
     rooms = [tuple(float(x) for x in room.split(":")) for room in args.rooms.split(",") if room]
     print(f"machine: {platform.node()} {platform.machine()}, {os.cpu_count()} cores", flush=True)
     print(f"canceller CPU: {cpu():.2f}% of one core (clean() process time over 30 s of room echo)", flush=True)
-    erle_all = []
+    erle_all, silenced_all, tone_all = [], [], []
     with tempfile.TemporaryDirectory() as tmp:
         wavs = {words: make_speech_wav(words, Path(tmp) / f"c{i}.wav", voice="en-gb", noise_db=-60, pad_s=0.3)
                 for i, (words, _) in enumerate(COMMANDS)}
+        for name in ("pause", "resume"):
+            wavs[name] = make_speech_wav(name, Path(tmp) / f"{name}.wav", voice="en-gb", noise_db=-60, pad_s=0.3)
+        if args.headphones_tries:
+            result = headphones(Path(tempfile.mkdtemp(dir=tmp)), args.headphones_tries, wavs)
+            print(f"headphones: resume said during \"Say resume when you are ready\" acted on {result['acted']} "
+                  f"of {result['said']}; end of command -> line cut off (ms) {result['silenced_ms']}, "
+                  f"-> tone (ms) {result['tone_ms']}", flush=True)
+            silenced_all += result["silenced_ms"]
+            tone_all += result["tone_ms"]
         for delay, gain in rooms:
             folder = Path(tempfile.mkdtemp(dir=tmp))
             result = talk_over(folder, delay, gain, args.seconds, wavs)
@@ -165,15 +236,23 @@ def main() -> None:
             print(f"room +{delay:.0f} ms, {gain:+.0f} dB: acted on {shares}; ERLE per 10 s "
                   f"{[round(e, 1) for e in result['erle']]}", flush=True)
             print(f"  every action (t, intent, text): {result['acted']}; last events {result['ended']}", flush=True)
+            print(f"  end of command -> line cut off (ms): {result['silenced_ms']}; -> tone (ms): {result['tone_ms']}",
+                  flush=True)
+            silenced_all += result["silenced_ms"]
+            tone_all += result["tone_ms"]
         if args.idle_seconds > 0:
             delay, gain = (float(x) for x in args.idle_room.split(":"))
             result = idle(Path(tempfile.mkdtemp(dir=tmp)), delay, gain, args.idle_seconds)
             erle_all += result["erle"]
-            print(f"nobody speaking, room +{delay:.0f} ms {gain:+.0f} dB, {result['seconds']:.0f} s: "
+            print(f"nobody speaking, room +{delay:.0f} ms {gain:+.0f} dB, {result['seconds']:.0f} s in "
+                  f"{result['sessions']} sessions: "
                   f"{len(result['acted'])} false actions {[(e['intent'], e['text']) for e in result['acted']]}; "
                   f"{result['heard']} utterances heard, {result['echo']} judged the coach's echo; "
                   f"ERLE per 10 s {[round(e, 1) for e in result['erle']]}", flush=True)
             print(f"  per 10 s (ERLE dB, coach in mic dB, audible, reference restarts): {result['windows']}")
+    for name, values in (("end of command -> line cut off", silenced_all), ("end of command -> tone", tone_all)):
+        if values:
+            print(f"{name}: median {statistics.median(values):.0f} ms, p95 {p95(values)} ms, n {len(values)}")
     if erle_all:
         print(f"ERLE (median over each 10 s of the coach's sound, {len(erle_all)} windows): median "
               f"{statistics.median(erle_all):.1f} dB, p5 {percentile(erle_all, 5):.1f} dB")

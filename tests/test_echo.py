@@ -1,7 +1,9 @@
 """Echo cancellation on synthetic rooms (no sound server): the played-audio buffer, ERLE, the user's voice kept."""
 from __future__ import annotations
 
+import os
 import subprocess
+import sys
 import time
 import wave
 
@@ -47,9 +49,13 @@ def room(delay_ms: float, gain_db: float, seed: int = 0) -> np.ndarray:
     return np.concatenate([np.zeros(int(delay_ms * MIC_RATE / 1000)), tail * 10 ** (gain_db / 20)])
 
 
-def session(tmp_path, delay_ms, gain_db, user_at=None, user_db=0.0, speakers=True, jitter_ms=3.0):
+def session(tmp_path, delay_ms, gain_db, user_at=None, user_db=0.0, speakers=True, jitter_ms=3.0, jump_at=None,
+            verdicts=None):
     """Play the coach's line 0.5 s into a recording through the player's chunks (with jittered output times), let
-    the room carry it into the microphone, and clean every 30 ms frame. Returns (echo, user, cleaned frames)."""
+    the room carry it into the microphone, and clean every 30 ms frame. From `jump_at` seconds on, the output times
+    the stream states are 50 ms earlier (as after an underrun), so the reference restarts about 0.7 s later.
+    `verdicts` maps (start, end) seconds to None, filled with judge()'s verdict as soon as the frame after `end` is
+    cleaned (as the listener asks). Returns (echo, user, cleaned frames, canceller)."""
     played = PlayedAudio(PLAYER_RATE)
     rng = np.random.default_rng(1)
     coach = speech(tmp_path, COACH, "en-us", PLAYER_RATE)
@@ -72,9 +78,14 @@ def session(tmp_path, delay_ms, gain_db, user_at=None, user_db=0.0, speakers=Tru
         captured_at = BASE + k / MIC_RATE
         while written < len(out) and BASE + written / PLAYER_RATE < captured_at + 0.1:  # the player is 0.1 s ahead
             t0 = BASE + written / PLAYER_RATE + rng.uniform(-jitter_ms, jitter_ms) / 1000
+            if jump_at is not None and written / PLAYER_RATE >= jump_at:
+                t0 -= 0.05
             played.write((out[written:written + CHUNK] * 32767).astype(np.int16).tobytes(), t0)
             written += CHUNK
         frames.append(canceller.clean((mic[k:k + FRAME] * 32767).astype(np.int16).tobytes(), captured_at))
+        for start, end in [span for span, verdict in (verdicts or {}).items() if verdict is None]:
+            if captured_at > BASE + end:
+                verdicts[start, end] = canceller.judge(BASE + start, BASE + end)
     return echo, user, frames, canceller
 
 
@@ -148,7 +159,7 @@ def test_with_speakers_a_command_said_over_the_coachs_sentence_acts(tmp_path, pu
     with speakers_in_room(delay_ms=60, gain_db=-12.0):  # speakers at moderate volume: the user is louder
         session = Session(tmp_path, args=("--start-wait", "0"))
         try:
-            first_said_at, acted, over, after = None, None, [], 4.0  # after the first sentences: see CONVERGED_FRAMES
+            first_said_at, acted, over, after = None, None, [], 4.0  # after the first sentences: see LEARNT_FRAMES
             for _ in range(3):
                 line = _session_until(session, says("instruction"), after)
                 after = line["t"]
@@ -176,6 +187,21 @@ def test_with_speakers_a_command_said_over_the_coachs_sentence_acts(tmp_path, pu
     assert removed is not None, [e for e in events if e["event"] == "echo_removed"]
 
 
+def test_mic_test_says_whether_the_microphone_hears_the_coach_and_how_much_the_canceller_removes(tmp_path, pulse):
+    def mic_test() -> list[str]:
+        result = subprocess.run([sys.executable, "-m", "voicecoach", "mic-test", "--seconds", "1"], text=True,
+                                capture_output=True, timeout=90, env=os.environ.copy())
+        assert result.returncode == 0 and result.stderr == "", result.stderr
+        return result.stdout.splitlines()
+    with speakers_in_room(delay_ms=60, gain_db=-6.0):
+        speakers = mic_test()
+    headphones = mic_test()
+    assert speakers[1] == "Now I say one sentence, to hear whether the microphone picks up my voice."
+    assert any(line.startswith("The microphone hears my voice, as with speakers") for line in speakers), speakers
+    assert "The microphone does not hear my voice, as with headphones: anything you say is taken as yours." \
+        in headphones
+
+
 def test_with_headphones_resume_said_during_say_resume_when_you_are_ready_acts(tmp_path, pulse):
     pause = make_speech_wav("pause", tmp_path / "pause.wav", voice="en-gb", noise_db=-60, pad_s=0.3)
     resume = make_speech_wav("resume", tmp_path / "resume.wav", voice="en-gb", noise_db=-60, pad_s=0.3)
@@ -198,6 +224,24 @@ def test_with_headphones_resume_said_during_say_resume_when_you_are_ready_acts(t
     assert resumed is not None, [e for e in events if e["event"] == "heard"][-5:]
 
 
+def test_no_echo_cancel_turns_the_canceller_off_and_commands_still_act(tmp_path, pulse):
+    pause = make_speech_wav("pause", tmp_path / "pause.wav", voice="en-gb", noise_db=-60, pad_s=0.3)
+    session = Session(tmp_path, args=("--start-wait", "0", "--no-echo-cancel"))
+    try:
+        _session_until(session, lambda e: e["event"] == "hold_start")
+        said_at = session.now()
+        play_into_mic(pause)
+        paused = session.first(lambda e: e["event"] == "heard" and e.get("intent") == "pause", said_at, 10)
+        session.first(lambda e: False, -1, 11)  # long enough for a canceller's 10 s report, were there one
+    finally:
+        session.process.terminate()
+        session.process.communicate(timeout=10)
+    events = session.events()
+    assert paused is not None, [e for e in events if e["event"] == "heard"]
+    assert not [e for e in events if e["event"] == "echo_removed"]
+    assert not [e for e in events if e["event"] == "heard" and "echo_kept_db" in e]  # judged by words, not signal
+
+
 def test_the_player_hands_every_chunk_it_writes_with_its_output_time_to_the_tap():
     from array import array
 
@@ -210,6 +254,33 @@ def test_the_player_hands_every_chunk_it_writes_with_its_output_time_to_the_tap(
     chunks = [player.fill(512, 10.0), player.fill(512, 10.0 + 512 / PLAYER_RATE)]
     assert tapped == [(chunks[0], 10.0), (chunks[1], 10.0 + 512 / PLAYER_RATE)]
     assert np.frombuffer(chunks[1], np.int16)[187] == 1000 and not np.frombuffer(chunks[1], np.int16)[188:].any()
+
+
+def test_a_restart_of_the_played_audio_is_judged_by_what_the_canceller_removes_after_it(tmp_path):
+    """While the output stream settles its stated times jump and the reference restarts several times: the user's
+    voice over the coach counts as soon as AEC3 removes the echo again, not only after 4 s of the coach's sound."""
+    said = speech(tmp_path, "how long left", "en-gb", MIC_RATE)
+    user = (4.0, 4.0 + len(said) / MIC_RATE)
+    verdicts = {user: None, (1.85, 2.25): None}
+    _, _, frames, canceller = session(tmp_path, 60, 0, user_at=4.0, user_db=0, jump_at=1.0, verdicts=verdicts)
+    assert canceller.played.restarts == 1
+    assert not verdicts[user].echo  # the user's, about 2 s after the restart, judged as it ends
+    assert 1.5 < next(f.captured_at for f in frames if f.restarts) - BASE < 1.85
+    assert verdicts[1.85, 2.25].echo  # the coach's voice just after the restart: not yet relearnt, so its echo
+
+
+def test_digital_silence_from_a_microphone_that_heard_the_coach_is_a_broken_input_not_headphones(tmp_path):
+    """A live microphone always has noise: all-zero frames while the coach speaks do not switch to headphones
+    (which would let the coach's echo through as the user's when the sound comes back)."""
+    _, _, frames, canceller = session(tmp_path, 60, 0)
+    assert frames[-1].coach_audible
+    tone = (np.sin(2 * np.pi * 300 * np.arange(PLAYER_RATE * 10) / PLAYER_RATE) * 8000).astype(np.int16)
+    end = frames[-1].captured_at + 0.03
+    for i in range(0, len(tone), CHUNK):  # the coach goes on for 10 s...
+        canceller.played.write(tone[i:i + CHUNK].tobytes(), end + 0.1 + i / PLAYER_RATE)
+    silent = [canceller.clean(bytes(2 * FRAME), end + 0.2 + k * FRAME / MIC_RATE) for k in range(300)]
+    assert silent[-1].coach_audible  # ...and the microphone gives nothing but zeros
+    assert canceller.judge(silent[-20].captured_at, silent[-1].captured_at).echo
 
 
 def test_after_the_played_audio_restarts_the_canceller_learns_again_before_judging(tmp_path):

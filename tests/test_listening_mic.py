@@ -116,7 +116,36 @@ def test_an_accepted_early_guess_is_used_without_decoding_again(tmp_path):
     recognizer = _Recognizer(accept=lambda pcm: True)
     heard = _hear_once(tmp_path, recognizer)
     assert heard.intent == "next" and heard.extra.get("early") and heard.audio_end is not None
-    assert heard.extra["decode_wait_ms"] >= 0
+    assert len(recognizer.calls) == 1
+
+
+class _Stalling(_Stream):
+    """Gives its frames, then nothing more: the endpointer never sees the quiet that ends the utterance."""
+
+    def read(self, frames: int) -> bytes:
+        chunk, self.pcm = self.pcm[:frames * 2], self.pcm[frames * 2:]
+        if not chunk:
+            time.sleep(0.05)
+        return chunk
+
+
+def test_an_accepted_early_guess_is_acted_on_at_once_without_waiting_for_the_endpointer(tmp_path):
+    """Barge-in: the command counts three quiet frames after the speech, not after the endpointer's 0.3 s."""
+    samples = read_wav(make_speech_wav("next", tmp_path / "next.wav", voice="en-us", pad_s=0.0))
+    last = max(i for i, value in enumerate(samples) if abs(value) > 300)  # espeak's own trailing quiet cut off
+    pcm = samples[:last + 1].tobytes()
+    pcm = bytes(FRAME_BYTES * 20) + pcm + bytes(-len(pcm) % FRAME_BYTES + FRAME_BYTES * 5)  # 5 quiet frames
+    microphone = _Microphone(b"")
+    microphone.stream = _Stalling(pcm)
+    recognizer = _Recognizer(accept=lambda pcm: True)
+    heard: queue.Queue = queue.Queue()
+    listener = MicListener(MonotonicClock(), recognizer=recognizer, microphone_factory=lambda index: microphone)
+    listener.start(heard.put)
+    try:
+        got = heard.get(timeout=10)
+    finally:
+        listener.stopping.set()
+    assert got.intent == "next" and got.extra.get("before_cut") and got.audio_end is not None
     assert len(recognizer.calls) == 1
 
 

@@ -175,11 +175,59 @@ def mic_report(heard: list[Heard], levels: list[float], voice: list[float],
     return said, wording["mic_numbers"].format(room=f"{room:.0f}", voice=f"{speech:.0f}")
 
 
+# The coach heard through the speakers is taken out well when the canceller removes this much of it (median frame).
+ECHO_REMOVED_WELL_DB = 20.0
+
+
+def echo_report(summary, wording: Mapping[str, str]) -> str:
+    """Whether the microphone hears the coach, and how much of it the canceller removes, in plain words."""
+    if summary is None or not summary.coach_audible:
+        return wording["mic_echo_not_heard"]
+    removed = f"{max(summary.removed_db, 0.0):.0f}"
+    return wording["mic_echo_removed" if summary.removed_db >= ECHO_REMOVED_WELL_DB else "mic_echo_weak"].format(
+        removed=removed)
+
+
+def _echo_check(source, settings, wording: Mapping[str, str]):
+    """Say one sentence through the coach's own player, its sound handed to the echo canceller, while the open
+    microphone records: the canceller's summary of it (None if nothing could be played)."""
+    import threading
+
+    from voicecoach.listening.echo import EchoCanceller, PlayedAudio
+    from voicecoach.speech import SpeechUnavailable
+    from voicecoach.speech.clips import RATE
+    from voicecoach.speech.pyttsx3_speaker import Pyttsx3Speaker
+    from voicecoach.adapters.clock import MonotonicClock
+    clock, done = MonotonicClock(), threading.Event()
+    played = PlayedAudio(RATE)
+
+    def notify(name: str, fields: dict) -> None:
+        if name == "speech_end":
+            done.set()
+    try:
+        speaker = Pyttsx3Speaker(settings, clock, notify, tap=played.write)
+    except SpeechUnavailable:
+        return None
+    canceller = EchoCanceller(played)
+    try:
+        speaker.say(wording["mic_echo_check"], utterance_id=1, kind="info")
+        deadline = clock.now() + 20
+        while not done.is_set() and clock.now() < deadline:
+            frame = source.stream.read(FRAME_BYTES // 2)
+            if len(frame) == FRAME_BYTES:  # its first sample was captured a frame's length ago, or earlier
+                canceller.clean(frame, clock.now() - FRAME_BYTES / 2 / SAMPLE_RATE)
+    finally:
+        speaker.close()
+    return canceller.summary()
+
+
 def mic_test(seconds: float = 10, device: str | int | None = None, recognizer=None,
              out: IO[str] = sys.stdout, wording: Mapping[str, str] | None = None,
-             speak: Callable[[str], object] | None = None, details: bool = False) -> int:
+             speak: Callable[[str], object] | None = None, details: bool = False, echo_settings=None) -> int:
     """Listen for `seconds`, then say (through `speak`, if given) and print what was heard and how the room and
-    voice sound, in plain words; the levels in numbers follow on their own line."""
+    voice sound, in plain words; the levels in numbers follow on their own line. With `echo_settings` (the
+    speech settings, when the coach's own player speaks) it then says one sentence and reports whether the
+    microphone heard it and how much of it the echo canceller removes."""
     if wording is None:
         wording = lines()
     if recognizer is None:
@@ -212,12 +260,18 @@ def mic_test(seconds: float = 10, device: str | int | None = None, recognizer=No
             if utterance is not None:
                 heard.append(recognizer.recognize(utterance.pcm))
                 voice.extend(_frame_levels(utterance.pcm))
+        echo = None
+        if echo_settings is not None:
+            print(wording["mic_echo_check"], file=out, flush=True)
+            echo = echo_report(_echo_check(source, echo_settings, wording), wording)
     except Exception as error:
         print(f"voicecoach mic-test: the microphone stopped: {error}", file=sys.stderr)
         return 1
     finally:
         microphone.__exit__(None, None, None)
     said, numbers = mic_report(heard, levels, voice, wording)
+    if echo is not None:
+        said.append(echo)
     for sentence in said:
         print(sentence, file=out, flush=True)
     if numbers:
@@ -359,4 +413,5 @@ def cmd_mic_test(args: argparse.Namespace) -> int:
                 say_once(text, settings)
             except SpeechUnavailable:
                 pass  # the lines are printed all the same
-    return mic_test(args.seconds, args.input_device, wording=lines(), speak=speak, details=args.details)
+    return mic_test(args.seconds, args.input_device, wording=lines(), speak=speak, details=args.details,
+                    echo_settings=settings if settings.speaker == "pyttsx3" else None)

@@ -38,11 +38,16 @@ KEPT_ECHO = 0.25
 # Loud frames: within 20 dB of the utterance's loudest in the microphone (in the quiet ones, the canceller's comfort
 # noise can outweigh what the microphone had).
 LOUD_WITHIN = 0.01
-# Until the coach has sounded this long, AEC3 may not have found the echo's path yet (offline it still let a -8 dB
-# frame through 1.8 s into the coach's speech): an utterance over the coach is then taken as its echo. The count
-# starts again whenever the played audio restarts (an underrun, a new device): in a benchmark run on a starved
-# machine the sound stalled, the reference restarted 8 times, and AEC3 removed ~0 dB for the next 10 s.
-CONVERGED_FRAMES = round(4.0 / 0.03)
+# An utterance over the coach is judged by the canceller's output only once the canceller has shown that it removes
+# the echo: over the last LEARNT_FRAMES frames in which the coach sounded before the utterance, the median frame lost
+# LEARNT_DB or more, and the played audio has not restarted since the first of them (an underrun, a new device: AEC3
+# must find the echo's path again). Until then an utterance over the coach is taken as its echo. Measured, not
+# counted: the count it replaces (4 s of coach sound since the last restart) was reset by each of the 3-8 restarts
+# while the output stream settles, so a command over the coach's first sentences was dropped although AEC3 already
+# removed 50-60 dB, and on a loaded machine (more restarts) every one was (CI: "how long left" dropped three times).
+LEARNT_FRAMES = 20
+LEARNT_DB = 15.0
+LEARNT_WITHIN = 10.0  # seconds before the utterance in which those frames are looked for
 # The coach is audible in the microphone (speakers) when, over the last COUPLING_FRAMES frames in which it sounded,
 # the median frame's microphone energy is above this share of the reference's (-40 dB): measured -56 dB with
 # headphones in the test harness (its noise floor), -10 to +3 dB through speakers at -12 to 0 dB. When it is not,
@@ -51,6 +56,11 @@ CONVERGED_FRAMES = round(4.0 / 0.03)
 AUDIBLE_COUPLING = 1e-4
 COUPLING_FRAMES = 200
 MIN_COUPLING_FRAMES = 30  # until then, taken as audible (the safe side: the echo is not let through)
+# Once the coach has been heard in the microphone, frames of digital silence (all samples zero) no longer count
+# towards the coupling: a live microphone always has some noise, so they mean a broken input, not headphones.
+# Measured in a benchmark under load: the room loop gave digital silence for 10 s windows while the coach spoke,
+# the median fell below AUDIBLE_COUPLING, the microphone was passed through untouched, and when the echo came
+# back it was the user's: 3 false actions ("hang on" as pause, "I can't hear you" as louder) in 230 s.
 # Cleaned-frame energies kept to judge an utterance: the endpointer's longest is 8.6 s, and the recogniser may be
 # some seconds behind the microphone on a loaded machine.
 HISTORY_SECONDS = 60.0
@@ -134,6 +144,7 @@ class CleanedFrame:
     cleaned_energy: float     # of what the canceller left
     reference_energy: float   # of what the speaker played over the same time (before LEAD)
     coach_audible: bool = True  # the coach is heard in the microphone: pcm is the canceller's output, else the mic's
+    restarts: int = 0         # the played audio's restarts so far, when the frame was cleaned
 
 
 @dataclass(frozen=True)
@@ -190,30 +201,28 @@ class EchoCanceller:
         self._history: deque[CleanedFrame] = deque()
         self._lock = threading.Lock()
         self._summary: list[tuple[float, float]] = []  # (mic, reference) energy, dB removed, while the coach sounded
-        self._sounded = 0  # frames in which the coach sounded, up to CONVERGED_FRAMES, since the reference restarted
-        self._restarts = 0
         self._coupling: deque[float] = deque(maxlen=COUPLING_FRAMES)  # mic / reference energy while it sounded
+        self._heard_coach = False  # the coach has been audible in the microphone (see MIN_COUPLING_FRAMES)
 
     def clean(self, frame: bytes, captured_at: float) -> CleanedFrame:
         near = np.frombuffer(frame, dtype=np.int16)
         far = self.played.read(captured_at - self.lead, len(near))
         cleaned = np.asarray(self._processor.process(near, far), dtype=np.int16)  # always: AEC3 keeps learning
         mic_energy, reference_energy = _energy(near), _energy(far)
-        if self.played.restarts != self._restarts:
-            self._restarts, self._sounded = self.played.restarts, 0
-        if reference_energy > REFERENCE_SOUNDING:
+        if reference_energy > REFERENCE_SOUNDING and not (mic_energy == 0.0 and self._heard_coach):
             self._coupling.append(mic_energy / reference_energy)
-        audible = len(self._coupling) < MIN_COUPLING_FRAMES or float(np.median(self._coupling)) > AUDIBLE_COUPLING
+        measured = len(self._coupling) >= MIN_COUPLING_FRAMES
+        audible = not measured or float(np.median(self._coupling)) > AUDIBLE_COUPLING
+        self._heard_coach = self._heard_coach or (measured and audible)
         if not audible:
             cleaned = near
         result = CleanedFrame(cleaned.tobytes(), captured_at, mic_energy, _energy(cleaned), reference_energy,
-                              audible)
+                              audible, self.played.restarts)
         with self._lock:
             self._history.append(result)
             while self._history and self._history[0].captured_at < captured_at - HISTORY_SECONDS:
                 self._history.popleft()
         if result.reference_energy > REFERENCE_SOUNDING:
-            self._sounded = min(self._sounded + 1, CONVERGED_FRAMES)
             self._summary.append((mic_energy / reference_energy, _db(mic_energy / max(result.cleaned_energy, 1e-12))))
         return result
 
@@ -223,8 +232,10 @@ class EchoCanceller:
         removed, so whatever the user says is the user's, even the coach's own words."""
         with self._lock:
             frames = [frame for frame in self._history if start - ECHO_REACH <= frame.captured_at <= end]
-            converged = self._sounded >= CONVERGED_FRAMES
-        return judge(frames, start, converged)
+            before = [frame for frame in self._history if start - LEARNT_WITHIN <= frame.captured_at < start
+                      and frame.reference_energy > REFERENCE_SOUNDING][-LEARNT_FRAMES:]
+            latest = self._history[-1].restarts if self._history else 0
+        return judge(frames, start, learnt(before, latest))
 
     def summary(self) -> EchoSummary | None:
         """Figures since the last call, over the frames in which the coach sounded; None if it did not."""
@@ -234,6 +245,13 @@ class EchoCanceller:
         audible = self._history[-1].coach_audible if self._history else True
         return EchoSummary(len(frames), audible, _db(float(np.median([ratio for ratio, _ in frames]))),
                            round(float(np.median([removed for _, removed in frames])), 1), self.played.restarts)
+
+
+def learnt(before: list[CleanedFrame], restarts_now: int) -> bool:
+    """The canceller removed the echo over these frames of the coach's sound, and the played audio has not restarted
+    since the first of them."""
+    return len(before) >= LEARNT_FRAMES and before[0].restarts == restarts_now and float(np.median(
+        [_db(f.mic_energy / max(f.cleaned_energy, 1e-12)) for f in before])) >= LEARNT_DB
 
 
 def judge(frames: list[CleanedFrame], start: float, converged: bool = True) -> EchoVerdict:

@@ -4,6 +4,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import dataclasses
+import functools
 import os
 import queue
 import sys
@@ -217,6 +218,27 @@ def words_said_after(line: str, began: float, stopped: float, moment: float) -> 
     return said
 
 
+class _Claim:
+    """One utterance is posted once: by its early guess's callback (decoder thread) or by its cut (recogniser
+    thread), whichever takes it first; withdrawn when the speaker goes on or the cut comes."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._open = True
+        self.posted = False
+
+    def take(self) -> bool:
+        with self._lock:
+            if not self._open:
+                return False
+            self._open, self.posted = False, True
+            return True
+
+    def withdraw(self) -> None:
+        with self._lock:
+            self._open = False
+
+
 class MicListener:
     """Listener port: start(post) begins capture and recognition threads; stop() releases the microphone."""
 
@@ -342,6 +364,25 @@ class MicListener:
         except Exception as error:
             return Heard("", None, None, 0.0, None, {"recogniser_error": repr(error), "near_miss": False})
 
+    def _act_early(self, post: Callable[[Heard], None], claim: "_Claim", speech_start: float, audio_end: float,
+                   decoding: Future) -> None:
+        """Barge-in: a command recognised from the open utterance, three quiet frames after the speech, is posted
+        at once, without waiting out the endpointer's 0.3 s window, when it is surely the user's; the cut of the
+        utterance then posts nothing. From the decoder's thread; the utterance's cut may race it (see _Claim)."""
+        heard = self._decoded(decoding)
+        if heard.intent is None or self.untrusted:
+            return
+        canceller = self.canceller
+        verdict = canceller.judge(speech_start, audio_end) if canceller is not None else None
+        if verdict.echo if verdict is not None else (self.echo.is_coach_voice(speech_start, audio_end)
+                                                       or self.echo.is_coach_words(heard.text, speech_start)):
+            return  # left to the utterance's cut, which says it was the coach's echo
+        signal = {} if verdict is None or not verdict.coach_sounding else {"echo_kept_db": verdict.kept_db}
+        heard = dataclasses.replace(heard, audio_end=audio_end,
+                                    extra={**heard.extra, **signal, "early": True, "before_cut": True})
+        if claim.take():
+            post(heard)
+
     def _recognise(self, post: Callable[[Heard], None]) -> None:
         if self._recognizer is None:  # built here, so the coach starts talking while the models load
             try:
@@ -352,6 +393,7 @@ class MicListener:
         segmenter = Segmenter()
         decoding = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mic-decode")  # one decoder, one caller
         early: Future | None = None
+        claim = _Claim()  # who posts the open utterance: its accepted early guess, at once, or its cut
         while True:
             frame = self.frames.get()
             if frame is None:
@@ -364,8 +406,18 @@ class MicListener:
             if utterance is None:
                 if segmenter.quiet_frames == 0:
                     early = None  # the speaker went on: that guess heard only part of it
-                elif segmenter.quiet_frames == EARLY_AFTER_QUIET_FRAMES and early is None:
-                    early = decoding.submit(self._recognizer.recognize, segmenter.provisional().pcm)
+                    claim.withdraw()
+                elif segmenter.quiet_frames == EARLY_AFTER_QUIET_FRAMES and early is None and not claim.posted:
+                    guess = segmenter.provisional()
+                    claim = _Claim()
+                    early = decoding.submit(self._recognizer.recognize, guess.pcm)
+                    early.add_done_callback(functools.partial(
+                        self._act_early, post, claim, self.stream_anchor + guess.start,
+                        self.stream_anchor + guess.end - segmenter.quiet_frames * FRAME_SECONDS))
+                continue
+            claim.withdraw()  # from now on the cut posts it, unless its early guess has already
+            if claim.posted:  # its early guess was acted on already (barge-in): the rest of it is not news
+                early, claim = None, _Claim()
                 continue
             cut_at = time.perf_counter()
             audio_end = self.stream_anchor + utterance.end

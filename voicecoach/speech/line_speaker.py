@@ -2,15 +2,10 @@
 from __future__ import annotations
 
 import threading
-import time
 
+from voicecoach.adapters.clock import MonotonicClock
 from voicecoach.config import Settings
 from voicecoach.ports import Speaker
-
-
-class _Monotonic:
-    def now(self) -> float:
-        return time.monotonic()
 
 
 def say_once(text: str, settings: Settings, timeout: float = 120.0) -> bool:
@@ -36,10 +31,10 @@ class LineSpeaker:
         self._speaker: Speaker
         if settings.speaker == "speechd":
             from voicecoach.speech.speechd_speaker import SpeechdSpeaker
-            self._speaker = SpeechdSpeaker(settings, _Monotonic(), self._notify)
+            self._speaker = SpeechdSpeaker(settings, MonotonicClock(), self._notify)
         else:
             from voicecoach.speech.pyttsx3_speaker import Pyttsx3Speaker
-            self._speaker = Pyttsx3Speaker(settings, _Monotonic(), self._notify)
+            self._speaker = Pyttsx3Speaker(settings, MonotonicClock(), self._notify)
 
     def _notify(self, name: str, fields: dict) -> None:
         if name == "speech_end" and fields.get("id") == self._id:
