@@ -252,7 +252,7 @@ def main() -> None:
             print(f"  per 10 s (ERLE dB, coach in mic dB, audible, reference restarts): {result['windows']}")
     for name, values in (("end of command -> line cut off", silenced_all), ("end of command -> tone", tone_all)):
         if values:
-            print(f"{name}: median {statistics.median(values):.0f} ms, p95 {p95(values)} ms, n {len(values)}")
+            print(f"{name}: median {statistics.median(values):.0f} ms, p95 {percentile(values, 95):.0f} ms, n {len(values)}")
     if erle_all:
         print(f"ERLE (median over each 10 s of the coach's sound, {len(erle_all)} windows): median "
               f"{statistics.median(erle_all):.1f} dB, p5 {percentile(erle_all, 5):.1f} dB")
