@@ -220,7 +220,7 @@ def make_listener(args: argparse.Namespace, clock, notify, routine_names: dict[s
         return typed
     from voicecoach.adapters.combined import CombinedListener
     from voicecoach.listening.mic import MicListener
-    from voicecoach.listening.optional import RecognizerUnavailable, recognizer_factory
+    from voicecoach.listening.factory import RecognizerUnavailable, recognizer_factory
     try:
         build = recognizer_factory(args.recognizer, args.model, routine_names)
     except RecognizerUnavailable as error:
@@ -423,7 +423,7 @@ def cmd_config(args: argparse.Namespace) -> int:
 
 def cmd_hear(args: argparse.Namespace) -> int:
     from voicecoach.listening.commands import hear
-    from voicecoach.listening.optional import RecognizerUnavailable, make_recognizer
+    from voicecoach.listening.factory import RecognizerUnavailable, make_recognizer
     try:
         recognizer = make_recognizer(args.recognizer, args.model)
     except RecognizerUnavailable as error:
@@ -443,7 +443,7 @@ def cmd_tutorial(args: argparse.Namespace) -> int:
     from voicecoach.adapters.clock import MonotonicClock
     from voicecoach.listening.commands import tutorial
     from voicecoach.listening.mic import MicListener
-    from voicecoach.listening.optional import RecognizerUnavailable, recognizer_factory
+    from voicecoach.listening.factory import RecognizerUnavailable, recognizer_factory
     settings = load_user_settings(args)
     try:
         build = recognizer_factory(args.recognizer, args.model, {})

@@ -18,7 +18,7 @@ from voicecoach.adapters.quiet import quiet_stderr
 from voicecoach.intents import normalise
 from voicecoach.listening.echo import EchoCanceller, PlayedAudio
 from voicecoach.listening.endpoint import FRAME_BYTES, FRAME_SECONDS, SAMPLE_RATE, Segmenter
-from voicecoach.listening.optional import make_recognizer
+from voicecoach.listening.factory import make_recognizer
 from voicecoach.ports import Clock, Heard, Notify
 
 # Recognised words that the coach was saying, or stopped saying at most this long before the user's speech

@@ -325,10 +325,10 @@ class Recognizer:
 
     @classmethod
     def with_knowledge(cls, choices: dict[str, str] | None = None, transcribe: bool = True) -> "Recognizer":
-        """A recogniser whose grammar also holds the knowledge base's example questions, and the names of
+        """A recognizer whose grammar also holds the knowledge base's example questions, and the names of
         `choices` (routine name -> id) so a routine can be picked by voice; with Moonshine unless not `transcribe`."""
         from voicecoach import knowledge
-        from voicecoach.listening.moonshine import Transcriber as Moonshine
+        from voicecoach.listening.moonshine import Moonshine
         return cls(question_texts=cls.knowledge_questions() + list(choices or ()),
                    question_matcher=knowledge.match_question, choices=choices,
                    transcriber=Moonshine() if transcribe else None)
@@ -456,14 +456,14 @@ class Recognizer:
             # It wins whatever the grammar says, so the grammar is not searched. Moonshine runs first and alone
             # because pocketsphinx holds Python's GIL while it decodes: side by side, each waited for the other.
             heard = Heard(command.text, command.intent, command.topic, round(command.confidence, 3), audio_end,
-                          {"hypothesis": None, "gap": None, "recogniser": "moonshine", "near_miss": False})
+                          {"hypothesis": None, "gap": None, "recognizer": "moonshine", "near_miss": False})
         else:
             heard = self._grammar_heard(pcm, audio_end)
             instead = command or (self._from_transcript(transcript, heard) if transcript is not None else None)
             if (instead or heard).intent is None:
                 instead = self._rescued(transcript, heard.extra["hypothesis"]) or instead
             if instead is not None:
-                heard.extra.update(recogniser="moonshine", near_miss=False)
+                heard.extra.update(recognizer="moonshine", near_miss=False)
                 heard = Heard(instead.text, instead.intent, instead.topic, round(instead.confidence, 3), audio_end,
                               heard.extra)
         if heard.intent is None and transcript is not None and not self.exhaustive:
@@ -567,7 +567,7 @@ class Recognizer:
         if command is None or len(transcript.text.split()) < 2:
             return None
         return Heard(command.text, command.intent, None, round(command.confidence, 3), heard.audio_end,
-                     {**heard.extra, "recogniser": "moonshine", "near_miss": False, "slowed": transcript.text})
+                     {**heard.extra, "recognizer": "moonshine", "near_miss": False, "slowed": transcript.text})
 
     def _rescued(self, transcript: Transcript | None, hypothesis: str) -> Heard | None:
         """The command whose sentence fits the audio clearly best, when nothing else was understood: a sentence
@@ -608,7 +608,7 @@ class Recognizer:
         trail, per_token, extra_words = transcript.logprob - fit, fit / tokens[text], words - len(text.split())
         if trail > tuning.search_margin or fit - runner_up < tuning.rescue_lead:
             return None
-        extra = {**heard.extra, "recogniser": "moonshine", "near_miss": False, "searched": True}
+        extra = {**heard.extra, "recognizer": "moonshine", "near_miss": False, "searched": True}
         margin = tuning.search_margin if words > 1 else tuning.fit_margin
         if not (trail <= margin and per_token >= tuning.search_per_token and extra_words <= tuning.search_extra_words):
             if per_token < tuning.agreed_per_token or extra_words > tuning.agreed_extra_words:
@@ -678,7 +678,7 @@ class Recognizer:
         confidence = 1 / (1 + math.exp(margin))
         accepted = self.accepts(evidence)
         extra = {"decode_ms": round(decode_ms, 1), "gap": round(evidence["gap"], 1) if math.isfinite(evidence["gap"]) else None,
-                 "hypothesis": evidence["text"], "recogniser": "pocketsphinx"}
+                 "hypothesis": evidence["text"], "recognizer": "pocketsphinx"}
         if self.exhaustive:
             extra["evidence"] = evidence
         if not accepted:
