@@ -139,7 +139,7 @@ def test_an_utterance_the_recogniser_fails_on_is_not_understood_and_listening_go
     recognizer = _Failing(accept=lambda pcm: len(recognizer.calls) > 1)
     assert _hear_once(tmp_path, recognizer).intent == "next"  # the early guess failed, the finished utterance not
     heard = _hear_once(tmp_path, _Failing(accept=lambda pcm: False))
-    assert heard.intent is None and "onnxruntime failed" in heard.extra["recogniser_error"]
+    assert heard.intent is None and "onnxruntime failed" in heard.extra["recognizer_error"]
 
 
 LINE = "Rest your hands on the wall, and keep your back leg straight."

@@ -19,7 +19,7 @@ from voicecoach.intents import normalise
 from voicecoach.listening.echo import EchoCanceller, PlayedAudio
 from voicecoach.listening.endpoint import FRAME_BYTES, FRAME_SECONDS, SAMPLE_RATE, Segmenter
 from voicecoach.listening.factory import make_recognizer
-from voicecoach.ports import Clock, Heard, Notify
+from voicecoach.ports import Clock, Heard, ListeningContext, Notify
 
 # Recognised words that the coach was saying, or stopped saying at most this long before the user's speech
 # began, are its echo. Longer would swallow a quick "resume" after "say resume when you are ready": people
@@ -233,6 +233,7 @@ class MicListener:
         self.notify = notify or (lambda event, fields: None)
         self._recognizer = recognizer
         self.recognizer_factory = recognizer_factory or make_recognizer
+        self.context: ListeningContext | None = None  # what the session would act on now, once told
         self.microphone_factory = microphone_factory or self._speech_recognition_microphone
         self.echo = EchoFilter()
         self.frames: queue.Queue[bytes | None] = queue.Queue(maxsize=2000)
@@ -266,6 +267,10 @@ class MicListener:
         if not self.audible_reported and self.echo.coach_audible():
             self.audible_reported = True
             self.notify("coach_audible", {"t": self.clock.now()})
+
+    def expect(self, context: ListeningContext) -> None:
+        self.context = context
+        getattr(self._recognizer, "expect", lambda context: None)(context)  # the optional recognizers take none
 
     def stop(self) -> None:
         self.stopping.set()
@@ -340,12 +345,14 @@ class MicListener:
         try:
             return decoding.result()
         except Exception as error:
-            return Heard("", None, None, 0.0, None, {"recogniser_error": repr(error), "near_miss": False})
+            return Heard("", None, None, 0.0, None, {"recognizer_error": repr(error), "near_miss": False})
 
     def _recognise(self, post: Callable[[Heard], None]) -> None:
         if self._recognizer is None:  # built here, so the coach starts talking while the models load
             try:
                 self._recognizer = self.recognizer_factory()
+                if self.context is not None:
+                    self.expect(self.context)  # told before the models had loaded
             except Exception as error:  # a broken install: say so once, typed commands still work
                 self._lost(error)
                 return

@@ -17,7 +17,8 @@ from voicecoach.intents import FUZZY_CUTOFF, command_of, normalise, number_words
 from voicecoach.listening.denoise import speech_to_noise_db, suppressed
 from voicecoach.listening.grammar import (compile_jsgf, extra_pronunciations, grammar_words, listening_words,
                                           shortened_questions, spoken_phrases)
-from voicecoach.ports import Heard
+from voicecoach.listening import meaning
+from voicecoach.ports import Heard, ListeningContext
 
 QuestionMatcher = Callable[[str], "tuple[str | None, float]"]
 
@@ -322,6 +323,12 @@ class Recognizer:
         self.transcriber = transcriber
         self._last_parsed: tuple[str, Heard] | None = None
         self._last_evidence: tuple[bytes, dict] | None = None
+        self.acts_on: frozenset[str] | None = None  # what the session would act on now (None: not told)
+        self.meanings: Callable[[str], dict[str, float]] | None = None  # text -> each intent's probability
+
+    def expect(self, context: ListeningContext) -> None:
+        """Told what the session would act on now: a meaning outside it cannot win."""
+        self.acts_on = context.acts_on
 
     @classmethod
     def with_knowledge(cls, choices: dict[str, str] | None = None, transcribe: bool = True) -> "Recognizer":
@@ -329,9 +336,11 @@ class Recognizer:
         `choices` (routine name -> id) so a routine can be picked by voice; with Moonshine unless not `transcribe`."""
         from voicecoach import knowledge
         from voicecoach.listening.moonshine import Moonshine
-        return cls(question_texts=cls.knowledge_questions() + list(choices or ()),
-                   question_matcher=knowledge.match_question, choices=choices,
-                   transcriber=Moonshine() if transcribe else None)
+        recognizer = cls(question_texts=cls.knowledge_questions() + list(choices or ()),
+                         question_matcher=knowledge.match_question, choices=choices,
+                         transcriber=Moonshine() if transcribe else None)
+        recognizer.meanings = meaning.shared_model().distribution
+        return recognizer
 
     @staticmethod
     def knowledge_questions() -> list[str]:
@@ -451,7 +460,7 @@ class Recognizer:
         transcript, failure = self._transcribe(clearer)
         command = self._command_in(transcript) if transcript is not None else None
         if command is None and transcript is not None and not self.exhaustive:
-            command = self._question_in(transcript)
+            command = self._question_in(transcript) or self._meant(transcript)
         if command is not None and not self.exhaustive:
             # It wins whatever the grammar says, so the grammar is not searched. Moonshine runs first and alone
             # because pocketsphinx holds Python's GIL while it decodes: side by side, each waited for the other.
@@ -515,6 +524,18 @@ class Recognizer:
             # "that's enough" (stop), but was "that hurts".
             return Heard(transcript.text, intent, None, confidence)
         return None
+
+    def _meant(self, transcript: Transcript) -> Heard | None:
+        """The command a clearly heard transcript means in other words than intents.yaml's ("take me back"), when
+        the meaning classifier's probability beats that command's cost threshold (data/decision.yaml) among what
+        the session would act on now. Clearly heard: Moonshine finds its own words at least Tuning.min_fit_per_token
+        likely a token, as for any sentence it fits."""
+        if self.meanings is None or not transcript.text or self.is_number(transcript.text):
+            return None
+        meant = meaning.meaning_of(self.meanings(transcript.text), self.acts_on)
+        if not meaning.accepted(meant) or not self._fits_at_all(transcript, transcript.text):
+            return None
+        return Heard(transcript.text, meant.intent, None, meant.probability)
 
     def _question_in(self, transcript: Transcript) -> Heard | None:
         """A question the transcript asks plainly, or a known question sentence that fits the audio almost as well
