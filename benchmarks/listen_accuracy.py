@@ -2,6 +2,10 @@
 
 Usage: .venv/bin/python benchmarks/corpus/generate_listen.py [--splits dev test tune accents counting talk]  # once
        .venv/bin/python benchmarks/listen_accuracy.py [--split test|dev|tune|accents|counting|talk] [--tune|--ceiling]
+       .venv/bin/python benchmarks/corpus/generate_life.py --split test  # once
+       .venv/bin/python benchmarks/listen_accuracy.py --corpus life [--json benchmarks/out/listen_life.json]
+--corpus life: the corpus that looks like life (rooms, babble, fan noise, levels; listed phrasings, the user's own
+words and non-commands), reported by condition and phrasing.
 --tune (dev or tune split, by rule) sweeps the rejection threshold; the report uses the shipped Tuning.
 --ceiling adds how far a perfect accept/reject decision could go: each missed command counts as right if the command
 sentence Moonshine finds likeliest in the whole grammar, unbounded, names it (noisy audio heard suppressed and as it came).
@@ -14,6 +18,11 @@ from __future__ import annotations
 import argparse
 import collections
 import dataclasses
+import json
+import os
+import time
+import wave
+from pathlib import Path
 
 from listen_common import load, median
 from stats import percentile
@@ -134,13 +143,64 @@ def ceiling(rows: list[dict], recognizer: Recognizer) -> None:
               f"of {len(misses)} misses, searched right {found}")
 
 
+LIFE = Path(os.environ.get("LIFE_CORPUS", Path(__file__).resolve().parent / "out" / "life_corpus"))
+CONDITIONS = ("quiet", "room", "babble10", "noise5")
+
+
+def life(recognizer: Recognizer, split: str, json_path: Path | None) -> None:
+    """The life corpus, by condition and phrasing; questions answered for non-commands are not false commands."""
+    rows = [json.loads(line) for line in (LIFE / f"{split}.jsonl").open()]
+    for row in rows:
+        with wave.open(str(LIFE / row["file"])) as w:
+            pcm = w.readframes(w.getnframes())
+        started = time.perf_counter()
+        heard = recognizer.recognize(pcm)
+        row["decode_ms"] = (time.perf_counter() - started) * 1000
+        row["got"], row["heard"] = heard.intent, heard.extra.get("transcript", heard.text)
+    result: dict = {}
+    print(f"life corpus, split {split}: {len(rows)} files, {len({r['speaker'] for r in rows})} voices")
+    for phrasing in ("listed", "own"):
+        for condition in CONDITIONS:
+            subset = [r for r in rows if r["phrasing"] == phrasing and r["condition"] == condition]
+            right = sum(r["got"] == r["intent"] for r in subset)
+            result[f"{phrasing}/{condition}"] = right / len(subset)
+            print(f"  commands right, {phrasing:6s} {condition:8s} {rate(right, len(subset))}   wrong command "
+                  f"{rate(sum(r['got'] not in (None, 'ask', r['intent']) for r in subset), len(subset))}")
+    for condition in CONDITIONS:
+        subset = [r for r in rows if r["phrasing"] == "none" and r["condition"] == condition]
+        false = [r for r in subset if r["got"] not in (None, "ask")]
+        result[f"false/{condition}"] = len(false) / len(subset)
+        print(f"  false commands, non-commands {condition:8s} {rate(len(false), len(subset))}: " + "; ".join(
+            f"{r['heard']!r} for {r['text']!r} -> {r['got']}" for r in false[:6]))
+    pain = [r for r in rows if r["intent"] == "pain" and r["condition"] in ("quiet", "room")]
+    result["pain/quiet+room"] = sum(r["got"] == "pain" for r in pain) / len(pain)
+    print(f"  'it hurts' and its phrasings heard, quiet and room: {rate(sum(r['got'] == 'pain' for r in pain), len(pain))}")
+    times = [r["decode_ms"] for r in rows]
+    result["decode_ms_p50"], result["decode_ms_p95"] = median(times), percentile(times, 95)
+    print(f"  decode ms: p50 {median(times):.0f}, p95 {percentile(times, 95):.0f}")
+    confusions = collections.Counter((r["intent"] or "none", r["got"] or "-") for r in rows
+                                     if r["got"] != r["intent"] and not (r["intent"] is None and r["got"] == "ask"))
+    print("  top confusions (said -> got, count): " + ", ".join(f"{e}->{g} {c}" for (e, g), c in confusions.most_common(20)))
+    print("  own words missed in quiet: " + "; ".join(f"{r['text']!r} heard {r['heard']!r} -> {r['got']}" for r in rows
+                                                     if r["phrasing"] == "own" and r["condition"] == "quiet"
+                                                     and r["got"] != r["intent"])[:3000])
+    if json_path is not None:
+        json_path.write_text(json.dumps(result, indent=1))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--split", default="test", choices=["dev", "tune", "accents", "counting", "talk", "test"])
     parser.add_argument("--tune", action="store_true")
     parser.add_argument("--ceiling", action="store_true")
     parser.add_argument("--pocketsphinx-only", action="store_true", help="without Moonshine's second opinion")
+    parser.add_argument("--corpus", default="listen", choices=["listen", "life"])
+    parser.add_argument("--json", type=Path, help="--corpus life: also write the figures here")
     args = parser.parse_args()
+    if args.corpus == "life":
+        life(Recognizer.with_knowledge(spoken_names(choosable_routines()), not args.pocketsphinx_only),
+             "test" if args.split == "test" else "train", args.json)
+        return
     if args.tune and args.split == "test":
         parser.error("tune on the dev or tune split, never on test")
     rows = load(args.split)

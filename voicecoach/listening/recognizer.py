@@ -18,6 +18,7 @@ from voicecoach.listening.denoise import speech_to_noise_db, suppressed
 from voicecoach.listening.grammar import (compile_jsgf, extra_pronunciations, grammar_words, listening_words,
                                           shortened_questions, spoken_phrases)
 from voicecoach.listening import meaning
+from voicecoach.listening.evidence import Evidence, measured
 from voicecoach.ports import Heard, ListeningContext
 
 QuestionMatcher = Callable[[str], "tuple[str | None, float]"]
@@ -524,6 +525,35 @@ class Recognizer:
             # "that's enough" (stop), but was "that hurts".
             return Heard(transcript.text, intent, None, confidence)
         return None
+
+    def evidence(self, pcm: bytes, echo_kept_db: float | None = None) -> Evidence:
+        """Everything both recognizers say about the utterance, each search run in full: no decision in it."""
+        seconds, loudness, snr = measured(pcm)
+        grammar = self.scores(pcm, exhaustive=True)
+        transcript, _ = self._transcribe(self._clearer(pcm) if self.transcriber is not None else pcm)
+        text = transcript.text if transcript is not None else ""
+        logprob = transcript.logprob if transcript is not None else 0.0
+        best, fit, other, best_per_token = None, -math.inf, -math.inf, None
+        question, question_fit = None, -math.inf
+        if transcript is not None and text:
+            found = [(t, f, n) for t, f, n in transcript.likeliest(self.command_parts, logprob - 40.0, 40.0)
+                     if command_of(t)[0] is not None]
+            if found:
+                best, fit, other = leading({t: f for t, f, _ in found})
+                best_per_token = fit / next(n for t, _, n in found if t == best)
+            nearest = [q for q, _, _ in process.extract(normalise(text), self.asked_sentences, scorer=fuzz.ratio,
+                                                         limit=self.tuning.question_candidates)]
+            question, question_fit = best_fit(transcript, nearest)
+        return Evidence(
+            seconds=seconds, loudness_dbfs=loudness, speech_to_noise_db=snr, voiced_frames=grammar["voiced"],
+            transcript=text, transcript_logprob=logprob,
+            transcript_per_token=transcript.fit_per_token(text) if transcript is not None and text else None,
+            transcript_is_number=self.is_number(text), best_command=best, best_command_fit=fit,
+            best_command_per_token=best_per_token, other_command_fit=other, best_question=question,
+            best_question_fit=question_fit, grammar_text=grammar["text"], grammar_complete=grammar["complete"],
+            grammar_gap=grammar["gap"], grammar_is_number=self.is_number(grammar["text"]),
+            extra_vowels=grammar["vowels"] - grammar["text_vowels"], politeness_words=grammar["politeness_words"],
+            meaning=self.meanings(text) if self.meanings is not None and text else {}, echo_kept_db=echo_kept_db)
 
     def _meant(self, transcript: Transcript) -> Heard | None:
         """The command a clearly heard transcript means in other words than intents.yaml's ("take me back"), when
