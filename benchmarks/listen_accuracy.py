@@ -147,9 +147,13 @@ LIFE = Path(os.environ.get("LIFE_CORPUS", Path(__file__).resolve().parent / "out
 CONDITIONS = ("quiet", "room", "babble10", "noise5")
 
 
-def life(recognizer: Recognizer, split: str, json_path: Path | None) -> None:
-    """The life corpus, by condition and phrasing; questions answered for non-commands are not false commands."""
-    rows = [json.loads(line) for line in (LIFE / f"{split}.jsonl").open()]
+def life(recognizer: Recognizer, split: str, json_path: Path | None, every: int = 1) -> None:
+    """The life corpus, by condition and phrasing; questions answered for non-commands are not false commands.
+    With `every` above 1, only every so many sentences (each in all four conditions). Each result is also
+    appended to <json>.rows.jsonl as it comes."""
+    rows = [row for row in map(json.loads, (LIFE / f"{split}.jsonl").open())
+            if int(row["file"].split("-")[1]) % every == 0]
+    log = json_path.with_suffix(".rows.jsonl").open("w") if json_path is not None else None
     for row in rows:
         with wave.open(str(LIFE / row["file"])) as w:
             pcm = w.readframes(w.getnframes())
@@ -157,23 +161,30 @@ def life(recognizer: Recognizer, split: str, json_path: Path | None) -> None:
         heard = recognizer.recognize(pcm)
         row["decode_ms"] = (time.perf_counter() - started) * 1000
         row["got"], row["heard"] = heard.intent, heard.extra.get("transcript", heard.text)
+        if log is not None:
+            log.write(json.dumps(row) + "\n")
+            log.flush()
+    life_report(rows, json_path)
+
+
+def life_report(rows: list[dict], json_path: Path | None) -> None:
     result: dict = {}
-    print(f"life corpus, split {split}: {len(rows)} files, {len({r['speaker'] for r in rows})} voices")
+    print(f"life corpus, split {rows[0]['split']}: {len(rows)} files, {len({r['speaker'] for r in rows})} voices")
     for phrasing in ("listed", "own"):
         for condition in CONDITIONS:
             subset = [r for r in rows if r["phrasing"] == phrasing and r["condition"] == condition]
             right = sum(r["got"] == r["intent"] for r in subset)
-            result[f"{phrasing}/{condition}"] = right / len(subset)
+            result[f"{phrasing}/{condition}"] = right / max(len(subset), 1)
             print(f"  commands right, {phrasing:6s} {condition:8s} {rate(right, len(subset))}   wrong command "
                   f"{rate(sum(r['got'] not in (None, 'ask', r['intent']) for r in subset), len(subset))}")
     for condition in CONDITIONS:
         subset = [r for r in rows if r["phrasing"] == "none" and r["condition"] == condition]
         false = [r for r in subset if r["got"] not in (None, "ask")]
-        result[f"false/{condition}"] = len(false) / len(subset)
+        result[f"false/{condition}"] = len(false) / max(len(subset), 1)
         print(f"  false commands, non-commands {condition:8s} {rate(len(false), len(subset))}: " + "; ".join(
             f"{r['heard']!r} for {r['text']!r} -> {r['got']}" for r in false[:6]))
     pain = [r for r in rows if r["intent"] == "pain" and r["condition"] in ("quiet", "room")]
-    result["pain/quiet+room"] = sum(r["got"] == "pain" for r in pain) / len(pain)
+    result["pain/quiet+room"] = sum(r["got"] == "pain" for r in pain) / max(len(pain), 1)
     print(f"  'it hurts' and its phrasings heard, quiet and room: {rate(sum(r['got'] == 'pain' for r in pain), len(pain))}")
     times = [r["decode_ms"] for r in rows]
     result["decode_ms_p50"], result["decode_ms_p95"] = median(times), percentile(times, 95)
@@ -196,10 +207,15 @@ def main() -> None:
     parser.add_argument("--pocketsphinx-only", action="store_true", help="without Moonshine's second opinion")
     parser.add_argument("--corpus", default="listen", choices=["listen", "life"])
     parser.add_argument("--json", type=Path, help="--corpus life: also write the figures here")
+    parser.add_argument("--every", type=int, default=1, help="--corpus life: only every so many sentences")
+    parser.add_argument("--report-rows", type=Path, help="--corpus life: report the results kept in this .rows.jsonl")
     args = parser.parse_args()
+    if args.corpus == "life" and args.report_rows:
+        life_report([json.loads(line) for line in args.report_rows.open()], args.json)
+        return
     if args.corpus == "life":
         life(Recognizer.with_knowledge(spoken_names(choosable_routines()), not args.pocketsphinx_only),
-             "test" if args.split == "test" else "train", args.json)
+             "test" if args.split == "test" else "train", args.json, args.every)
         return
     if args.tune and args.split == "test":
         parser.error("tune on the dev or tune split, never on test")
