@@ -2,11 +2,15 @@
 
 Usage: .venv/bin/python benchmarks/corpus/generate_listen.py [--splits dev test tune accents counting talk]  # once
        .venv/bin/python benchmarks/listen_accuracy.py [--split test|dev|tune|accents|counting|talk] [--tune|--ceiling]
+       .venv/bin/python benchmarks/corpus/generate_life.py --split test  # once
+       .venv/bin/python benchmarks/listen_accuracy.py --corpus life [--json benchmarks/out/listen_life.json]
+--corpus life: the corpus that looks like life (rooms, babble, fan noise, levels; listed phrasings, the user's own
+words and non-commands), reported by condition and phrasing.
 --tune (dev or tune split, by rule) sweeps the rejection threshold; the report uses the shipped Tuning.
 --ceiling adds how far a perfect accept/reject decision could go: each missed command counts as right if the command
 sentence Moonshine finds likeliest in the whole grammar, unbounded, names it (noisy audio heard suppressed and as it came).
 Command accuracy counts the phrasings of the spoken grammar; the corpus also says the typed-only phrasings
-(listening.yaml not_spoken), reported on their own line as "all phrasings". The recogniser is a session's: non-command
+(listening.yaml not_spoken), reported on their own line as "all phrasings". The recognizer is a session's: non-command
 speech answered as a question counts as acted on, and a command answered as one as wrong.
 """
 from __future__ import annotations
@@ -14,6 +18,11 @@ from __future__ import annotations
 import argparse
 import collections
 import dataclasses
+import json
+import os
+import time
+import wave
+from pathlib import Path
 
 from listen_common import load, median
 from stats import percentile
@@ -134,18 +143,87 @@ def ceiling(rows: list[dict], recognizer: Recognizer) -> None:
               f"of {len(misses)} misses, searched right {found}")
 
 
+LIFE = Path(os.environ.get("LIFE_CORPUS", Path(__file__).resolve().parent / "out" / "life_corpus"))
+CONDITIONS = ("quiet", "room", "babble10", "noise5")
+
+
+def life(recognizer: Recognizer, split: str, json_path: Path | None, every: int = 1) -> None:
+    """The life corpus, by condition and phrasing; questions answered for non-commands are not false commands.
+    With `every` above 1, only every so many sentences (each in all four conditions). Each result is also
+    appended to <json>.rows.jsonl as it comes."""
+    rows = [row for row in map(json.loads, (LIFE / f"{split}.jsonl").open())
+            if int(row["file"].split("-")[1]) % every == 0]
+    log = json_path.with_suffix(".rows.jsonl").open("w") if json_path is not None else None
+    for row in rows:
+        with wave.open(str(LIFE / row["file"])) as w:
+            pcm = w.readframes(w.getnframes())
+        started = time.perf_counter()
+        heard = recognizer.recognize(pcm)
+        row["decode_ms"] = (time.perf_counter() - started) * 1000
+        row["got"], row["heard"] = heard.intent, heard.extra.get("transcript", heard.text)
+        if log is not None:
+            log.write(json.dumps(row) + "\n")
+            log.flush()
+    life_report(rows, json_path)
+
+
+def life_report(rows: list[dict], json_path: Path | None) -> None:
+    result: dict = {}
+    print(f"life corpus, split {rows[0]['split']}: {len(rows)} files, {len({r['speaker'] for r in rows})} voices")
+    for phrasing in ("listed", "own"):
+        for condition in CONDITIONS:
+            subset = [r for r in rows if r["phrasing"] == phrasing and r["condition"] == condition]
+            right = sum(r["got"] == r["intent"] for r in subset)
+            result[f"{phrasing}/{condition}"] = right / max(len(subset), 1)
+            print(f"  commands right, {phrasing:6s} {condition:8s} {rate(right, len(subset))}   wrong command "
+                  f"{rate(sum(r['got'] not in (None, 'ask', r['intent']) for r in subset), len(subset))}")
+    for condition in CONDITIONS:
+        subset = [r for r in rows if r["phrasing"] == "none" and r["condition"] == condition]
+        false = [r for r in subset if r["got"] not in (None, "ask")]
+        result[f"false/{condition}"] = len(false) / max(len(subset), 1)
+        print(f"  false commands, non-commands {condition:8s} {rate(len(false), len(subset))}: " + "; ".join(
+            f"{r['heard']!r} for {r['text']!r} -> {r['got']}" for r in false[:6]))
+    pain = [r for r in rows if r["intent"] == "pain" and r["condition"] in ("quiet", "room")]
+    result["pain/quiet+room"] = sum(r["got"] == "pain" for r in pain) / max(len(pain), 1)
+    print(f"  'it hurts' and its phrasings heard, quiet and room: {rate(sum(r['got'] == 'pain' for r in pain), len(pain))}")
+    times = [r["decode_ms"] for r in rows]
+    result["decode_ms_p50"], result["decode_ms_p95"] = median(times), percentile(times, 95)
+    print(f"  decode ms: p50 {median(times):.0f}, p95 {percentile(times, 95):.0f}")
+    confusions = collections.Counter((r["intent"] or "none", r["got"] or "-") for r in rows
+                                     if r["got"] != r["intent"] and not (r["intent"] is None and r["got"] == "ask"))
+    print("  top confusions (said -> got, count): " + ", ".join(f"{e}->{g} {c}" for (e, g), c in confusions.most_common(20)))
+    print("  own words missed in quiet: " + "; ".join(f"{r['text']!r} heard {r['heard']!r} -> {r['got']}" for r in rows
+                                                     if r["phrasing"] == "own" and r["condition"] == "quiet"
+                                                     and r["got"] != r["intent"])[:3000])
+    if json_path is not None:
+        json_path.write_text(json.dumps(result, indent=1))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--split", default="test", choices=["dev", "tune", "accents", "counting", "talk", "test"])
     parser.add_argument("--tune", action="store_true")
     parser.add_argument("--ceiling", action="store_true")
     parser.add_argument("--pocketsphinx-only", action="store_true", help="without Moonshine's second opinion")
+    parser.add_argument("--corpus", default="listen", choices=["listen", "life"])
+    parser.add_argument("--json", type=Path, help="--corpus life: also write the figures here")
+    parser.add_argument("--meanings", action="store_true", help="--corpus life: with the meaning classifier's rule")
+    parser.add_argument("--every", type=int, default=1, help="--corpus life: only every so many sentences")
+    parser.add_argument("--report-rows", type=Path, help="--corpus life: report the results kept in this .rows.jsonl")
     args = parser.parse_args()
+    if args.corpus == "life" and args.report_rows:
+        life_report([json.loads(line) for line in args.report_rows.open()], args.json)
+        return
+    if args.corpus == "life":
+        life(Recognizer.with_knowledge(spoken_names(choosable_routines()), not args.pocketsphinx_only,
+                                       **({"meanings": True} if args.meanings else {})),
+             "test" if args.split == "test" else "train", args.json, args.every)
+        return
     if args.tune and args.split == "test":
         parser.error("tune on the dev or tune split, never on test")
     rows = load(args.split)
     transcribe = not (args.pocketsphinx_only or args.tune)
-    # A session's recogniser: its grammar holds the knowledge base's questions and the routines' names too.
+    # A session's recognizer: its grammar holds the knowledge base's questions and the routines' names too.
     recognizer = Recognizer(transcriber=None) if args.tune else Recognizer.with_knowledge(
         spoken_names(choosable_routines()), transcribe)
     recognizer.exhaustive = args.tune  # every score of every file, so decode times are the full two searches

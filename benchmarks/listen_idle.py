@@ -45,7 +45,7 @@ def main() -> None:
     problems = []
     listener = MicListener(MonotonicClock(), notify=lambda event, fields: problems.append(fields))
     listener.start(lambda heard: None)
-    time.sleep(2)  # recogniser load is a one-off start-up cost, not idle cost
+    time.sleep(2)  # recognizer load is a one-off start-up cost, not idle cost
     shares = []
     for _ in range(int(args.seconds / args.window)):
         cpu0, wall0 = time.process_time(), time.monotonic()

@@ -128,7 +128,7 @@ def test_a_killed_and_restarted_sound_server_leaves_stderr_clean_and_the_next_li
 
 
 class _HearsPause:
-    """A recogniser that takes every utterance for "pause", as the real one took the coach's count "4"."""
+    """A recognizer that takes every utterance for "pause", as the real one took the coach's count "4"."""
 
     def recognize(self, pcm: bytes, audio_end=None) -> Heard:
         return Heard("pause", "pause", extra={})

@@ -52,7 +52,7 @@ def test_no_microphone_is_reported_once_and_nothing_crashes():
     assert "no such device" in events[0][1]["error"]
 
 
-def test_a_recogniser_that_cannot_be_built_is_reported_once_and_typing_still_works():
+def test_a_recognizer_that_cannot_be_built_is_reported_once_and_typing_still_works():
     events = []
 
     def broken_install():
@@ -164,11 +164,11 @@ class _Failing(_Recognizer):
         return heard
 
 
-def test_an_utterance_the_recogniser_fails_on_is_not_understood_and_listening_goes_on(tmp_path):
+def test_an_utterance_the_recognizer_fails_on_is_not_understood_and_listening_goes_on(tmp_path):
     recognizer = _Failing(accept=lambda pcm: len(recognizer.calls) > 1)
     assert _hear_once(tmp_path, recognizer).intent == "next"  # the early guess failed, the finished utterance not
     heard = _hear_once(tmp_path, _Failing(accept=lambda pcm: False))
-    assert heard.intent is None and "onnxruntime failed" in heard.extra["recogniser_error"]
+    assert heard.intent is None and "onnxruntime failed" in heard.extra["recognizer_error"]
 
 
 LINE = "Rest your hands on the wall, and keep your back leg straight."

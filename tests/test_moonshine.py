@@ -9,7 +9,7 @@ import pytest
 
 from tests.harness import make_speech_wav
 from voicecoach.intents import command_of
-from voicecoach.listening.moonshine import (SentenceGrammar, Transcriber, Transcript, int8_model, model_dir,
+from voicecoach.listening.moonshine import (SentenceGrammar, Moonshine, MoonshineTranscript, int8_model, model_dir,
                                             read_tokens)
 from voicecoach.listening.denoise import speech_to_noise_db
 from voicecoach.listening.recognizer import Recognizer, Tuning
@@ -18,7 +18,7 @@ from voicecoach.ports import Heard
 
 @pytest.fixture(scope="module")
 def transcriber(tmp_path_factory):
-    return Transcriber(cache_dir=tmp_path_factory.mktemp("cache"))
+    return Moonshine(cache_dir=tmp_path_factory.mktemp("cache"))
 
 
 def pcm_of(tmp_path, text, voice="en-us", speed=160):
@@ -38,7 +38,7 @@ class FixedTranscript:
         self.calls += 1
         scorer = self.scores and (lambda sentences: [self.scores.get(s) for s in sentences])
         best = max((fit for _, fit, _ in self.found), default=0.0)
-        return Transcript(self.text, self.logprob, self.fits, scorer=scorer,
+        return MoonshineTranscript(self.text, self.logprob, self.fits, scorer=scorer,
                           tokens=self.tokens and (lambda sentence: self.tokens),
                           searcher=lambda parts, floor, within: [f for f in self.found
                                                                  if f[1] >= max(floor, best - within)])
@@ -60,7 +60,7 @@ def test_the_int8_models_give_the_shipped_models_words(tmp_path, transcriber):
     import onnxruntime
     pcm = pcm_of(tmp_path, "go ahead and speak faster")
     converted = transcriber.hear(pcm).text
-    shipped = Transcriber.__new__(Transcriber)
+    shipped = Moonshine.__new__(Moonshine)
     shipped.__dict__.update(transcriber.__dict__)
     shipped.encoder, shipped.decoder = (
         onnxruntime.InferenceSession(str(model_dir() / name), providers=["CPUExecutionProvider"])
@@ -122,7 +122,7 @@ def test_in_noise_the_audio_as_it_came_is_heard_too_when_the_suppressed_audio_sa
     class ByAudio(FixedTranscript):
         def hear(self, pcm, alternatives=None):
             self.calls += 1
-            return Transcript("Skip." if pcm == noisy else "Pink.", -1.0, {})
+            return MoonshineTranscript("Skip." if pcm == noisy else "Pink.", -1.0, {})
 
     recognizer, searched = Recognizer(transcriber=ByAudio("")), []
     silence = recognizer.scores(bytes(16000))  # the grammar finds nothing
@@ -135,14 +135,14 @@ def test_in_noise_the_audio_as_it_came_is_heard_too_when_the_suppressed_audio_sa
 
 def test_suppression_keeps_the_words(tmp_path, transcriber):
     heard = Recognizer(transcriber=transcriber).recognize(with_pink_noise(pcm_of(tmp_path, "go back"), 10))
-    assert (heard.intent, heard.extra["recogniser"]) == ("back", "moonshine"), heard
+    assert (heard.intent, heard.extra["recognizer"]) == ("back", "moonshine"), heard
 
 
 def test_a_transcript_that_names_a_command_wins(tmp_path):
     noise = numpy.random.default_rng(1).normal(0, 30, 16000).astype(numpy.int16).tobytes()
     recognizer = Recognizer(transcriber=FixedTranscript("Next one, please."))
     heard = recognizer.recognize(noise)
-    assert (heard.intent, heard.text, heard.extra["recogniser"]) == ("next", "Next one, please.", "moonshine")
+    assert (heard.intent, heard.text, heard.extra["recognizer"]) == ("next", "Next one, please.", "moonshine")
     assert heard.extra["transcript"] == "Next one, please." and heard.extra["decode_ms"] > 0
     assert heard.extra["hypothesis"] is None  # the grammar was not searched: its answer would not count
 
@@ -151,7 +151,7 @@ def test_a_transcript_that_names_no_command_leaves_the_grammar_result(tmp_path):
     pcm = pcm_of(tmp_path, "slow down")
     fixed = FixedTranscript("Lovely weather.")
     heard = Recognizer(transcriber=fixed).recognize(pcm)
-    assert heard.intent == "slower" and heard.extra["recogniser"] == "pocketsphinx" and fixed.calls == 1
+    assert heard.intent == "slower" and heard.extra["recognizer"] == "pocketsphinx" and fixed.calls == 1
     assert Recognizer(transcriber=fixed).recognize(pcm_of(tmp_path, "my brother bought a bicycle")).intent is None
 
 
@@ -201,7 +201,7 @@ def test_a_command_sentence_well_ahead_of_the_others_counts_when_nothing_else_un
     noise = numpy.random.default_rng(5).normal(0, 30, 16000).astype(numpy.int16).tobytes()
     go_on = command_of("go on")[0]
     heard = Recognizer(transcriber=FixedTranscript("Glenn Mann.", {"Go on": -5.0, "Go back": -8.0})).recognize(noise)
-    assert (heard.intent, heard.text, heard.extra["recogniser"]) == (go_on, "Go on", "moonshine")
+    assert (heard.intent, heard.text, heard.extra["recognizer"]) == (go_on, "Go on", "moonshine")
     close_call = FixedTranscript("Glenn Mann.", {"Go on": -5.0, "Go back": -6.0})
     assert Recognizer(transcriber=close_call).recognize(noise).intent is None
     too_far = FixedTranscript("Glenn Mann.", {"Go on": -8.0, "Go back": -12.0})
@@ -217,11 +217,11 @@ def test_a_command_sentence_well_ahead_of_the_others_counts_when_nothing_else_un
 def test_the_command_the_grammar_rejected_counts_when_its_sentence_fits_the_audio_best(monkeypatch):
     noise = numpy.random.default_rng(6).normal(0, 30, 16000).astype(numpy.int16).tobytes()
     rejected = Heard("slow down", None, None, 0.2, None,
-                     {"hypothesis": "slow down", "gap": 40.0, "recogniser": "pocketsphinx", "near_miss": False})
+                     {"hypothesis": "slow down", "gap": 40.0, "recognizer": "pocketsphinx", "near_miss": False})
 
     class Scored(FixedTranscript):
         def hear(self, pcm, alternatives=None):
-            return Transcript(self.text, -1.0, self.fits, lambda said: [-5.0 if s == "slow down" else -20.0 for s in said])
+            return MoonshineTranscript(self.text, -1.0, self.fits, lambda said: [-5.0 if s == "slow down" else -20.0 for s in said])
 
     scored, unscored = (Recognizer(transcriber=kind("Sloane town.", {"Go on": -12.0})) for kind in (Scored, FixedTranscript))
     for recognizer in (scored, unscored):
@@ -238,7 +238,7 @@ class SlowerHeard(FixedTranscript):
 
     def hear(self, pcm, alternatives=None):
         self.lengths.append(len(pcm))
-        return Transcript(self.slower_text if len(pcm) > self.lengths[0] else self.text, -1.0, {})
+        return MoonshineTranscript(self.slower_text if len(pcm) > self.lengths[0] else self.text, -1.0, {})
 
 
 def test_audio_nothing_understood_is_heard_once_more_slower_and_its_command_counts_from_two_words():
@@ -428,7 +428,7 @@ def test_a_question_the_grammar_could_not_fit_is_answered_from_the_transcript():
         return recognizer.recognize(noise)
 
     asked = heard("Should I put heat or ice on my calf?")
-    assert (asked.intent, asked.topic, asked.extra["recogniser"]) == ("ask", "heat-or-ice", "moonshine")
+    assert (asked.intent, asked.topic, asked.extra["recognizer"]) == ("ask", "heat-or-ice", "moonshine")
     assert asked.extra["hypothesis"] is None  # asked plainly: answered without searching the grammar
     assert heard("Heat? Ice?").extra["hypothesis"] is not None  # two words: the grammar is searched first
     assert heard("This carpet really needs a good clean.").intent is None

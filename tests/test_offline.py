@@ -55,7 +55,7 @@ def user_environment(home: Path) -> dict[str, str]:
 
 
 def observed_session(folder: Path, say_stop: bool = True, timeout: float = 120) -> Observed:
-    """`voicecoach run` with the default (offline) recogniser on the private PulseAudio's microphone, under strace,
+    """`voicecoach run` with the default (offline) recognizer on the private PulseAudio's microphone, under strace,
     in a fresh HOME with its own working and temporary folders; says "stop the session" once the hold starts."""
     strace = shutil.which("strace")
     if strace is None:

@@ -113,6 +113,9 @@ class RecordingListener:
     def coach_speaking(self, text: str | None, kind: str = "instruction") -> None:
         self.coach_lines.append((text, kind))
 
+    def expect(self, context) -> None:
+        pass
+
     def stop(self) -> None:
         pass
 

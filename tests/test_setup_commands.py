@@ -344,6 +344,9 @@ class _ScriptedListener:
     def start(self, post):
         self.post = post
 
+    def expect(self, context):
+        pass
+
     def coach_speaking(self, text, kind="instruction"):
         from voicecoach.ports import Heard
         if text is not None and text.startswith(("Try saying", "Now say")):

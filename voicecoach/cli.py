@@ -113,7 +113,7 @@ def build_parser() -> argparse.ArgumentParser:
     mic_test.add_argument("--seconds", type=float, default=10,
                           help=f"how long to listen, up to {MIC_TEST_MAX_SECONDS} (default 10)")
     mic_test.add_argument("--details", action="store_true",
-                          help="also print what each thing heard was taken as, and how sure the recogniser was")
+                          help="also print what each thing heard was taken as, and how sure the recognizer was")
     add_speech_options(mic_test)
     add_input_device_option(mic_test)
     mic_test.set_defaults(handler="listening.cmd_mic_test")

@@ -1,4 +1,4 @@
-"""Intent names and the text-to-intent parser shared by typed input and free-text recognisers."""
+"""Intent names and the text-to-intent parser shared by typed input and free-text recognizers."""
 from __future__ import annotations
 
 import re
@@ -138,7 +138,7 @@ def choice_of(text: str, choices: Mapping[str, str]) -> tuple[str | None, float]
 
 def parse(text: str, questions: QuestionMatcher | None = None, audio_end: float | None = None,
           choices: Mapping[str, str] | None = None) -> Heard:
-    """Turn typed or recognised text into a Heard: a command, a routine's name (`choose_routine` with the
+    """Turn typed or recognized text into a Heard: a command, a routine's name (`choose_routine` with the
     routine's id as topic), a question (`ask` with topic), or nothing."""
     intent, confidence = command_of(text)
     if intent is None and choices:

@@ -78,7 +78,7 @@ class WordHashes:
 
 @lru_cache(maxsize=1)
 def english_words() -> WordHashes:
-    """Every word in the speech recogniser's English pronouncing dictionary (134,000 words, read in about 60 ms)."""
+    """Every word in the speech recognizer's English pronouncing dictionary (134,000 words, read in about 60 ms)."""
     path = os.path.join(pocketsphinx.get_model_path(), "en-us", "cmudict-en-us.dict")
     with open(path, encoding="utf-8") as lines:
         return WordHashes(line.split(" ", 1)[0] for line in lines)

@@ -79,6 +79,9 @@ class Listener(Protocol):
         """Told what the coach is saying now (None when silent) and its kind ("count" for a counted number), so
         its own voice is not taken as a command."""
 
+    def expect(self, context: ListeningContext) -> None:
+        """Told, after every change, what the session would act on now: what it hears is weighed against it."""
+
     def stop(self) -> None:
         """Stop listening and release the device."""
 

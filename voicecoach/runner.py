@@ -110,7 +110,10 @@ class Runner:
         return self.session_id is not None or self.resumed_from is not None
 
     def _feed(self, event) -> None:
+        before = self.state
         self.state, actions = core.step(self.state, event, self.now_ms(), self.ctx)
+        if self.listener is not None and self.state != before:  # what the session would act on now
+            self.listener.expect(core.listening_context(self.state, self.ctx))
         for action in actions:
             self._perform(action)
 

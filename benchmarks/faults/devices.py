@@ -154,7 +154,7 @@ def _server_killed(home: Path) -> Result:
 
 def _microphone_removed(home: Path) -> Result:
     """The virtual source `mic` unloaded during the counts: PulseAudio moves capture to the speaker's monitor,
-    where the real recogniser hears the coach's own counts."""
+    where the real recognizer hears the coach's own counts."""
     removed = threading.Event()
     done = threading.Event()
 

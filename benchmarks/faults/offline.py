@@ -65,7 +65,7 @@ def _modes(home: Path) -> Result:
 
 
 def _network(home: Path) -> Result:
-    """A listening session with the default offline recogniser (Moonshine, onnxruntime) under strace."""
+    """A listening session with the default offline recognizer (Moonshine, onnxruntime) under strace."""
     observed = observed_session(home / "network")
     wrong = network_calls(observed)
     heard = [e["intent"] for e in observed.events if e["event"] == "heard"]

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Callable
 
-from voicecoach.ports import Heard, Listener
+from voicecoach.ports import Heard, Listener, ListeningContext
 
 
 class CombinedListener:
@@ -17,6 +17,10 @@ class CombinedListener:
     def coach_speaking(self, text: str | None, kind: str = "instruction") -> None:
         for listener in self.listeners:
             listener.coach_speaking(text, kind)
+
+    def expect(self, context: ListeningContext) -> None:
+        for listener in self.listeners:
+            listener.expect(context)
 
     def stop(self) -> None:
         for listener in self.listeners:

@@ -6,7 +6,7 @@ import threading
 from typing import Callable, Iterator, Mapping, TextIO
 
 from voicecoach.intents import URGENT_INTENTS, QuestionMatcher, normalise, parse
-from voicecoach.ports import Heard
+from voicecoach.ports import Heard, ListeningContext
 
 
 def typed_lines(stream: TextIO, report: Callable[[int], None] | None = None) -> Iterator[str]:
@@ -76,6 +76,9 @@ class TypedInput:
 
     def coach_speaking(self, text: str | None, kind: str = "instruction") -> None:
         pass
+
+    def expect(self, context: ListeningContext) -> None:
+        pass  # typed text says plainly what it means
 
     def stop(self) -> None:
         self._stopped.set()

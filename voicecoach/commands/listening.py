@@ -363,7 +363,7 @@ def tutorial(listen: Callable[[Callable[[str, dict], None]], Listener], wording:
 
 
 def cmd_hear(args: argparse.Namespace) -> int:
-    from voicecoach.listening.optional import RecognizerUnavailable, make_recognizer
+    from voicecoach.listening.factory import RecognizerUnavailable, make_recognizer
     try:
         recognizer = make_recognizer(args.recognizer, args.model)
     except RecognizerUnavailable as error:

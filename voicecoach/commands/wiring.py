@@ -72,8 +72,8 @@ def make_listener(args: argparse.Namespace, clock, notify, routine_names: dict[s
 
 
 def recognizer_builder(name: str, model: str | None, routine_names: dict[str, str]):
-    """The chosen recogniser's factory; one that cannot be used is a UsageError saying why."""
-    from voicecoach.listening.optional import RecognizerUnavailable, recognizer_factory
+    """The chosen recognizer's factory; one that cannot be used is a UsageError saying why."""
+    from voicecoach.listening.factory import RecognizerUnavailable, recognizer_factory
     try:
         return recognizer_factory(name, model, routine_names)
     except RecognizerUnavailable as error:

@@ -61,7 +61,7 @@ MIN_COUPLING_FRAMES = 30  # until then, taken as audible (the safe side: the ech
 # Measured in a benchmark under load: the room loop gave digital silence for 10 s windows while the coach spoke,
 # the median fell below AUDIBLE_COUPLING, the microphone was passed through untouched, and when the echo came
 # back it was the user's: 3 false actions ("hang on" as pause, "I can't hear you" as louder) in 230 s.
-# Cleaned-frame energies kept to judge an utterance: the endpointer's longest is 8.6 s, and the recogniser may be
+# Cleaned-frame energies kept to judge an utterance: the endpointer's longest is 8.6 s, and the recognizer may be
 # some seconds behind the microphone on a loaded machine.
 HISTORY_SECONDS = 60.0
 

@@ -58,7 +58,7 @@ class Segmenter:
         return b"".join(list(self.history)[first - (self.fed - len(self.history)):])
 
     def provisional(self) -> Utterance | None:
-        """The open utterance as if it ended now, to start recognising it while the endpointer makes sure:
+        """The open utterance as if it ended now, to start recognizing it while the endpointer makes sure:
         its quiet tail is repeated, so the decoder hears as much room sound after the words as it would."""
         if self.start_frame is None:
             return None

@@ -19,8 +19,8 @@ from voicecoach.audio_noise import quiet_stderr
 from voicecoach.intents import normalise
 from voicecoach.listening.echo import EchoCanceller, PlayedAudio
 from voicecoach.listening.endpoint import FRAME_BYTES, FRAME_SECONDS, SAMPLE_RATE, Segmenter
-from voicecoach.listening.optional import make_recognizer
-from voicecoach.ports import Clock, Heard, Notify
+from voicecoach.listening.factory import make_recognizer
+from voicecoach.ports import Clock, Heard, ListeningContext, Notify
 
 # Recognised words that the coach was saying, or stopped saying at most this long before the user's speech
 # began, are its echo. Longer would swallow a quick "resume" after "say resume when you are ready": people
@@ -32,7 +32,7 @@ WORD_TIMING_SLACK = 0.5
 # The coach is audible to the microphone (speakers, not headphones) when, during the median of its last three
 # lines of a second or more, the endpointer heard speech this share of the time; with headphones it hears none
 # unless the user talks over the coach. Then whatever overlaps one of its lines, or lies within a count, is taken
-# as its voice: the words the recogniser makes of it rarely match the coach's ("Daphne, that didn't slow." became
+# as its voice: the words the recognizer makes of it rarely match the coach's ("Daphne, that didn't slow." became
 # "that's enough", "The island." for the count "nine" became "go on").
 AUDIBLE_SHARE = 0.5
 AUDIBLE_LINES = 3
@@ -44,7 +44,7 @@ COUNT_SLACK = 0.1
 # the dev split 3, 4 and 5 frames all matched or beat the finished utterance alone; 5 wastes the fewest guesses
 # on a speaker who goes on (25 per 300 utterances, against 53 and 94), but a guess that needs the grammar after
 # Moonshine takes longer, and 3 frames start it early enough to be ready at the cut (listen_latency with both
-# recognisers side by side: audio_end -> action median 496 ms at 5 frames, 369 ms at 3).
+# recognizers side by side: audio_end -> action median 496 ms at 5 frames, 369 ms at 3).
 EARLY_AFTER_QUIET_FRAMES = 3
 # How often the PulseAudio source that capture is attached to is looked up (about 1 ms a look-up).
 SOURCE_CHECK_SECONDS = 0.5
@@ -219,7 +219,7 @@ def words_said_after(line: str, began: float, stopped: float, moment: float) -> 
 
 
 class _Claim:
-    """One utterance is posted once: by its early guess's callback (decoder thread) or by its cut (recogniser
+    """One utterance is posted once: by its early guess's callback (decoder thread) or by its cut (recognizer
     thread), whichever takes it first; withdrawn when the speaker goes on or the cut comes."""
 
     def __init__(self):
@@ -255,6 +255,7 @@ class MicListener:
         self.notify = notify or (lambda event, fields: None)
         self._recognizer = recognizer
         self.recognizer_factory = recognizer_factory or make_recognizer
+        self.context: ListeningContext | None = None  # what the session would act on now, once told
         self.microphone_factory = microphone_factory or self._speech_recognition_microphone
         self.echo = EchoFilter()
         self.frames: queue.Queue[bytes | None] = queue.Queue(maxsize=2000)
@@ -276,7 +277,7 @@ class MicListener:
 
     def start(self, post: Callable[[Heard], None]) -> None:
         self.threads = [threading.Thread(target=self._capture, name="mic-capture", daemon=True),
-                        threading.Thread(target=self._recognise, args=(post,), name="mic-recognise", daemon=True),
+                        threading.Thread(target=self._recognize, args=(post,), name="mic-recognize", daemon=True),
                         threading.Thread(target=self._watch_source, name="mic-source", daemon=True)]
         for thread in self.threads:
             thread.start()
@@ -288,6 +289,10 @@ class MicListener:
         if not self.audible_reported and self.echo.coach_audible():
             self.audible_reported = True
             self.notify("coach_audible", {"t": self.clock.now()})
+
+    def expect(self, context: ListeningContext) -> None:
+        self.context = context
+        getattr(self._recognizer, "expect", lambda context: None)(context)  # the optional recognizers take none
 
     def stop(self) -> None:
         self.stopping.set()
@@ -318,7 +323,7 @@ class MicListener:
             self.source_watch.close()
 
     def _release_memory(self) -> None:
-        getattr(self._recognizer, "release_memory", lambda: None)()  # the optional recognisers hold none to give
+        getattr(self._recognizer, "release_memory", lambda: None)()  # the optional recognizers hold none to give
         release_free_heap()
 
     def _capture(self) -> None:
@@ -328,7 +333,7 @@ class MicListener:
                 source = microphone.__enter__()
             if getattr(source, "stream", True) is None:  # SpeechRecognition hides a failed open this way
                 raise OSError("no input device could be opened")
-            # Cleaned here, as frames arrive, not after the recogniser's backlog: the played audio is kept only
+            # Cleaned here, as frames arrive, not after the recognizer's backlog: the played audio is kept only
             # for a few seconds, and AEC3 wants the reference and the microphone in step.
             self.canceller = EchoCanceller(self.played) if self.played is not None else None
             fed, arrivals = 0, deque(maxlen=ANCHOR_FRAMES)
@@ -358,11 +363,11 @@ class MicListener:
 
     @staticmethod
     def _decoded(decoding: Future) -> Heard:
-        """The recogniser's answer, or not understood if it failed on this utterance: listening goes on."""
+        """The recognizer's answer, or not understood if it failed on this utterance: listening goes on."""
         try:
             return decoding.result()
         except Exception as error:
-            return Heard("", None, None, 0.0, None, {"recogniser_error": repr(error), "near_miss": False})
+            return Heard("", None, None, 0.0, None, {"recognizer_error": repr(error), "near_miss": False})
 
     def _act_early(self, post: Callable[[Heard], None], claim: "_Claim", speech_start: float, audio_end: float,
                    decoding: Future) -> None:
@@ -383,10 +388,12 @@ class MicListener:
         if claim.take():
             post(heard)
 
-    def _recognise(self, post: Callable[[Heard], None]) -> None:
+    def _recognize(self, post: Callable[[Heard], None]) -> None:
         if self._recognizer is None:  # built here, so the coach starts talking while the models load
             try:
                 self._recognizer = self.recognizer_factory()
+                if self.context is not None:
+                    self.expect(self.context)  # told before the models had loaded
             except Exception as error:  # a broken install: say so once, typed commands still work
                 self._lost(error)
                 return

@@ -13,7 +13,7 @@ from typing import Callable, Iterable
 
 import numpy
 
-from voicecoach.listening.optional import RecognizerUnavailable
+from voicecoach.listening import RecognizerUnavailable
 from voicecoach.paths import cache_dir as default_cache_dir
 from voicecoach.privacy import private_dir
 
@@ -124,8 +124,8 @@ def session_options():
     return options
 
 
-class Transcriber:
-    """hear(pcm16 mono 16 kHz) -> Transcript: the words, and how well other sentences fit the same audio.
+class Moonshine:
+    """hear(pcm16 mono 16 kHz) -> MoonshineTranscript: the words, and how well other sentences fit the same audio.
     Thread-safe; holds no Python lock while the model runs."""
 
     def __init__(self, cache_dir: Path | None = None):
@@ -148,11 +148,11 @@ class Transcriber:
         self.endings = [END] + [self.ids[mark] for mark in (b".", b"?", b"!")]
         self.grammars: dict[Parts, SentenceGrammar] = {}
 
-    def hear(self, pcm: bytes, alternatives: Callable[[str], list[str]] | None = None) -> Transcript:
+    def hear(self, pcm: bytes, alternatives: Callable[[str], list[str]] | None = None) -> MoonshineTranscript:
         """The free transcript, and how well each sentence that `alternatives(transcript)` proposes fits the audio."""
         audio = (numpy.frombuffer(pcm, numpy.int16).astype(numpy.float32) / 32768.0)[None]
         if audio.shape[1] < 16000 // 4:  # shorter than any word, and too short for the encoder's strided convolutions
-            return Transcript("", 0.0, {})
+            return MoonshineTranscript("", 0.0, {})
         hidden = self.encoder.run(None, {"input_values": audio})[0]
         past = {name: numpy.zeros((1, HEADS, 0, HEAD_SIZE), numpy.float32)
                 for name in self.inputs if name.startswith("past_key_values")}
@@ -178,7 +178,7 @@ class Transcriber:
         words = self.text_of(text)
         attended = {name: value for name, value in past.items() if ".encoder." in name}
         scorer = functools.partial(self.fit, hidden, attended)
-        return Transcript(words, logprob, scorer=scorer, proposals=(lambda: alternatives(words)) if alternatives else None,
+        return MoonshineTranscript(words, logprob, scorer=scorer, proposals=(lambda: alternatives(words)) if alternatives else None,
                           tokens=lambda sentence: len(self.encode(spelled(sentence))) + 1,
                           searcher=functools.partial(self.search, hidden, attended))
 
@@ -337,7 +337,7 @@ class SentenceGrammar:
         return any(None in node and part in ("phrase", "suffix") for part, node in places)
 
 
-class Transcript:
+class MoonshineTranscript:
     """Moonshine's free transcript of some audio, and how well other sentences fit the same audio."""
 
     def __init__(self, text: str, logprob: float, fits: dict[str, float] | None = None,
@@ -349,7 +349,7 @@ class Transcript:
         self._searcher = searcher
 
     def likeliest(self, parts: Parts, floor: float, within: float) -> list[tuple[str, float, int]]:
-        """Transcriber.search() on the same audio; nothing when it cannot search."""
+        """Moonshine.search() on the same audio; nothing when it cannot search."""
         return self._searcher(parts, floor, within) if self._searcher is not None else []
 
     @property

@@ -17,7 +17,9 @@ from voicecoach.intents import FUZZY_CUTOFF, command_of, normalise, number_words
 from voicecoach.listening.denoise import speech_to_noise_db, suppressed
 from voicecoach.listening.grammar import (compile_jsgf, extra_pronunciations, grammar_words, listening_words,
                                           shortened_questions, spoken_phrases)
-from voicecoach.ports import Heard
+from voicecoach.listening import meaning
+from voicecoach.listening.evidence import Evidence, measured
+from voicecoach.ports import Heard, ListeningContext
 
 QuestionMatcher = Callable[[str], "tuple[str | None, float]"]
 
@@ -322,16 +324,30 @@ class Recognizer:
         self.transcriber = transcriber
         self._last_parsed: tuple[str, Heard] | None = None
         self._last_evidence: tuple[bytes, dict] | None = None
+        self.acts_on: frozenset[str] | None = None  # what the session would act on now (None: not told)
+        self.meanings: Callable[[str], dict[str, float]] | None = None  # text -> each intent's probability
+
+    def expect(self, context: ListeningContext) -> None:
+        """Told what the session would act on now: a meaning outside it cannot win."""
+        self.acts_on = context.acts_on
 
     @classmethod
-    def with_knowledge(cls, choices: dict[str, str] | None = None, transcribe: bool = True) -> "Recognizer":
-        """A recogniser whose grammar also holds the knowledge base's example questions, and the names of
-        `choices` (routine name -> id) so a routine can be picked by voice; with Moonshine unless not `transcribe`."""
+    def with_knowledge(cls, choices: dict[str, str] | None = None, transcribe: bool = True,
+                       meanings: bool = False) -> "Recognizer":
+        """A recognizer whose grammar also holds the knowledge base's example questions, and the names of
+        `choices` (routine name -> id) so a routine can be picked by voice; with Moonshine unless not `transcribe`;
+        with `meanings`, the meaning classifier's (see _meant)."""
         from voicecoach import knowledge
-        from voicecoach.listening.moonshine import Transcriber as Moonshine
-        return cls(question_texts=cls.knowledge_questions() + list(choices or ()),
-                   question_matcher=knowledge.match_question, choices=choices,
-                   transcriber=Moonshine() if transcribe else None)
+        from voicecoach.listening.moonshine import Moonshine
+        recognizer = cls(question_texts=cls.knowledge_questions() + list(choices or ()),
+                         question_matcher=knowledge.match_question, choices=choices,
+                         transcriber=Moonshine() if transcribe else None)
+        if meanings:
+            # Off by default: acting on the meaning alone (see _meant) doubled own-word commands on the life corpus
+            # but took 3 of 40 non-commands in quiet for commands ("That feels good." as pain); it is evidence for
+            # a fitted decision (Recognizer.evidence), not yet a rule of its own.
+            recognizer.meanings = meaning.shared_model().distribution
+        return recognizer
 
     @staticmethod
     def knowledge_questions() -> list[str]:
@@ -451,19 +467,19 @@ class Recognizer:
         transcript, failure = self._transcribe(clearer)
         command = self._command_in(transcript) if transcript is not None else None
         if command is None and transcript is not None and not self.exhaustive:
-            command = self._question_in(transcript)
+            command = self._question_in(transcript) or self._meant(transcript)
         if command is not None and not self.exhaustive:
             # It wins whatever the grammar says, so the grammar is not searched. Moonshine runs first and alone
             # because pocketsphinx holds Python's GIL while it decodes: side by side, each waited for the other.
             heard = Heard(command.text, command.intent, command.topic, round(command.confidence, 3), audio_end,
-                          {"hypothesis": None, "gap": None, "recogniser": "moonshine", "near_miss": False})
+                          {"hypothesis": None, "gap": None, "recognizer": "moonshine", "near_miss": False})
         else:
             heard = self._grammar_heard(pcm, audio_end)
             instead = command or (self._from_transcript(transcript, heard) if transcript is not None else None)
             if (instead or heard).intent is None:
                 instead = self._rescued(transcript, heard.extra["hypothesis"]) or instead
             if instead is not None:
-                heard.extra.update(recogniser="moonshine", near_miss=False)
+                heard.extra.update(recognizer="moonshine", near_miss=False)
                 heard = Heard(instead.text, instead.intent, instead.topic, round(instead.confidence, 3), audio_end,
                               heard.extra)
         if heard.intent is None and transcript is not None and not self.exhaustive:
@@ -516,6 +532,47 @@ class Recognizer:
             return Heard(transcript.text, intent, None, confidence)
         return None
 
+    def evidence(self, pcm: bytes, echo_kept_db: float | None = None) -> Evidence:
+        """Everything both recognizers say about the utterance, each search run in full: no decision in it."""
+        seconds, loudness, snr = measured(pcm)
+        grammar = self.scores(pcm, exhaustive=True)
+        transcript, _ = self._transcribe(self._clearer(pcm) if self.transcriber is not None else pcm)
+        text = transcript.text if transcript is not None else ""
+        logprob = transcript.logprob if transcript is not None else 0.0
+        best, fit, other, best_per_token = None, -math.inf, -math.inf, None
+        question, question_fit = None, -math.inf
+        if transcript is not None and text:
+            found = [(t, f, n) for t, f, n in transcript.likeliest(self.command_parts, logprob - 40.0, 40.0)
+                     if command_of(t)[0] is not None]
+            if found:
+                best, fit, other = leading({t: f for t, f, _ in found})
+                best_per_token = fit / next(n for t, _, n in found if t == best)
+            nearest = [q for q, _, _ in process.extract(normalise(text), self.asked_sentences, scorer=fuzz.ratio,
+                                                         limit=self.tuning.question_candidates)]
+            question, question_fit = best_fit(transcript, nearest)
+        return Evidence(
+            seconds=seconds, loudness_dbfs=loudness, speech_to_noise_db=snr, voiced_frames=grammar["voiced"],
+            transcript=text, transcript_logprob=logprob,
+            transcript_per_token=transcript.fit_per_token(text) if transcript is not None and text else None,
+            transcript_is_number=self.is_number(text), best_command=best, best_command_fit=fit,
+            best_command_per_token=best_per_token, other_command_fit=other, best_question=question,
+            best_question_fit=question_fit, grammar_text=grammar["text"], grammar_complete=grammar["complete"],
+            grammar_gap=grammar["gap"], grammar_is_number=self.is_number(grammar["text"]),
+            extra_vowels=grammar["vowels"] - grammar["text_vowels"], politeness_words=grammar["politeness_words"],
+            meaning=self.meanings(text) if self.meanings is not None and text else {}, echo_kept_db=echo_kept_db)
+
+    def _meant(self, transcript: Transcript) -> Heard | None:
+        """The command a clearly heard transcript means in other words than intents.yaml's ("take me back"), when
+        the meaning classifier's probability beats that command's cost threshold (data/decision.yaml) among what
+        the session would act on now. Clearly heard: Moonshine finds its own words at least Tuning.min_fit_per_token
+        likely a token, as for any sentence it fits."""
+        if self.meanings is None or not transcript.text or self.is_number(transcript.text):
+            return None
+        meant = meaning.meaning_of(self.meanings(transcript.text), self.acts_on)
+        if not meaning.accepted(meant) or not self._fits_at_all(transcript, transcript.text):
+            return None
+        return Heard(transcript.text, meant.intent, None, meant.probability)
+
     def _question_in(self, transcript: Transcript) -> Heard | None:
         """A question the transcript asks plainly, or a known question sentence that fits the audio almost as well
         as the transcript: either is answered without searching the grammar."""
@@ -567,7 +624,7 @@ class Recognizer:
         if command is None or len(transcript.text.split()) < 2:
             return None
         return Heard(command.text, command.intent, None, round(command.confidence, 3), heard.audio_end,
-                     {**heard.extra, "recogniser": "moonshine", "near_miss": False, "slowed": transcript.text})
+                     {**heard.extra, "recognizer": "moonshine", "near_miss": False, "slowed": transcript.text})
 
     def _rescued(self, transcript: Transcript | None, hypothesis: str) -> Heard | None:
         """The command whose sentence fits the audio clearly best, when nothing else was understood: a sentence
@@ -608,7 +665,7 @@ class Recognizer:
         trail, per_token, extra_words = transcript.logprob - fit, fit / tokens[text], words - len(text.split())
         if trail > tuning.search_margin or fit - runner_up < tuning.rescue_lead:
             return None
-        extra = {**heard.extra, "recogniser": "moonshine", "near_miss": False, "searched": True}
+        extra = {**heard.extra, "recognizer": "moonshine", "near_miss": False, "searched": True}
         margin = tuning.search_margin if words > 1 else tuning.fit_margin
         if not (trail <= margin and per_token >= tuning.search_per_token and extra_words <= tuning.search_extra_words):
             if per_token < tuning.agreed_per_token or extra_words > tuning.agreed_extra_words:
@@ -678,7 +735,7 @@ class Recognizer:
         confidence = 1 / (1 + math.exp(margin))
         accepted = self.accepts(evidence)
         extra = {"decode_ms": round(decode_ms, 1), "gap": round(evidence["gap"], 1) if math.isfinite(evidence["gap"]) else None,
-                 "hypothesis": evidence["text"], "recogniser": "pocketsphinx"}
+                 "hypothesis": evidence["text"], "recognizer": "pocketsphinx"}
         if self.exhaustive:
             extra["evidence"] = evidence
         if not accepted:

@@ -1,4 +1,4 @@
-"""Optional free-text recognisers (Vosk, faster-whisper, Google web); their text goes through intents.parse."""
+"""The recognizer --recognizer names: the offline default, or a free-text one (Vosk, faster-whisper, Google web)."""
 from __future__ import annotations
 
 import functools
@@ -7,13 +7,10 @@ import time
 from typing import Callable
 
 from voicecoach.intents import parse
+from voicecoach.listening import RecognizerUnavailable
 from voicecoach.ports import Heard
 
 SAMPLE_RATE = 16000
-
-
-class RecognizerUnavailable(RuntimeError):
-    """The package or model an optional recogniser needs is missing; the message says what to do."""
 
 
 Understand = Callable[[str], Heard]  # text -> command, routine choice or question: intents.parse with its tables
@@ -21,7 +18,7 @@ Understand = Callable[[str], Heard]  # text -> command, routine choice or questi
 
 def _heard(text: str, started: float, name: str, understand: Understand, audio_end: float | None) -> Heard:
     heard = understand(text)
-    extra = {"decode_ms": round((time.perf_counter() - started) * 1000, 1), "recogniser": name}
+    extra = {"decode_ms": round((time.perf_counter() - started) * 1000, 1), "recognizer": name}
     return Heard(heard.text, heard.intent, heard.topic, heard.confidence, audio_end, extra)
 
 
@@ -82,12 +79,12 @@ class GoogleRecognizer:
         except self.sr.UnknownValueError:
             text = ""
         except self.sr.RequestError as error:
-            raise RecognizerUnavailable(f"Google's web recogniser could not be reached: {error}.") from None
+            raise RecognizerUnavailable(f"Google's web recognizer could not be reached: {error}.") from None
         return _heard(text, started, "google", self.understand, audio_end)
 
 
 def make_recognizer(name: str = "offline", model: str | None = None, choices: dict[str, str] | None = None):
-    """The recogniser named by --recognizer: offline (default: pocketsphinx's grammar with Moonshine's transcript),
+    """The recognizer named by --recognizer: offline (default: pocketsphinx's grammar with Moonshine's transcript),
     pocketsphinx (the grammar alone), vosk, whisper or google. `choices` maps routine names to ids, so a routine
     can be picked by voice."""
     return recognizer_factory(name, model, choices)()
@@ -95,7 +92,7 @@ def make_recognizer(name: str = "offline", model: str | None = None, choices: di
 
 def recognizer_factory(name: str = "offline", model: str | None = None,
                        choices: dict[str, str] | None = None) -> Callable[[], object]:
-    """Checks at once what can be checked quickly (RecognizerUnavailable), and returns what builds the recogniser:
+    """Checks at once what can be checked quickly (RecognizerUnavailable), and returns what builds the recognizer:
     the offline ones take a second or two to load, which a session spends talking rather than waiting."""
     from voicecoach import knowledge
     if name in ("offline", "pocketsphinx"):
@@ -105,13 +102,14 @@ def recognizer_factory(name: str = "offline", model: str | None = None,
             model_dir()
         return functools.partial(Recognizer.with_knowledge, choices, transcribe=name == "offline")
     if name in ("vosk", "whisper") and not model:
-        raise RecognizerUnavailable(f"The {name} recogniser needs a model: pass its path with --model.")
+        raise RecognizerUnavailable(f"The {name} recognizer needs a model: pass its path with --model.")
     understand = functools.partial(parse, questions=knowledge.match_question, choices=choices)
-    builders = {"vosk": lambda: VoskRecognizer(model, understand),
-                "whisper": lambda: WhisperRecognizer(model, understand),
+    path = model or ""  # checked above for the two that need it
+    builders = {"vosk": lambda: VoskRecognizer(path, understand),
+                "whisper": lambda: WhisperRecognizer(path, understand),
                 "google": lambda: GoogleRecognizer(understand)}
     if name not in builders:
-        raise RecognizerUnavailable(f"Unknown recogniser {name!r}: choose offline, pocketsphinx, vosk, whisper or "
+        raise RecognizerUnavailable(f"Unknown recognizer {name!r}: choose offline, pocketsphinx, vosk, whisper or "
                                     "google.")
     built = builders[name]()  # at once: a missing package or model is a usage error, not a lost microphone
     return lambda: built
