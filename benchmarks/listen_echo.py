@@ -22,6 +22,8 @@ from tests.handsfree import Session  # noqa: E402
 from tests.harness import make_speech_wav, play_into_mic, require_pulse, room_response, speakers_in_room  # noqa: E402
 from voicecoach.stats import percentile  # noqa: E402
 
+from stats import add_record_option, record  # noqa: E402  (benchmarks/ is on sys.path when run as a script)
+
 ROUTINE = """name: Talk over
 exercises:
   - name: Wall calf stretch
@@ -210,12 +212,15 @@ def main() -> None:
     parser.add_argument("--idle-room", default="60:0")
     parser.add_argument("--headphones-tries", type=int, default=0,
                         help="with headphones, times to say resume during the coach's \"Say resume when you are ready\"")
+    add_record_option(parser)
     args = parser.parse_args()
     require_pulse()
     rooms = [tuple(float(x) for x in room.split(":")) for room in args.rooms.split(",") if room]
     print(f"machine: {platform.node()} {platform.machine()}, {os.cpu_count()} cores", flush=True)
-    print(f"canceller CPU: {cpu():.2f}% of one core (clean() process time over 30 s of room echo)", flush=True)
+    canceller_cpu = cpu()
+    print(f"canceller CPU: {canceller_cpu:.2f}% of one core (clean() process time over 30 s of room echo)", flush=True)
     erle_all, silenced_all, tone_all = [], [], []
+    over: dict[str, list[int]] = {"sentence": [0, 0], "count": [0, 0], "silence": [0, 0]}  # said, acted
     with tempfile.TemporaryDirectory() as tmp:
         wavs = {words: make_speech_wav(words, Path(tmp) / f"c{i}.wav", voice="en-gb", noise_db=-60, pad_s=0.3)
                 for i, (words, _) in enumerate(COMMANDS)}
@@ -233,6 +238,9 @@ def main() -> None:
             result = talk_over(folder, delay, gain, args.seconds, wavs)
             erle_all += result["erle"]
             shares = ", ".join(f"{kind} {acted}/{said}" for kind, (said, acted) in result["counts"].items())
+            for kind, (said, acted) in result["counts"].items():
+                over[kind][0] += said
+                over[kind][1] += acted
             print(f"room +{delay:.0f} ms, {gain:+.0f} dB: acted on {shares}; ERLE per 10 s "
                   f"{[round(e, 1) for e in result['erle']]}", flush=True)
             print(f"  every action (t, intent, text): {result['acted']}; last events {result['ended']}", flush=True)
@@ -256,7 +264,18 @@ def main() -> None:
     if erle_all:
         print(f"ERLE (median over each 10 s of the coach's sound, {len(erle_all)} windows): median "
               f"{statistics.median(erle_all):.1f} dB, p5 {percentile(erle_all, 5):.1f} dB")
+    if args.record and erle_all and over["sentence"][0] and over["count"][0]:
+        record("listen_echo", {
+            "erle_median_db": statistics.median(erle_all), "erle_p5_db": percentile(erle_all, 5),
+            "over_sentences": over["sentence"][0], "over_sentences_acted": over["sentence"][1],
+            "over_sentences_pct": 100 * over["sentence"][1] / over["sentence"][0],
+            "over_counts": over["count"][0], "over_counts_acted": over["count"][1],
+            "over_counts_pct": 100 * over["count"][1] / over["count"][0],
+            "in_silence": over["silence"][0], "in_silence_acted": over["silence"][1],
+            "canceller_cpu_pct": canceller_cpu}, len(rooms))
 
 
 if __name__ == "__main__":
-    main()
+    from isolation import isolated_env  # benchmarks/ is on sys.path when run as a script
+    with isolated_env():
+        main()

@@ -107,4 +107,6 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    from isolation import isolated_env  # benchmarks/ is on sys.path when run as a script; no real home written
+    with isolated_env():
+        main()
