@@ -4,12 +4,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import lru_cache
-from importlib import resources
 from typing import Iterable
 
-import yaml
 
 from voicecoach.intents import normalise, number_words, vocabulary
+from voicecoach.package_data import load_yaml
 
 
 # JSGF prior of the number path (commands weigh 1); the dev split was tuned with this value. Even so the
@@ -18,7 +17,7 @@ NUMBER_WEIGHT = 0.0001
 
 
 def _data(name: str) -> dict:
-    return yaml.safe_load(resources.files("voicecoach.data").joinpath(name).read_text("utf-8")) or {}
+    return load_yaml(name) or {}
 
 
 @dataclass(frozen=True)

@@ -3,12 +3,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
-from importlib import resources
 
 import numpy
-import yaml
 
 from voicecoach.intents import normalise, vocabulary
+from voicecoach.package_data import data_file, load_yaml
 
 NOTHING = "nothing"
 WEIGHTS = "meaning-weights.npy"
@@ -25,7 +24,7 @@ class Meaning:
 
 def training_sentences() -> dict[str, list[str]]:
     """Class -> sentences: intents.yaml's phrases and data/meanings.yaml's paraphrases and chatter."""
-    data = yaml.safe_load(resources.files("voicecoach.data").joinpath("meanings.yaml").read_text("utf-8"))
+    data = load_yaml("meanings.yaml")
     classes: dict[str, list[str]] = {name: [normalise(s) for s in sentences] for name, sentences in data.items()}
     for phrase, intent in vocabulary().phrases.items():
         classes.setdefault(intent, []).append(phrase)
@@ -54,10 +53,9 @@ class MeaningModel:
     (voicecoach/embedding.py); its weights are data/meaning-weights.npy, fitted by benchmarks/listen_meaning.py."""
 
     def __init__(self, names: list[str] | None = None, weights: numpy.ndarray | None = None):
-        data = resources.files("voicecoach.data")
         self.names = names if names is not None else sorted(training_sentences())
         if weights is None:
-            with data.joinpath(WEIGHTS).open("rb") as file:
+            with data_file(WEIGHTS).open("rb") as file:
                 weights = numpy.load(file)
         self.weights = weights
 
@@ -91,7 +89,7 @@ def shared_model() -> MeaningModel:
 
 @lru_cache(maxsize=1)
 def _costs() -> dict[str, dict[str, float]]:
-    return yaml.safe_load(resources.files("voicecoach.data").joinpath("decision.yaml").read_text("utf-8"))["costs"]
+    return load_yaml("decision.yaml")["costs"]
 
 
 def needed_probability(intent: str) -> float:
