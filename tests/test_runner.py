@@ -106,6 +106,7 @@ def test_ctrl_c_leaves_the_session_resumable_from_its_step(tmp_path):
 class RecordingListener:
     def __init__(self):
         self.coach_lines: list[str | None] = []
+        self.contexts: list = []
 
     def start(self, post) -> None:
         pass
@@ -114,7 +115,7 @@ class RecordingListener:
         self.coach_lines.append((text, kind))
 
     def expect(self, context) -> None:
-        pass
+        self.contexts.append(context)
 
     def stop(self) -> None:
         pass
@@ -128,6 +129,16 @@ def test_the_listener_is_told_the_coachs_lines_and_counts_but_not_its_tones(tmp_
     tones = {e["text"] for e in events if e["event"] == "speech_start" and e["kind"] == "cue"}
     assert "hold_start" in tones
     assert not tones & {text for text, _ in listener.coach_lines}
+
+
+def test_the_listener_is_told_what_the_session_would_act_on_as_it_changes(tmp_path):
+    listener = RecordingListener()
+    run(tmp_path, [], listener=listener)
+    modes = [context.mode for context in listener.contexts]
+    assert "holding" in modes and modes[-1] == "ending"
+    holding = next(context for context in listener.contexts if context.mode == "holding")
+    assert {"pause", "stop", "time_left", "pain"} <= holding.acts_on
+    assert any(context.last_line == "Step forward with your left leg." for context in listener.contexts)
 
 
 def test_a_coach_heard_through_speakers_says_how_to_speak_to_it(tmp_path):
