@@ -120,6 +120,16 @@ def test_the_users_voice_over_the_coach_is_kept_and_is_not_the_echo(tmp_path):
     assert verdict.coach_sounding and not verdict.echo
 
 
+def test_a_command_over_the_coach_is_recognised_from_the_linear_cancellers_output(tmp_path):
+    """The recognizer hears the linear canceller's output: AEC3's suppressor takes the user's voice down while both
+    talk (here AEC3's output was heard as "one more time", "keep going", nothing: 3 runs of 3 wrong)."""
+    from voicecoach.listening.factory import make_recognizer
+    _, user, frames, _ = session(tmp_path, 60, 0, user_at=3.0, user_db=-3)
+    said = np.flatnonzero(user)
+    linear = b"".join(f.linear for f in frames)[(said[0] - MIC_RATE // 2) * 2:(said[-1] + MIC_RATE // 2) * 2]
+    assert make_recognizer().recognize(linear).intent == "time_left"
+
+
 def test_with_headphones_the_coachs_own_words_said_by_the_user_are_the_users(tmp_path):
     _, user, frames, canceller = session(tmp_path, 60, 0, user_at=2.0, speakers=False)
     said = np.flatnonzero(user) / MIC_RATE

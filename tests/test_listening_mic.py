@@ -9,10 +9,12 @@ import pytest
 
 from tests.harness import make_speech_wav, play, play_into_mic, read_wav, speakers_into_mic
 from voicecoach.adapters.clock import MonotonicClock
+from voicecoach.listening.echo import PlayedAudio
 from voicecoach.listening.endpoint import FRAME_BYTES
 from voicecoach.listening.mic import MicListener
 from voicecoach.listening.recognizer import Recognizer
 from voicecoach.ports import Heard
+from voicecoach.speech.clips import RATE as PLAYER_RATE
 
 
 def test_a_command_played_into_the_microphone_is_heard_with_its_end_time(tmp_path, pulse):
@@ -154,6 +156,26 @@ def test_a_rejected_early_guess_falls_back_to_the_finished_utterance(tmp_path):
     heard = _hear_once(tmp_path, recognizer)
     assert heard.intent == "next" and not heard.extra.get("early")
     assert len(recognizer.calls) == 2 and recognizer.calls[0] != recognizer.calls[1]
+
+
+def test_with_the_echo_canceller_the_recognizer_hears_the_linear_cancellers_output(tmp_path):
+    """Endpointing and the echo judgement hear AEC3's output; the recognizer the linear canceller's, which keeps the
+    user's voice while the coach talks too (benchmarks/listen_doubletalk.py)."""
+    pcm = read_wav(make_speech_wav("next", tmp_path / "next.wav", voice="en-us", pad_s=0.4)).tobytes()
+    cleaned: list = []  # the canceller's frames so far, when the recognizer is asked
+    recognizer = _Recognizer(accept=lambda pcm: cleaned.append(list(listener.canceller._history)) or True)
+    heard: queue.Queue = queue.Queue()
+    listener = MicListener(MonotonicClock(), recognizer=recognizer, played=PlayedAudio(PLAYER_RATE),
+                           microphone_factory=lambda index: _Microphone(pcm + bytes(FRAME_BYTES * 40)))
+    listener.start(heard.put)
+    try:
+        assert heard.get(timeout=10).intent == "next"
+    finally:
+        listener.stop()
+    linear, aec3 = [f.linear for f in cleaned[0]], [f.pcm for f in cleaned[0]]
+    given = [recognizer.calls[0][at:at + FRAME_BYTES] for at in range(0, len(recognizer.calls[0]), FRAME_BYTES)]
+    assert len(given) > 10 and all(frame in linear for frame in given)
+    assert not any(frame in aec3 for frame in given)  # AEC3's high-pass filter alone tells them apart
 
 
 class _Failing(_Recognizer):

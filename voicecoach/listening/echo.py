@@ -1,6 +1,9 @@
-"""Echo cancellation: the audio the player wrote, with its output times, taken out of the microphone by WebRTC AEC3."""
+"""Echo cancellation: what the player wrote taken out of the microphone by AEC3 and by SpeexDSP's linear canceller."""
 from __future__ import annotations
 
+import contextlib
+import ctypes
+import ctypes.util
 import math
 import threading
 from collections import deque
@@ -145,6 +148,7 @@ class CleanedFrame:
     reference_energy: float   # of what the speaker played over the same time (before LEAD)
     coach_audible: bool = True  # the coach is heard in the microphone: pcm is the canceller's output, else the mic's
     restarts: int = 0         # the played audio's restarts so far, when the frame was cleaned
+    linear: bytes = b""       # the linear canceller's output (for the recogniser), else the same as pcm
 
 
 @dataclass(frozen=True)
@@ -188,16 +192,57 @@ class Processor(Protocol):
     def process(self, near: np.ndarray, far: np.ndarray) -> np.ndarray: ...
 
 
+# SpeexDSP's echo canceller (MDF), linear only: its adaptive filter's output without the residual-echo suppressor
+# (which lives in speex's preprocessor, not run here). It keeps more echo than AEC3 but does not take the user's
+# voice down while both talk. Through ctypes on the Debian library (libspeexdsp1, PulseAudio's own dependency):
+# the pip wrappers are unmaintained (speexdsp 0.1.1, 2018, does not build here) or one-person ctypes wheels.
+SPEEX_FRAME = 160            # 10 ms at MIC_RATE: the microphone's 30 ms frames go through in three
+SPEEX_FILTER_SECONDS = 0.3   # the echo's reach: its delay and the room's tail (0.15-0.7 s tried: 0.25-0.35 best)
+_SPEEX_SET_SAMPLING_RATE = 24  # speex_echo.h
+
+
+class SpeexLinear:
+    """A Processor: the microphone with SpeexDSP's linear estimate of the echo taken out."""
+
+    def __init__(self, rate: int = MIC_RATE, filter_seconds: float = SPEEX_FILTER_SECONDS):
+        self._lib = lib = ctypes.CDLL(ctypes.util.find_library("speexdsp") or "libspeexdsp.so.1")
+        lib.speex_echo_state_init.restype = ctypes.c_void_p
+        lib.speex_echo_state_init.argtypes = [ctypes.c_int, ctypes.c_int]
+        lib.speex_echo_ctl.argtypes = [ctypes.c_void_p, ctypes.c_int, ctypes.c_void_p]
+        lib.speex_echo_cancellation.argtypes = [ctypes.c_void_p] * 4
+        lib.speex_echo_state_destroy.argtypes = [ctypes.c_void_p]
+        self._state = lib.speex_echo_state_init(SPEEX_FRAME, int(filter_seconds * rate))
+        lib.speex_echo_ctl(self._state, _SPEEX_SET_SAMPLING_RATE, ctypes.byref(ctypes.c_int(rate)))
+
+    def process(self, near: np.ndarray, far: np.ndarray) -> np.ndarray:
+        near = np.ascontiguousarray(near, dtype=np.int16)
+        far = np.ascontiguousarray(far, dtype=np.int16)
+        out = np.array(near)  # a partial last block (never, with 30 ms frames) is passed through
+        for k in range(0, len(near) - SPEEX_FRAME + 1, SPEEX_FRAME):
+            self._lib.speex_echo_cancellation(self._state, near[k:].ctypes.data, far[k:].ctypes.data,
+                                              out[k:].ctypes.data)
+        return out
+
+    def __del__(self) -> None:
+        if getattr(self, "_state", None):
+            self._lib.speex_echo_state_destroy(self._state)
+            self._state = None
+
+
 class EchoCanceller:
     """clean(frame, captured_at) takes what the player played out of a microphone frame. AEC3 estimates and tracks
     the speaker-to-microphone delay itself (it searches the recent reference), so drift and a changed device cost
     only a moment of re-convergence. clean() from one thread; judge() from any."""
 
     def __init__(self, played: PlayedAudio, processor_factory: Callable[[], Processor] = _webrtc_processor,
-                 lead: float = LEAD):
+                 lead: float = LEAD, linear_factory: Callable[[], Processor] | None = SpeexLinear):
         self.played = played
         self.lead = lead
         self._processor = processor_factory()
+        self._linear: Processor | None = None  # without libspeexdsp, the recogniser gets AEC3's output
+        if linear_factory is not None:
+            with contextlib.suppress(OSError):
+                self._linear = linear_factory()
         self._history: deque[CleanedFrame] = deque()
         self._lock = threading.Lock()
         self._summary: list[tuple[float, float]] = []  # (mic, reference) energy, dB removed, while the coach sounded
@@ -208,6 +253,7 @@ class EchoCanceller:
         near = np.frombuffer(frame, dtype=np.int16)
         far = self.played.read(captured_at - self.lead, len(near))
         cleaned = np.asarray(self._processor.process(near, far), dtype=np.int16)  # always: AEC3 keeps learning
+        linear = cleaned if self._linear is None else np.asarray(self._linear.process(near, far), dtype=np.int16)
         mic_energy, reference_energy = _energy(near), _energy(far)
         if reference_energy > REFERENCE_SOUNDING and not (mic_energy == 0.0 and self._heard_coach):
             self._coupling.append(mic_energy / reference_energy)
@@ -215,9 +261,9 @@ class EchoCanceller:
         audible = not measured or float(np.median(self._coupling)) > AUDIBLE_COUPLING
         self._heard_coach = self._heard_coach or (measured and audible)
         if not audible:
-            cleaned = near
+            cleaned = linear = near
         result = CleanedFrame(cleaned.tobytes(), captured_at, mic_energy, _energy(cleaned), reference_energy,
-                              audible, self.played.restarts)
+                              audible, self.played.restarts, linear.tobytes())
         with self._lock:
             self._history.append(result)
             while self._history and self._history[0].captured_at < captured_at - HISTORY_SECONDS:

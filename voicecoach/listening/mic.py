@@ -258,7 +258,9 @@ class MicListener:
         self.context: ListeningContext | None = None  # what the session would act on now, once told
         self.microphone_factory = microphone_factory or self._speech_recognition_microphone
         self.echo = EchoFilter()
-        self.frames: queue.Queue[bytes | None] = queue.Queue(maxsize=2000)
+        # (what endpointing and the echo judgement hear, what the recognizer hears) per frame: AEC3's output and the
+        # linear canceller's, which keeps the user's voice while both talk (benchmarks/listen_doubletalk.py)
+        self.frames: queue.Queue[tuple[bytes, bytes] | None] = queue.Queue(maxsize=2000)
         self.stopping = threading.Event()
         self.threads: list[threading.Thread] = []
         self.lost_reported = False
@@ -347,12 +349,14 @@ class MicListener:
                     arrivals.append(self.clock.now() - (fed + 1) * FRAME_SECONDS)
                     self.stream_anchor = min(arrivals)
                     if len(frame) == FRAME_BYTES:
+                        heard = frame
                         if self.canceller is not None:
-                            frame = self.canceller.clean(frame, self.stream_anchor + fed * FRAME_SECONDS).pcm
+                            cleaned = self.canceller.clean(frame, self.stream_anchor + fed * FRAME_SECONDS)
+                            frame, heard = cleaned.pcm, cleaned.linear
                             if fed % SUMMARY_FRAMES == SUMMARY_FRAMES - 1 and (summary := self.canceller.summary()):
                                 self.notify("echo_removed", {"t": self.clock.now(), **dataclasses.asdict(summary)})
                         fed += 1
-                        self.frames.put(frame, timeout=1)
+                        self.frames.put((frame, heard), timeout=1)
             finally:
                 with contextlib.suppress(Exception):
                     microphone.__exit__(None, None, None)
@@ -398,14 +402,23 @@ class MicListener:
                 self._lost(error)
                 return
         segmenter = Segmenter()
+        heard_frames: deque[bytes] = deque(maxlen=segmenter.history.maxlen)  # in step with segmenter.history
+
+        def for_recognizer(pcm: bytes, repeated: int = 0) -> bytes:
+            """The recognizer's frames over the span of the segmenter's `pcm` (its last `repeated` frames repeated)."""
+            frames = list(heard_frames)[len(heard_frames) - (len(pcm) // FRAME_BYTES - repeated):]
+            return b"".join(frames + frames[len(frames) - repeated:]) if repeated else b"".join(frames)
+
         decoding = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mic-decode")  # one decoder, one caller
         early: Future | None = None
         claim = _Claim()  # who posts the open utterance: its accepted early guess, at once, or its cut
         while True:
-            frame = self.frames.get()
-            if frame is None:
+            item = self.frames.get()
+            if item is None:
                 decoding.shutdown(wait=False, cancel_futures=True)
                 return
+            frame, heard_frame = item
+            heard_frames.append(heard_frame)
             canceller = self.canceller
             utterance = segmenter.feed(frame)
             if canceller is None:
@@ -417,7 +430,8 @@ class MicListener:
                 elif segmenter.quiet_frames == EARLY_AFTER_QUIET_FRAMES and early is None and not claim.posted:
                     guess = segmenter.provisional()
                     claim = _Claim()
-                    early = decoding.submit(self._recognizer.recognize, guess.pcm)
+                    early = decoding.submit(self._recognizer.recognize,
+                                            for_recognizer(guess.pcm, segmenter.quiet_frames))
                     early.add_done_callback(functools.partial(
                         self._act_early, post, claim, self.stream_anchor + guess.start,
                         self.stream_anchor + guess.end - segmenter.quiet_frames * FRAME_SECONDS))
@@ -445,7 +459,7 @@ class MicListener:
                 continue
             heard = self._decoded(early) if early is not None else None
             if heard is None or heard.intent is None:
-                heard = self._decoded(decoding.submit(self._recognizer.recognize, utterance.pcm))
+                heard = self._decoded(decoding.submit(self._recognizer.recognize, for_recognizer(utterance.pcm)))
             else:
                 heard.extra["early"] = True
             heard.extra["decode_wait_ms"] = round((time.perf_counter() - cut_at) * 1000, 1)  # after the endpoint
