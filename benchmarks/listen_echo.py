@@ -272,7 +272,7 @@ def main() -> None:
             "over_counts": over["count"][0], "over_counts_acted": over["count"][1],
             "over_counts_pct": 100 * over["count"][1] / over["count"][0],
             "in_silence": over["silence"][0], "in_silence_acted": over["silence"][1],
-            "canceller_cpu_pct": canceller_cpu}, len(rooms))
+            "canceller_cpu_pct": canceller_cpu}, 1)  # one run, over the rooms given
 
 
 if __name__ == "__main__":
