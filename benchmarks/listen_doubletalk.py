@@ -78,6 +78,14 @@ def main() -> None:
             h = recognizer.recognize((np.clip(x[span], -1, 1) * 32767).astype(np.int16).tobytes())
             return h.text, h.intent
 
+        def place(words: str) -> tuple[np.ndarray, slice]:
+            """The user's command on the microphone's timeline, and the span the recognizer is given."""
+            said = speech(tmp, words, "en-gb", MIC_RATE) * 10 ** (USER_DB / 20)
+            user, begin = np.zeros(len(line)), int(USER_AT * MIC_RATE)
+            user[begin:begin + len(said)] = said
+            return user, slice(begin - int(PAD * MIC_RATE), begin + len(said) + int(PAD * MIC_RATE))
+
+        placed = [place(words) for words, _ in COMMANDS]  # synthesised once, not once a gain
         got: dict[str, int] = {"aec3": 0, "linear": 0, "raw": 0, "silence aec3": 0, "silence linear": 0}
         idle: dict[str, list[float]] = {"aec3": [], "linear": []}
         cpu = {True: 0.0, False: 0.0}  # with and without the linear canceller
@@ -89,12 +97,7 @@ def main() -> None:
                 cpu[linear] += time.process_time() - started
             idle["aec3"].append(erle(sounding, 0.5 + CONVERGED_AFTER, 2))
             idle["linear"].append(erle(sounding, 0.5 + CONVERGED_AFTER, 3))
-            for words, intent in COMMANDS:
-                said = speech(tmp, words, "en-gb", MIC_RATE) * 10 ** (USER_DB / 20)
-                user = np.zeros(len(line))
-                begin = int(USER_AT * MIC_RATE)
-                user[begin:begin + len(said)] = said
-                span = slice(begin - int(PAD * MIC_RATE), begin + len(said) + int(PAD * MIC_RATE))
+            for (words, intent), (user, span) in zip(COMMANDS, placed):
                 row = [f"{gain:>4} dB {words!r:22}"]
                 outputs, _ = cancel(echo + user + noise, out)
                 for processor in ("aec3", "linear"):
@@ -105,12 +108,7 @@ def main() -> None:
                 got["raw"] += got_intent == intent
                 row.append(f"raw: {text!r}")
                 print(" | ".join(row), flush=True)
-        for words, intent in COMMANDS:
-            said = speech(tmp, words, "en-gb", MIC_RATE) * 10 ** (USER_DB / 20)
-            user = np.zeros(len(line))
-            begin = int(USER_AT * MIC_RATE)
-            user[begin:begin + len(said)] = said
-            span = slice(begin - int(PAD * MIC_RATE), begin + len(said) + int(PAD * MIC_RATE))
+        for (words, intent), (user, span) in zip(COMMANDS, placed):
             outputs, _ = cancel(user + noise, np.zeros_like(out))  # the coach silent: nothing played
             for processor in ("aec3", "linear"):
                 got[f"silence {processor}"] += heard(outputs[processor], span)[1] == intent
