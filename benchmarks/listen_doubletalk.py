@@ -108,7 +108,7 @@ def main() -> None:
                 got["raw"] += got_intent == intent
                 row.append(f"raw: {text!r}")
                 print(" | ".join(row), flush=True)
-        for (words, intent), (user, span) in zip(COMMANDS, placed):
+        for (_, intent), (user, span) in zip(COMMANDS, placed):
             outputs, _ = cancel(user + noise, np.zeros_like(out))  # the coach silent: nothing played
             for processor in ("aec3", "linear"):
                 got[f"silence {processor}"] += heard(outputs[processor], span)[1] == intent
