@@ -288,10 +288,15 @@ def test_ctrl_c_at_the_opening_says_there_was_no_place_to_save_and_keeps_no_reco
     routine.write_text(SHORT)
     process = subprocess.Popen([sys.executable, "-m", "voicecoach", "run", str(routine), "--text", "--no-speech"],
                                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                               env=os.environ.copy(), preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+                               env={**os.environ, "PYTHONFAULTHANDLER": "1"},
+                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     assert "Say start when you are ready" in process.stdout.readline()
     process.send_signal(signal.SIGINT)
-    out, err = process.communicate(timeout=30)
+    try:
+        out, err = process.communicate(timeout=30)
+    except subprocess.TimeoutExpired:
+        process.send_signal(signal.SIGABRT)  # the fault handler prints where each thread is
+        raise AssertionError(f"Ctrl-C did not end the session; its threads:\n{process.communicate()[1]}") from None
     assert process.returncode == 0 and "Traceback" not in err
     assert out.strip() == lines()["interrupted_unsaved"]
     assert voicecoach("history").stdout.strip() == lines()["history_empty"]

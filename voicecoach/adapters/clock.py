@@ -4,6 +4,8 @@ from __future__ import annotations
 import queue
 import time
 
+WAKE_SECONDS = 0.25  # how soon a Ctrl-C taken by another thread is acted on
+
 
 class MonotonicClock:
     def now(self) -> float:
@@ -21,16 +23,14 @@ class QueueInbox:
         self._queue.put(item)
 
     def get(self, until: float | None):
-        """The next item, or None once the clock reaches `until` (clock seconds) with nothing arrived."""
-        if until is None:
-            return self._queue.get()
-        timeout = until - self._clock.now()
-        if timeout <= 0:
+        """The next item, or None once the clock reaches `until` (clock seconds) with nothing arrived.
+
+        It waits in short slices: Ctrl-C's signal may be taken by another thread, and then only sets a flag that
+        the main thread reads when it next runs, so one long wait would keep a session deaf to Ctrl-C until it ends."""
+        while True:
+            timeout = WAKE_SECONDS if until is None else min(until - self._clock.now(), WAKE_SECONDS)
             try:
-                return self._queue.get_nowait()
+                return self._queue.get(timeout=timeout) if timeout > 0 else self._queue.get_nowait()
             except queue.Empty:
-                return None
-        try:
-            return self._queue.get(timeout=timeout)
-        except queue.Empty:
-            return None
+                if until is not None and self._clock.now() >= until:
+                    return None
