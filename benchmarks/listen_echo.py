@@ -82,9 +82,13 @@ def talk_over(folder: Path, delay_ms: float, gain_db: float, seconds: float, wav
                 print(f"  {said_at:.1f} s: {words!r} ({kind})", flush=True)
                 play_into_mic(wavs[words])
                 counts[kind][0] += 1
-                counts[kind][1] += heard_intent(session, intent, said_at) is not None
+                acted = heard_intent(session, intent, said_at)
+                counts[kind][1] += acted is not None
+                if acted is not None:  # its answer, once begun, must end first: "in silence" is said after it
+                    session.first(lambda e: e["event"] == "speech_end" and e.get("kind") not in ("cue", "count"),
+                                  acted["t"], 10)
                 after = session.now()
-                quiet_for(session, 0.3)  # let the answer finish before the next try
+                quiet_for(session, 0.3)
         finally:
             session.process.terminate()
             session.process.communicate(timeout=10)
@@ -219,7 +223,7 @@ def main() -> None:
     print(f"machine: {platform.node()} {platform.machine()}, {os.cpu_count()} cores", flush=True)
     canceller_cpu = cpu()
     print(f"canceller CPU: {canceller_cpu:.2f}% of one core (clean() process time over 30 s of room echo)", flush=True)
-    erle_all, silenced_all, tone_all = [], [], []
+    erle_all, silenced_all, tone_all, idle_result, phones = [], [], [], None, None
     over: dict[str, list[int]] = {"sentence": [0, 0], "count": [0, 0], "silence": [0, 0]}  # said, acted
     with tempfile.TemporaryDirectory() as tmp:
         wavs = {words: make_speech_wav(words, Path(tmp) / f"c{i}.wav", voice="en-gb", noise_db=-60, pad_s=0.3)
@@ -227,7 +231,7 @@ def main() -> None:
         for name in ("pause", "resume"):
             wavs[name] = make_speech_wav(name, Path(tmp) / f"{name}.wav", voice="en-gb", noise_db=-60, pad_s=0.3)
         if args.headphones_tries:
-            result = headphones(Path(tempfile.mkdtemp(dir=tmp)), args.headphones_tries, wavs)
+            result = phones = headphones(Path(tempfile.mkdtemp(dir=tmp)), args.headphones_tries, wavs)
             print(f"headphones: resume said during \"Say resume when you are ready\" acted on {result['acted']} "
                   f"of {result['said']}; end of command -> line cut off (ms) {result['silenced_ms']}, "
                   f"-> tone (ms) {result['tone_ms']}", flush=True)
@@ -250,7 +254,7 @@ def main() -> None:
             tone_all += result["tone_ms"]
         if args.idle_seconds > 0:
             delay, gain = (float(x) for x in args.idle_room.split(":"))
-            result = idle(Path(tempfile.mkdtemp(dir=tmp)), delay, gain, args.idle_seconds)
+            result = idle_result = idle(Path(tempfile.mkdtemp(dir=tmp)), delay, gain, args.idle_seconds)
             erle_all += result["erle"]
             print(f"nobody speaking, room +{delay:.0f} ms {gain:+.0f} dB, {result['seconds']:.0f} s in "
                   f"{result['sessions']} sessions: "
@@ -272,7 +276,15 @@ def main() -> None:
             "over_counts": over["count"][0], "over_counts_acted": over["count"][1],
             "over_counts_pct": 100 * over["count"][1] / over["count"][0],
             "in_silence": over["silence"][0], "in_silence_acted": over["silence"][1],
-            "canceller_cpu_pct": canceller_cpu}, 1)  # one run, over the rooms given
+            "canceller_cpu_pct": canceller_cpu,
+            **({"cut_off_median_ms": statistics.median(silenced_all), "cut_off_p95_ms": percentile(silenced_all, 95),
+                "cut_off_n": len(silenced_all)} if silenced_all else {}),
+            **({"tone_median_ms": statistics.median(tone_all), "tone_p95_ms": percentile(tone_all, 95),
+                "tone_n": len(tone_all)} if tone_all else {}),
+            **({"headphones_said": phones["said"], "headphones_acted": phones["acted"],
+                "headphones_pct": 100 * phones["acted"] / max(phones["said"], 1)} if phones else {}),
+            **({"idle_false_actions": len(idle_result["acted"]), "idle_minutes": idle_result["seconds"] / 60}
+               if idle_result else {})}, 1)  # one run, over the rooms given
 
 
 if __name__ == "__main__":
