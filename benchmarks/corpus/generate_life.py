@@ -4,8 +4,9 @@ Usage: .venv/bin/python benchmarks/corpus/generate_life.py [--split test|train] 
 Each sentence is synthesised once (a voice, tempo and pitch drawn from the split's) and heard in four conditions:
 quiet (a -70 dBFS floor), room (a synthetic room's reverberation), babble (room + talkers at 10 dB SNR) and noise
 (room + the split's noise kind at 5 dB SNR), at a speech level drawn from -35 to -10 dBFS. Phrasings: "listed"
-(intents.yaml's spoken phrases), "own" (benchmarks/corpus/heldout_paraphrases.yaml: the user's own words, written by
-someone who never saw intents.yaml), "none" (its non-commands).
+(intents.yaml's spoken phrases), "own" (the user's own words) and "none" (non-commands): for test from
+benchmarks/corpus/heldout_paraphrases.yaml, written by someone who never saw intents.yaml; for train from
+voicecoach/data/meanings.yaml.
 """
 from __future__ import annotations
 
@@ -76,14 +77,23 @@ def pink(n: int, rng: numpy.random.Generator) -> numpy.ndarray:
     return numpy.fft.irfft(spectrum, n)
 
 
-def sentences(per_intent: int, rng: random.Random) -> list[dict]:
-    held = yaml.safe_load((HERE / "heldout_paraphrases.yaml").read_text())
+def sentences(split: str, per_intent: int, rng: random.Random) -> list[dict]:
+    """The split's phrasings. Own words and non-commands: for test, the held-out paraphrases (written by someone who
+    never saw intents.yaml); for train, the meaning classifier's own training sentences (voicecoach/data/
+    meanings.yaml), so that nothing a decision is fitted on is a phrasing it is reported on."""
+    if split == "test":
+        held = yaml.safe_load((HERE / "heldout_paraphrases.yaml").read_text())
+        commands, others = held["commands"], held["not_commands"]
+    else:
+        written = yaml.safe_load((ROOT / "voicecoach" / "data" / "meanings.yaml").read_text())
+        others = written.pop("nothing")
+        commands = written
     items = [{"phrasing": "listed", "text": phrase, "intent": intent}
              for phrase, intent in sorted(spoken_phrases().items())]
-    for intent, texts in sorted(held["commands"].items()):
+    for intent, texts in sorted(commands.items()):
         items += [{"phrasing": "own", "text": text, "intent": intent}
                   for text in rng.sample(texts, min(per_intent, len(texts)))]
-    items += [{"phrasing": "none", "text": text, "intent": None} for text in held["not_commands"]]
+    items += [{"phrasing": "none", "text": text, "intent": None} for text in others]
     return items
 
 
@@ -99,7 +109,7 @@ def build(split: str, per_intent: int, out: Path) -> list[dict]:
         for n, (voice, line) in enumerate((v, line) for v in noise["babble_voices"] for line in spec["babble_lines"]):
             synthesize({"engine": "espeak", "voice": voice}, line, rng, Path(tmp) / f"b{n}.wav")
             babble_sources.append(read(Path(tmp) / f"b{n}.wav"))
-        items = sentences(per_intent, rng)
+        items = sentences(split, per_intent, rng)
         for n, item in enumerate(items):
             voice = rng.choice(voices)
             synthesize(voice, item["text"], rng, Path(tmp) / "s.wav")
