@@ -28,20 +28,19 @@ def main() -> None:
     parser.add_argument("--split", default="test")
     parser.add_argument("--limit", type=int, help="only the first N utterances")
     parser.add_argument("--every", type=int, default=1, help="every K-th utterance only")
-    parser.add_argument("--part", default="0/1", help="I/N: the I-th of N interleaved parts (one process each)")
+    parser.add_argument("--part", default="0/1", help="I/N: the I-th of N interleaved parts of what is not cached yet (one process each, started together)")
     args = parser.parse_args()
     folder = FOLDERS[args.corpus]
     part, parts = (int(x) for x in args.part.split("/"))
-    rows = [json.loads(line) for line in (folder / f"{args.split}.jsonl").open()][::args.every][:args.limit]
-    rows = rows[part::parts]
     out = HERE / "out" / "listen_evidence" / f"{args.corpus}-{args.split}-{part}of{parts}.jsonl"
     out.parent.mkdir(parents=True, exist_ok=True)
-    done = {json.loads(line)["file"] for line in out.open()} if out.exists() else set()
+    done = {json.loads(line)["file"] for cached in out.parent.glob(f"{args.corpus}-{args.split}-*.jsonl")
+            for line in cached.open()}  # by any part, or any earlier sample: not heard again
+    rows = [json.loads(line) for line in (folder / f"{args.split}.jsonl").open()][::args.every][:args.limit]
+    rows = [row for row in rows if row["file"] not in done][part::parts]
     recognizer = Recognizer.with_knowledge(spoken_names(choosable_routines()), meanings=True)
     with out.open("a") as cache:
         for n, row in enumerate(rows):
-            if row["file"] in done:
-                continue
             with wave.open(str(folder / row["file"])) as w:
                 pcm = w.readframes(w.getnframes())
             evidence = recognizer.evidence(pcm)
@@ -51,7 +50,7 @@ def main() -> None:
             cache.write(json.dumps({**row, **dataclasses.asdict(evidence), "shipped_intent": shipped}) + "\n")
             if (n + 1) % 100 == 0:
                 print(f"{n + 1}/{len(rows)}", file=sys.stderr)
-    print(f"{out}: {len(rows)} utterances")
+    print(f"{out}: {len(rows)} utterances heard")
 
 
 if __name__ == "__main__":
