@@ -30,8 +30,9 @@ def record(benchmark: str, figures: dict[str, float | int | str], runs: int, arg
     """Write one benchmark's figures, with the date, the machine and the command that measured them, for the
     dashboard (benchmarks/dashboard.py)."""
     args = [a for a in (sys.argv[1:] if argv is None else argv) if a != "--record"]
+    script = Path(sys.argv[0]).stem if sys.argv[0].endswith(".py") else benchmark  # one script may record two
     result = {"benchmark": benchmark, "measured": date.today().isoformat(), "machine": machine(), "runs": runs,
-              "command": " ".join([f"benchmarks/{benchmark}.py", *args]), "figures": figures}
+              "command": " ".join([f"benchmarks/{script}.py", *args]), "figures": figures}
     RESULTS.mkdir(exist_ok=True)
     path = RESULTS / f"{benchmark}.json"
     path.write_text(json.dumps(result, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")

@@ -42,6 +42,19 @@ def test_every_subcommand_has_help(capsys):
     assert main(["--help"]) == 0
 
 
+def test_the_readme_command_table_has_every_command_and_every_option():
+    """The README is how a screen-reader user learns the commands: each has its row, and each option is named."""
+    import argparse
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    table = {line.split("`")[1].split()[1] for line in readme.splitlines()
+             if line.startswith("| `voicecoach ") and len(line.split("`")[1].split()) > 1}
+    subcommands = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction)).choices
+    assert table == set(subcommands)
+    for name, parser in subcommands.items():
+        for option in (o for action in parser._actions for o in action.option_strings if o.startswith("--")):
+            assert option == "--help" or f"`{option}" in readme or f"{option} " in readme, (name, option)
+
+
 def test_list_shows_the_bundled_routines(capsys):
     assert main(["list"]) == 0
     out = capsys.readouterr().out

@@ -254,6 +254,18 @@ def test_a_confirmation_the_coach_asks_waits_for_its_answer():
     assert d.records("begin")[0][1] == {"choice": "start", "by": "user"}
 
 
+def test_a_stop_heard_while_the_opening_is_still_said_cuts_it_off_and_its_question_waits_for_the_answer():
+    d = Drive(CALF, speech_ms=5000, start_wait_ms=WAIT).start()
+    d.run_until(1000)                        # the opening line is still being said
+    d.feed(core.Intent("stop", spoken=True))
+    assert d.said()[-1][1].startswith("Did you say stop?")
+    d.run_until(WAIT + 60_000)               # the opening's end, and long after: nothing starts the routine
+    assert d.state.mode == "waiting" and not d.records("begin")
+    d.feed(core.Intent("stop", spoken=True))
+    d.run_to_end()
+    assert d.state.mode == "ended" and not d.records("begin")
+
+
 def test_one_length_estimate_from_the_plan_at_the_session_s_verbosity_matches_the_session_within_ten_percent():
     from voicecoach.routine import resolve_routine
     import re

@@ -85,7 +85,8 @@ def build_parser() -> argparse.ArgumentParser:
     ask.set_defaults(handler="ask.cmd_ask")
 
     voices = commands.add_parser("voices", help="list the voices you can pick with --voice",
-                                 description="List the installed voices: id, name and languages.")
+                                 description="List the installed voices, those in your language (from the locale) first and "
+                                             "the one in use marked, then how to choose one and how to hear it.")
     voices.set_defaults(handler="setup.cmd_voices")
 
     say = commands.add_parser("say", help="speak a line, to check your set-up",

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import wave
@@ -19,7 +20,9 @@ def run(*args: str, stdin: bytes = b"", timeout: float = 60, env: dict | None = 
     try:
         done = subprocess.run([sys.executable, "-m", "voicecoach", *args], input=stdin, capture_output=True,
                               timeout=timeout, env={**os.environ, "VOICECOACH_READING_WPM": "0",
-                                                    "VOICECOACH_START_WAIT": "0", **(env or {})})
+                                                    "VOICECOACH_START_WAIT": "0", **(env or {})},
+                              # as in a terminal: a benchmark started in the background inherits Ctrl-C ignored
+                              preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     except subprocess.TimeoutExpired:
         return None
     return done.returncode, done.stdout.decode("utf-8", "replace"), done.stderr.decode("utf-8", "replace")
