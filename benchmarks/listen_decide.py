@@ -16,6 +16,7 @@ the fit does not learn to trust a meaning it could not have on new words.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import math
 import sys
@@ -26,18 +27,21 @@ import numpy
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
+from voicecoach import softmax  # noqa: E402
 from voicecoach.intents import command_of, normalise  # noqa: E402
 from voicecoach.listening import meaning  # noqa: E402
+from voicecoach.listening.evidence import Evidence  # noqa: E402
 from voicecoach.listening.recognizer import Recognizer  # noqa: E402
 
 from stats import add_record_option, record  # noqa: E402  (benchmarks/ is on sys.path when run as a script)
 
 CACHE = HERE / "out" / "listen_evidence"
 CONDITIONS = ("quiet", "room", "babble10", "noise5")
-FEATURES = ("bias", "by_transcript", "transcript_exact", "transcript_similarity", "by_search", "search_trail",
-            "search_lead", "search_per_token", "by_grammar", "grammar_gap", "grammar_extra_vowels",
-            "grammar_politeness", "meaning", "meaning_nothing", "meaning_top", "sources", "voiced", "seconds",
-            "speech_to_noise", "transcript_words", "transcript_per_token", "is_number")
+EVIDENCE_FIELDS = [f.name for f in dataclasses.fields(Evidence)]
+# Each candidate's own evidence, then the utterance's (Evidence.features(), the same for every candidate).
+CANDIDATE_FEATURES = ("by_transcript", "transcript_exact", "transcript_similarity", "by_search", "search_trail",
+                      "search_lead", "search_per_token", "by_grammar", "grammar_gap", "grammar_extra_vowels",
+                      "grammar_politeness", "meaning", "meaning_top", "sources")
 
 
 def load(split: str) -> list[dict]:
@@ -51,6 +55,11 @@ def clip(x: float | None, low: float, high: float) -> float:
     return 0.0 if x is None or math.isnan(x) else max(low, min(high, x))
 
 
+def evidence_of(row: dict, meanings: dict[str, float]) -> Evidence:
+    """The cached row as the recognizer's Evidence, with the meaning the decision may use for it."""
+    return dataclasses.replace(Evidence(**{name: row[name] for name in EVIDENCE_FIELDS}), meaning=meanings)
+
+
 def grammar_intent(row: dict) -> str | None:
     if not row["grammar_complete"] or row["grammar_is_number"]:
         return None
@@ -59,25 +68,24 @@ def grammar_intent(row: dict) -> str | None:
 
 
 def candidates(row: dict, meanings: dict[str, float]) -> dict[str, list[float]]:
-    """Each candidate command and its features (FEATURES, in order)."""
-    number = row["transcript_is_number"] or row["grammar_is_number"] or Recognizer.is_number(row["transcript"])
-    said, similarity = command_of(row["transcript"], 77.0) if row["transcript"] and not number else (None, 0.0)
-    searched = command_of(row["best_command"])[0] if row["best_command"] else None
+    """Each candidate command and its features (CANDIDATE_FEATURES, then the utterance's Evidence.features())."""
+    evidence = evidence_of(row, meanings)
+    number = evidence.transcript_is_number or evidence.grammar_is_number or Recognizer.is_number(evidence.transcript)
+    said, similarity = command_of(evidence.transcript, 77.0) if evidence.transcript and not number else (None, 0.0)
+    searched = evidence.best_command_intent
     grammar = grammar_intent(row)
-    top = max((k for k in meanings if k != meaning.NOTHING), key=meanings.get, default=None) if meanings else None
-    names = {said, searched, grammar, top if not number else None} - {None}
+    top = max((k for k in meanings if k != meaning.NOTHING), key=meanings.get, default=None)
+    utterance = list(evidence.features().values())
     out = {}
-    for c in names:
+    for c in {said, searched, grammar, top if not number else None} - {None}:
         by = (said == c, searched == c, grammar == c, top == c)
-        out[c] = [1.0, float(by[0]), float(by[0] and similarity == 1.0), similarity * by[0], float(by[1]),
-                  clip(row["transcript_logprob"] - row["best_command_fit"], -20, 40) * by[1],
-                  clip(row["best_command_fit"] - row["other_command_fit"], 0, 40) * by[1],
-                  clip(row["best_command_per_token"], -10, 0) * by[1], float(by[2]),
-                  clip(row["grammar_gap"], -50, 100) * by[2], clip(row["extra_vowels"], -5, 10) * by[2],
-                  row["politeness_words"] * by[2], meanings.get(c, 0.0), meanings.get(meaning.NOTHING, 1.0),
-                  float(by[3]), float(sum(by)), math.log1p(row["voiced_frames"]), clip(row["seconds"], 0, 10),
-                  clip(row["speech_to_noise_db"], 0, 60) / 20, clip(len(row["transcript"].split()), 0, 20),
-                  clip(row["transcript_per_token"], -10, 0), float(number)]
+        out[c] = [float(by[0]), float(by[0] and similarity == 1.0), similarity * by[0], float(by[1]),
+                  clip(evidence.transcript_logprob - evidence.best_command_fit, -20, 40) * by[1],
+                  clip(evidence.best_command_fit - evidence.other_command_fit, 0, 40) * by[1],
+                  clip(evidence.best_command_per_token, -10, 0) * by[1], float(by[2]),
+                  clip(evidence.grammar_gap, -50, 100) * by[2], clip(evidence.extra_vowels, -5, 10) * by[2],
+                  evidence.politeness_words * by[2], meanings.get(c, 0.0), float(by[3]), float(sum(by)),
+                  *utterance]
     return out
 
 
@@ -105,36 +113,30 @@ def out_of_fold_meanings(rows: list[dict]) -> list[dict[str, float]]:
     return result
 
 
-def samples(rows: list[dict], meanings: list[dict[str, float]]) -> tuple[numpy.ndarray, numpy.ndarray, list]:
-    x, y, where = [], [], []
-    for i, (row, m) in enumerate(zip(rows, meanings)):
+def samples(rows: list[dict], meanings: list[dict[str, float]]) -> tuple[numpy.ndarray, list[int]]:
+    """Every candidate's features, and whether it is what was said (1) or not (0)."""
+    x, y = [], []
+    for row, m in zip(rows, meanings):
         for c, features in candidates(row, m).items():
             x.append(features)
-            y.append(float(c == row["intent"]))
-            where.append((i, c))
-    return numpy.array(x), numpy.array(y), where
+            y.append(int(c == row["intent"]))
+    return numpy.array(x), y
 
 
-def fit(x: numpy.ndarray, y: numpy.ndarray, l2: float) -> tuple[numpy.ndarray, numpy.ndarray, numpy.ndarray]:
-    """(weights, feature means, feature spreads) of an L2 logistic regression, by Newton's method."""
+def fit(x: numpy.ndarray, y: list[int], l2: float):
+    """An L2 logistic regression (the knowledge base's softmax regression with two classes) over standardised
+    features: (coefficients, intercepts, feature means, feature spreads)."""
     mean, spread = x.mean(axis=0), x.std(axis=0)
-    mean[0], spread[0] = 0.0, 1.0
     spread[spread == 0] = 1.0
     z = (x - mean) / spread
-    w = numpy.zeros(z.shape[1])
-    penalty = l2 * len(z) * numpy.eye(len(w))
-    penalty[0, 0] = 0.0
-    for _ in range(30):
-        p = 1 / (1 + numpy.exp(-(z @ w)))
-        gradient = z.T @ (p - y) + penalty @ w
-        hessian = (z * (p * (1 - p))[:, None]).T @ z + penalty + 1e-9 * numpy.eye(len(w))
-        w -= numpy.linalg.solve(hessian, gradient)
-    return w, mean, spread
+    coefficients, intercepts = softmax.train(lambda w: z @ w, lambda error: z.T @ error, z.shape[1], y, 2,
+                                             epochs=300, l2=l2)
+    return coefficients, intercepts, mean, spread
 
 
 def probability(model, features: list[float]) -> float:
-    w, mean, spread = model
-    return float(1 / (1 + math.exp(-float(((numpy.array(features) - mean) / spread) @ w))))
+    coefficients, intercepts, mean, spread = model
+    return float(softmax.softmax(((numpy.array(features) - mean) / spread) @ coefficients + intercepts)[1])
 
 
 def decide(model, row: dict, meanings: dict[str, float], bar: float = 1.0) -> str | None:
@@ -154,7 +156,7 @@ def choose_l2(rows: list[dict], meanings: list[dict[str, float]]) -> float:
         errors = 0
         for voice in voices:
             inside = [i for i, row in enumerate(rows) if row["speaker"] != voice]
-            x, y, _ = samples([rows[i] for i in inside], [meanings[i] for i in inside])
+            x, y = samples([rows[i] for i in inside], [meanings[i] for i in inside])
             model = fit(x, y, l2)
             errors += sum(decide(model, row, m) != row["intent"]
                           for row, m in zip(rows, meanings) if row["speaker"] == voice)
@@ -194,10 +196,12 @@ def main() -> None:
     train_meanings = out_of_fold_meanings(train)
     test_meanings = [row["meaning"] for row in test]
     l2 = choose_l2(train, train_meanings)
-    x, y, _ = samples(train, train_meanings)
+    x, y = samples(train, train_meanings)
     model = fit(x, y, l2)
-    print(f"fitted on {len(train)} train utterances ({len(x)} candidates, {int(y.sum())} right), l2 {l2:g}; "
-          f"weights: " + ", ".join(f"{name} {w:+.2f}" for name, w in zip(FEATURES, model[0])))
+    names = [*CANDIDATE_FEATURES, *evidence_of(train[0], train_meanings[0]).features()]
+    weights = model[0][:, 1] - model[0][:, 0]  # the log-odds of "what was said", per standardised feature
+    print(f"fitted on {len(train)} train utterances ({len(x)} candidates, {sum(y)} right), l2 {l2:g}; "
+          f"weights: " + ", ".join(f"{name} {w:+.2f}" for name, w in zip(names, weights)))
     print(f"train split ({len(train)} utterances; the fit has seen them):")
     report(train, [decide(model, row, m) for row, m in zip(train, train_meanings)], "fitted decision")
     report(train, [row["shipped_intent"] for row in train], "shipped cascade")

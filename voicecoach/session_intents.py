@@ -253,13 +253,12 @@ def _wait_start_over(state: State, event: Intent, now: int, ctx: Context, out: l
 
 
 def _wait_stop(state: State, event: Intent, now: int, ctx: Context, out: list[Action]) -> Result:
+    out.append(Hush())
     if event.spoken and not state.wait.stop_asked:  # "start" is easily heard as "stop"
         # a question the coach asks waits for its answer: the line it cuts off (the opening, still being said) must
         # not start the wait for "start" when it ends, nor that wait's timer begin the routine over the question
-        out.append(Hush())
         state = done_waiting(replace(state, wait=replace(state.wait, stop_asked=True, until=None)))
         return say(state, out, ctx.lines["confirm_stop"], kind="info"), out
-    out.append(Hush())
     return finish(state, False, ctx, out)
 
 
