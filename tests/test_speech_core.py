@@ -100,6 +100,35 @@ def test_hush_cuts_at_the_next_chunk_drops_the_queue_and_reports_interrupted():
     assert not player.busy()
 
 
+def test_an_acknowledgement_sounds_at_once_over_a_playing_count_and_the_queue_keeps_its_times():
+    clips = {"5": tone(RATE // 2, 1000), "6": tone(100, 3000)}
+    player = Player(lambda item: clips[item.text])
+    player.add(Item(1, "5", "count", due=0.0))
+    player.add(Item(2, "6", "count", due=0.6))
+    samples, t = play(player, 0.1)
+    player.add(Item(3, "understood", "cue", clip=tone(200, 500), over=True))
+    after, _ = play(player, 0.6, t)
+    assert list(after[:200]) == [1500] * 200 and after[200] == 1000  # mixed over the count, at the next chunk
+    events = drain(player)
+    started = {fields["id"]: fields["t"] for name, fields in events if name == "speech_start"}
+    assert started[3] == pytest.approx(t) and started[2] == pytest.approx(0.6, abs=1 / RATE)
+    assert [name for name, fields in events if fields["id"] == 3] == ["speech_start", "speech_end"]
+    assert not player.busy()
+
+
+def test_hush_and_a_lost_device_end_an_acknowledgement_too():
+    player = Player(lambda item: tone(RATE))
+    player.add(Item(1, "understood", "cue", clip=tone(RATE, 500), over=True))
+    _, t = play(player, 0.1)
+    player.hush(now=t)
+    assert not any(play(player, 0.1, t)[0]) and not player.busy()
+    player.add(Item(2, "not_understood", "cue", clip=tone(RATE, 500), over=True))
+    player.drain_silently(t)
+    assert [(name, fields["id"]) for name, fields in drain(player)][-3:] == [
+        ("speech_end", 1), ("speech_start", 2), ("speech_end", 2)]
+    assert not player.busy()
+
+
 def test_gain_scales_samples():
     player = Player(lambda item: tone(100, 1000))
     player.gain = 0.5

@@ -27,6 +27,14 @@ class Item:
     due: float | None = None
     key: tuple | None = None     # render cache key, for speech
     clip: Clip | None = None     # fixed clip, for earcons
+    over: bool = False           # sounds at once, mixed over whatever is playing (an acknowledgement)
+
+
+@dataclass
+class _Overlay:
+    item: Item
+    samples: array
+    position: int = 0
 
 
 class Player:
@@ -40,22 +48,29 @@ class Player:
         self._position = 0
         self._starts_at = 0
         self._next_t: float | None = None   # clock time at which the next unfilled sample will sound
+        self._overlays: list[_Overlay] = []  # clips sounding over the queue's
         self.gain = 1.0
         self.events: queue.Queue = queue.Queue()
         self.tap: Callable[[bytes, float], None] | None = None  # given every chunk written, with t0: the echo reference
 
     def add(self, item: Item) -> None:
         with self._lock:
-            self._queue.append(item)
+            if item.over and item.clip is not None:
+                self._overlays.append(_Overlay(item, item.clip.samples))
+            else:
+                self._queue.append(item)
 
     def busy(self) -> bool:
         with self._lock:
-            return self._current is not None or bool(self._queue)
+            return self._current is not None or bool(self._queue) or bool(self._overlays)
 
     def hush(self, now: float) -> None:
         """Stop the current clip at the next chunk boundary and drop the queue."""
         with self._lock:
             self._queue.clear()
+            for overlay in self._overlays:
+                self._emit("speech_end", overlay.item, max(now, self._next_t or now), interrupted=True)
+            self._overlays.clear()
             if self._current is not None:
                 item = self._current[0]
                 self._current = None
@@ -68,8 +83,14 @@ class Player:
             if self._current is not None:
                 self._emit("speech_end", self._current[0], now, interrupted=True)
                 self._current = None
+            unplayed = [overlay.item for overlay in self._overlays if overlay.position == 0]
+            for overlay in self._overlays:
+                if overlay.position:
+                    self._emit("speech_end", overlay.item, now, interrupted=True)
+            self._overlays.clear()
             while self._queue:
-                item = self._queue.popleft()
+                unplayed.append(self._queue.popleft())
+            for item in unplayed:
                 self._emit("speech_start", item, now)
                 self._emit("speech_end", item, now, interrupted=False)
 
@@ -94,6 +115,7 @@ class Player:
                 if self._position >= len(samples):
                     self._emit("speech_end", item, t0 + i / RATE, interrupted=False)
                     self._current = None
+            self._mix_overlays(out, frames, t0)
         data = out.tobytes()
         if self.tap is not None:
             self.tap(data, t0)
@@ -124,6 +146,19 @@ class Player:
         self._starts_at = start
         self._emit("speech_start", item, t0 + start / RATE)
         return True
+
+    def _mix_overlays(self, out: array, frames: int, t0: float) -> None:
+        for overlay in self._overlays:
+            if overlay.position == 0:
+                self._emit("speech_start", overlay.item, t0)
+            n = min(frames, len(overlay.samples) - overlay.position)
+            gain = self.gain
+            for k in range(n):
+                out[k] = max(-32768, min(32767, out[k] + int(overlay.samples[overlay.position + k] * gain)))
+            overlay.position += n
+            if overlay.position >= len(overlay.samples):
+                self._emit("speech_end", overlay.item, t0 + n / RATE, interrupted=False)
+        self._overlays = [overlay for overlay in self._overlays if overlay.position < len(overlay.samples)]
 
     def _copy(self, samples: array, position: int, out: array, start: int, n: int) -> None:
         gain = self.gain

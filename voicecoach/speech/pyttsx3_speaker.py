@@ -21,6 +21,9 @@ LOST_AFTER = 3.0            # seconds without an output callback before the devi
 OPEN_PATIENCE = 2.0         # a reopen not done by then leaves the lines waiting on it reported as played
 BACK_AFTER = 0.5            # a reopened stream works once its callbacks have kept coming this long: one opened
                             # on a suspended sink is called once or twice to fill its buffer, then stalls
+# Replies to what the user said sound at once, over a count or a line still playing: the user hears that they were
+# heard without waiting for the count's end (in a hold nothing is cut off, so the tone would queue behind it).
+ACKNOWLEDGEMENTS = ("understood", "not_understood")
 
 
 class Pyttsx3Speaker:
@@ -75,7 +78,7 @@ class Pyttsx3Speaker:
 
     def cue(self, name: str, *, utterance_id: int) -> None:
         self._reopen_if_lost()
-        self._player.add(Item(utterance_id, name, "cue", clip=earcon(name)))
+        self._player.add(Item(utterance_id, name, "cue", clip=earcon(name), over=name in ACKNOWLEDGEMENTS))
 
     def hush(self) -> None:
         self._player.hush(self._clock.now())
