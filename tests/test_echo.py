@@ -285,6 +285,14 @@ def test_after_a_restart_of_the_played_audio_the_leaked_echo_is_the_coachs_and_t
     assert not verdicts[user].echo and verdicts[user].follows < echo.FOLLOWS, verdicts[user]
 
 
+def test_until_the_canceller_has_learnt_the_room_a_voice_over_the_coach_is_taken_as_its_echo(tmp_path):
+    said = speech(tmp_path, "how long left", "en-gb", MIC_RATE)
+    verdicts = {(0.55, 0.55 + len(said) / MIC_RATE): None}
+    _, _, frames, _ = session(tmp_path, 60, 0, user_at=0.55, user_db=0, verdicts=verdicts)
+    assert not frames[5].warmed_up and frames[-1].warmed_up
+    assert all(verdict.echo for verdict in verdicts.values())
+
+
 def test_digital_silence_from_a_microphone_that_heard_the_coach_is_a_broken_input_not_headphones(tmp_path):
     """A live microphone always has noise: all-zero frames while the coach speaks do not switch to headphones
     (which would let the coach's echo through as the user's when the sound comes back)."""

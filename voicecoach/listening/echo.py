@@ -20,7 +20,8 @@ KEEP_SECONDS = 5.0      # played audio kept for the canceller; AEC3 looks for th
 # PulseAudio's ALSA plugin the stated times jump by tens of ms from one callback to the next (chunks are asked for
 # in bursts): following them tore the reference 28 times in 10 s and AEC3 removed only 8-15 dB. As the stream
 # starts, the stated times run up to 0.4 s ahead of the samples' count for a second or two; each restart then
-# takes the chunk's own stated time.
+# takes the chunk's own stated time (the earlier of it and the smoothed time was tried: AEC3 then removed 2-5 dB for
+# 40 s in a real session, and the echo came through as the user's).
 SMOOTHING = 0.05
 RESTART_AFTER = 0.04
 # The reference given with a microphone frame is what sounded from this long before the frame's capture time:
@@ -50,6 +51,12 @@ LOUD_WITHIN = 0.01
 # users; the rule it replaces (no judging until the median of 20 frames of the coach had lost 15 dB) let 36 through
 # and kept 186.
 FOLLOWS = 0.6
+# Until the canceller has once removed the coach's echo since the microphone opened (the median of WARM_FRAMES
+# frames of its sound lost WARM_DB or more), an utterance over the coach is its echo. As the output stream starts,
+# its stated times run ahead and the reference restarts 5-10 times in the first seconds; the echo left then followed
+# the reference less closely than later (0.46 and 0.50 for two of the leaks in a real session, 0.66-0.88 for the rest).
+WARM_FRAMES = 20
+WARM_DB = 15.0
 FOLLOW_HOP, FOLLOW_WINDOW = 160, 320
 FOLLOW_BANDS = np.geomspace(150, 4000, 9)  # edges, Hz
 # The coach is audible in the microphone (speakers) when, over the last COUPLING_FRAMES frames in which it sounded,
@@ -151,6 +158,7 @@ class CleanedFrame:
     restarts: int = 0         # the played audio's restarts so far, when the frame was cleaned
     linear: bytes = b""       # the linear canceller's output (for the recogniser), else the same as pcm
     reference: bytes = b""    # what the speaker played over the same time (before LEAD), int16 at MIC_RATE
+    warmed_up: bool = True    # the canceller has removed the coach's echo since the microphone opened
 
 
 @dataclass(frozen=True)
@@ -251,6 +259,8 @@ class EchoCanceller:
         self._summary: list[tuple[float, float]] = []  # (mic, reference) energy, dB removed, while the coach sounded
         self._coupling: deque[float] = deque(maxlen=COUPLING_FRAMES)  # mic / reference energy while it sounded
         self._heard_coach = False  # the coach has been audible in the microphone (see MIN_COUPLING_FRAMES)
+        self._removed: deque[float] = deque(maxlen=WARM_FRAMES)  # dB removed in the latest frames of the coach's sound
+        self._warmed_up = False
 
     def clean(self, frame: bytes, captured_at: float) -> CleanedFrame:
         near = np.frombuffer(frame, dtype=np.int16)
@@ -263,10 +273,14 @@ class EchoCanceller:
         measured = len(self._coupling) >= MIN_COUPLING_FRAMES
         audible = not measured or float(np.median(self._coupling)) > AUDIBLE_COUPLING
         self._heard_coach = self._heard_coach or (measured and audible)
+        if reference_energy > REFERENCE_SOUNDING and mic_energy > 0:
+            self._removed.append(_db(mic_energy / max(_energy(cleaned), 1e-12)))
+            self._warmed_up = self._warmed_up or (len(self._removed) == WARM_FRAMES
+                                                  and float(np.median(self._removed)) >= WARM_DB)
         if not audible:
             cleaned = linear = near
         result = CleanedFrame(cleaned.tobytes(), captured_at, mic_energy, _energy(cleaned), reference_energy,
-                              audible, self.played.restarts, linear.tobytes(), far.tobytes())
+                              audible, self.played.restarts, linear.tobytes(), far.tobytes(), self._warmed_up)
         with self._lock:
             self._history.append(result)
             while self._history and self._history[0].captured_at < captured_at - HISTORY_SECONDS:
@@ -278,8 +292,8 @@ class EchoCanceller:
     def judge(self, start: float, end: float) -> EchoVerdict:
         """Was the utterance between clock times start and end the coach's own voice? Only when the coach sounded
         during it and the canceller left almost none of the microphone's energy, or what it left follows the played
-        audio: with headphones nothing is removed, so whatever the user says is the user's, even the coach's own
-        words."""
+        audio, or the canceller has not yet learnt the room: with headphones nothing is removed, so whatever the
+        user says is the user's, even the coach's own words."""
         with self._lock:
             frames = [frame for frame in self._history if start - ECHO_REACH <= frame.captured_at <= end]
         return judge(frames, start)
@@ -339,4 +353,5 @@ def judge(frames: list[CleanedFrame], start: float) -> EchoVerdict:
     if not (sounding and audible):
         return EchoVerdict(sounding, round(_db(kept), 1), 0.0, False)
     follows = follows_reference(frames, start)
-    return EchoVerdict(sounding, round(_db(kept), 1), round(follows, 2), kept < KEPT_ECHO or follows >= FOLLOWS)
+    return EchoVerdict(sounding, round(_db(kept), 1), round(follows, 2),
+                       not frames[-1].warmed_up or kept < KEPT_ECHO or follows >= FOLLOWS)
