@@ -1,6 +1,6 @@
 """Offline: the echo judgement on synthetic rooms (tests/test_echo.py's session): spans of the coach's echo alone let
 through as the user's, and users talking over the coach kept, with and without a restart of the played audio. This
-is the tuning set of echo.FOLLOWS; the held-out check is benchmarks/listen_echo.py through the private PulseAudio."""
+is a tuning set for the echo judgement; the held-out check is benchmarks/listen_echo.py through the private PulseAudio."""
 from __future__ import annotations
 
 import argparse

@@ -17,7 +17,7 @@ from typing import Callable
 
 from voicecoach.audio_noise import quiet_stderr
 from voicecoach.intents import normalise
-from voicecoach.listening.echo import EchoCanceller, EchoVerdict, PlayedAudio
+from voicecoach.listening.echo import EchoCanceller, PlayedAudio
 from voicecoach.listening.endpoint import FRAME_BYTES, FRAME_SECONDS, SAMPLE_RATE, Segmenter
 from voicecoach.listening.factory import make_recognizer
 from voicecoach.ports import Clock, Heard, ListeningContext, Notify
@@ -52,12 +52,6 @@ PA_INVALID_INDEX = 0xFFFFFFFF
 # With the echo canceller, how much it removes is reported (an "echo_removed" event) about this often.
 SUMMARY_FRAMES = round(10.0 / FRAME_SECONDS)
 ANCHOR_FRAMES = round(5.0 / FRAME_SECONDS)  # the microphone's start time is judged on this many latest frames
-
-
-def _signal(verdict: EchoVerdict | None) -> dict[str, float]:
-    """The echo judgement's figures for the events log, when the coach sounded during the utterance."""
-    return {} if verdict is None or not verdict.coach_sounding else \
-        {"echo_kept_db": verdict.kept_db, "echo_follows": verdict.follows}
 
 
 def release_free_heap() -> None:
@@ -392,7 +386,7 @@ class MicListener:
         if verdict.echo if verdict is not None else (self.echo.is_coach_voice(speech_start, audio_end)
                                                        or self.echo.is_coach_words(heard.text, speech_start)):
             return  # left to the utterance's cut, which says it was the coach's echo
-        signal = _signal(verdict)
+        signal = {} if verdict is None or not verdict.coach_sounding else {"echo_kept_db": verdict.kept_db}
         heard = dataclasses.replace(heard, audio_end=audio_end,
                                     extra={**heard.extra, **signal, "early": True, "before_cut": True})
         if claim.take():
@@ -450,7 +444,7 @@ class MicListener:
             audio_end = self.stream_anchor + utterance.end
             speech_start = self.stream_anchor + utterance.start
             verdict = canceller.judge(speech_start, audio_end) if canceller is not None else None
-            signal = _signal(verdict)
+            signal = {} if verdict is None or not verdict.coach_sounding else {"echo_kept_db": verdict.kept_db}
             if self.untrusted:
                 coach = verdict.coach_sounding if verdict is not None else self.echo.overlaps_coach(speech_start,
                                                                                                      audio_end)
