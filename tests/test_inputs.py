@@ -3,6 +3,7 @@ import io
 import json
 import os
 import queue
+import signal
 import subprocess
 import sys
 import threading
@@ -290,7 +291,9 @@ def test_ctrl_c_during_the_imports_exits_quietly(tmp_path):
     env = {"PYTHONPATH": str(tmp_path)}
     for command in ([sys.executable, "-m", "voicecoach", "list"],
                     [sys.executable, "-c", "import sys; from voicecoach.__main__ import run; sys.exit(run())"]):
-        result = subprocess.run(command, capture_output=True, text=True, timeout=30, env={**os.environ, **env})
+        # Ctrl-C as a terminal gives it, even when the test run itself was started with SIGINT ignored (nohup, &)
+        result = subprocess.run(command, capture_output=True, text=True, timeout=30, env={**os.environ, **env},
+                                preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
         assert (result.returncode, result.stderr) == (0, "")
     # the console entry point is the quiet one too
     assert 'voicecoach = "voicecoach.__main__:run"' in (ROOT / "pyproject.toml").read_text().splitlines()
