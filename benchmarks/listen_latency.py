@@ -81,14 +81,26 @@ def main() -> None:
         print(f"decode ms: median {statistics.median(decode):.0f}, p95 {percentile(decode, 95):.0f}; still to wait "
               f"for after the endpoint: median {statistics.median(waits):.0f}, p95 {percentile(waits, 95):.0f} "
               f"(target p50 <= 40); early guesses used {early}/{len(decode)}; recognised {heard}/{args.commands}")
-    print(f"session memory after the commands: RSS {memory['VmRSS']:.0f} MB, peak {memory['VmHWM']:.0f} MB "
-          "(target <= 200)")
+    print(f"session memory after the commands (the session's process and the recognizer's, summed): RSS "
+          f"{memory['VmRSS']:.0f} MB, peak {memory['VmHWM']:.0f} MB (target <= 200)")
 
 
 def memory_of(pid: int) -> dict[str, float]:
-    """VmRSS and VmHWM (peak RSS) of a process, in MB."""
-    fields = dict(line.split(":", 1) for line in Path(f"/proc/{pid}/status").read_text().splitlines() if ":" in line)
-    return {key: int(fields[key].split()[0]) / 1024 for key in ("VmRSS", "VmHWM")}
+    """VmRSS and VmHWM (peak RSS) of a process and its children (the recognizer's own process), summed, in MB."""
+    total = {"VmRSS": 0.0, "VmHWM": 0.0}
+    for child in [pid, *children_of(pid)]:
+        status = Path(f"/proc/{child}/status").read_text().splitlines()
+        fields = dict(line.split(":", 1) for line in status if ":" in line)
+        for key in total:
+            total[key] += int(fields[key].split()[0]) / 1024
+    return total
+
+
+def children_of(pid: int) -> list[int]:
+    """Every descendant of a process (Linux: /proc/PID/task/*/children)."""
+    direct = [int(child) for task in Path(f"/proc/{pid}/task").iterdir()
+              for child in (task / "children").read_text().split()]
+    return [grandchild for child in direct for grandchild in [child, *children_of(child)]]
 
 
 if __name__ == "__main__":

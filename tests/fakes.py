@@ -1,10 +1,12 @@
 """Test doubles: a fake clock and a driver that runs the session state machine in simulated milliseconds."""
 from __future__ import annotations
 
+import os
 from dataclasses import replace
 
 from voicecoach import session as core
 from voicecoach.package_data import lines
+from voicecoach.ports import Heard
 from voicecoach.routine import Exercise, Routine, Step
 
 
@@ -211,3 +213,29 @@ class MemoryStore:
 
     def close(self) -> None:
         self._call("close")
+
+
+class EchoingRecognizer:
+    """A recognizer for tests of the recognizer's own process: hears what the bytes say, and tells what it was told.
+    `b"fail"` raises, `b"print"` prints to stdout first (which must not reach the replies)."""
+
+    def __init__(self, fail_to_build: str = ""):
+        if fail_to_build:
+            from voicecoach.listening import RecognizerUnavailable
+            raise RecognizerUnavailable(fail_to_build)
+        self.acts_on: frozenset[str] | None = None
+        self.released = 0
+
+    def expect(self, context) -> None:
+        self.acts_on = context.acts_on
+
+    def recognize(self, pcm: bytes, audio_end: float | None = None) -> Heard:
+        if pcm == b"fail":
+            raise ValueError("this utterance broke it")
+        if pcm == b"print":
+            print("a library's chatter")
+        return Heard(pcm.decode(), None, audio_end=audio_end,
+                     extra={"acts_on": sorted(self.acts_on or ()), "released": self.released, "pid": os.getpid()})
+
+    def release_memory(self) -> None:
+        self.released += 1

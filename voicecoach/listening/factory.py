@@ -100,7 +100,9 @@ def recognizer_factory(name: str = "offline", model: str | None = None,
         if name == "offline":
             from voicecoach.listening.moonshine import model_dir
             model_dir()
-        return functools.partial(Recognizer.with_knowledge, choices, transcribe=name == "offline")
+        from voicecoach.listening.remote import RecognizerProcess
+        return functools.partial(RecognizerProcess,
+                                 functools.partial(Recognizer.with_knowledge, choices, transcribe=name == "offline"))
     if name in ("vosk", "whisper") and not model:
         raise RecognizerUnavailable(f"The {name} recognizer needs a model: pass its path with --model.")
     understand = functools.partial(parse, questions=knowledge.match_question, choices=choices)

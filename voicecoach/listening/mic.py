@@ -300,6 +300,7 @@ class MicListener:
         self.stopping.set()
         for thread in self.threads:
             thread.join(timeout=2)
+        getattr(self._recognizer, "close", lambda: None)()  # the one in a process of its own ends it
 
     def _lost(self, error: BaseException | str) -> None:
         if not self.lost_reported:

@@ -1,0 +1,65 @@
+"""The recognizer in its own process: answers, the session's context, failures, a killed child, closing."""
+from __future__ import annotations
+
+import functools
+import os
+import signal
+
+import pytest
+
+from tests.fakes import EchoingRecognizer
+from voicecoach.listening import RecognizerUnavailable
+from voicecoach.listening.remote import RESTARTS, RecognizerProcess
+from voicecoach.ports import ListeningContext
+
+
+@pytest.fixture
+def remote():
+    process = RecognizerProcess(EchoingRecognizer)
+    yield process
+    process.close()
+
+
+def test_it_answers_from_another_process_with_the_latest_context(remote):
+    heard = remote.recognize(b"how long left", 12.5)
+    assert (heard.text, heard.audio_end, heard.extra["acts_on"]) == ("how long left", 12.5, [])
+    assert heard.extra["pid"] != os.getpid()
+    remote.expect(ListeningContext("paused", frozenset({"resume", "stop"}), "Paused."))
+    assert remote.recognize(b"resume").extra["acts_on"] == ["resume", "stop"]
+
+
+def test_one_failed_utterance_raises_and_listening_goes_on(remote):
+    with pytest.raises(ValueError, match="this utterance broke it"):
+        remote.recognize(b"fail")
+    assert remote.recognize(b"print").text == "print"  # the child's stdout does not reach the replies
+    remote.release_memory()
+    assert remote.recognize(b"next").extra["released"] == 1
+
+
+def test_a_recognizer_that_cannot_be_built_says_why():
+    with pytest.raises(RecognizerUnavailable, match="model is missing"):
+        RecognizerProcess(functools.partial(EchoingRecognizer, "The model is missing."))
+
+
+def test_a_killed_child_is_started_again_a_few_times_then_listening_gives_up(remote):
+    first = remote.recognize(b"a").extra["pid"]
+    os.kill(first, signal.SIGKILL)
+    with pytest.raises(RecognizerUnavailable):
+        remote.recognize(b"b")  # the pipe breaks in the middle of the request
+    second = remote.recognize(b"c")
+    assert second.text == "c" and second.extra["pid"] != first
+    for _ in range(RESTARTS):
+        os.kill(remote.recognize(b"d").extra["pid"], signal.SIGKILL)
+        with pytest.raises(RecognizerUnavailable):
+            remote.recognize(b"e")
+    with pytest.raises(RecognizerUnavailable, match="keeps stopping"):
+        remote.recognize(b"f")
+
+
+def test_close_ends_the_child_and_later_requests_fail(remote):
+    pid = remote.recognize(b"a").extra["pid"]
+    remote.close()
+    with pytest.raises(ProcessLookupError):
+        os.kill(pid, 0)
+    with pytest.raises(RecognizerUnavailable):
+        remote.recognize(b"b")

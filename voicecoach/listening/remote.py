@@ -1,0 +1,142 @@
+"""The recognizer in a process of its own, so that its long calls cannot hold up the audio threads."""
+from __future__ import annotations
+
+import os
+import pickle
+import signal
+import subprocess
+import sys
+import threading
+from pathlib import Path
+from typing import IO, Any, Callable
+
+from voicecoach.listening import RecognizerUnavailable
+from voicecoach.ports import Heard, ListeningContext
+
+# pocketsphinx's decoding keeps Python's interpreter lock for each search, 50-150 ms at a time, several per
+# utterance. In the session's process that starved the output stream's callback: the stream underran, the played
+# audio restarted later than the echo canceller expected, and for the next second its echo passed as the user's
+# (through the room loop: 10-15 restarts in a session's first 15 s). In a child process the searches take the
+# child's lock only. A new session of its own keeps the terminal's Ctrl-C away from it: the session ends it.
+RESTARTS = 3  # times a child that died (killed, out of memory) is started again before listening gives up
+
+
+class RecognizerProcess:
+    """recognize(pcm, audio_end) -> Heard, answered by the recognizer that `build` makes in a child process.
+    One caller at a time for recognize and release_memory; expect from any thread (sent with the next utterance)."""
+
+    def __init__(self, build: Callable[[], Any]):
+        self._build = build
+        self._context: ListeningContext | None = None
+        self._context_sent: ListeningContext | None = None
+        self._lock = threading.Lock()
+        self._child: subprocess.Popen | None = None
+        self._restarts = 0
+        self._closed = False
+        self._start()
+
+    def _start(self) -> None:
+        package_root = str(Path(__file__).resolve().parents[2])
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, (package_root, os.environ.get("PYTHONPATH"))))}
+        try:
+            self._child = subprocess.Popen([sys.executable, "-m", "voicecoach.listening.remote"], stdin=subprocess.PIPE,
+                                           stdout=subprocess.PIPE, env=env, start_new_session=True)
+        except OSError as error:
+            raise RecognizerUnavailable(f"The recognizer's process could not be started ({error}).") from None
+        self._context_sent = None
+        self._ask(("build", self._build))
+
+    def _ask(self, request: tuple) -> Any:
+        child = self._child
+        assert child is not None and child.stdin is not None and child.stdout is not None
+        try:
+            pickle.dump(request, child.stdin)
+            child.stdin.flush()
+            kind, value = pickle.load(child.stdout)
+        except (OSError, EOFError, pickle.UnpicklingError):
+            child.kill()
+            child.wait()
+            raise RecognizerUnavailable(f"The recognizer's process stopped (exit status {child.returncode}).") from None
+        if kind == "error":
+            raise value
+        return value
+
+    def recognize(self, pcm: bytes, audio_end: float | None = None) -> Heard:
+        with self._lock:
+            if self._closed:
+                raise RecognizerUnavailable("The recognizer's process has been closed.")
+            if self._child is None or self._child.poll() is not None:
+                if self._restarts >= RESTARTS:
+                    raise RecognizerUnavailable("The recognizer's process keeps stopping.")
+                self._restarts += 1
+                self._start()
+            context = self._context
+            update = context if context is not self._context_sent else None
+            heard = self._ask(("recognize", pcm, audio_end, update))
+            self._context_sent = context
+            return heard
+
+    def expect(self, context: ListeningContext) -> None:
+        self._context = context  # a plain assignment: the decoding thread picks it up with the next utterance
+
+    def release_memory(self) -> None:
+        with self._lock:
+            if self._child is not None and self._child.poll() is None:
+                self._ask(("release_memory",))
+
+    def close(self) -> None:
+        self._closed = True
+        child, self._child = self._child, None
+        if child is None:
+            return
+        try:
+            if child.stdin is not None:
+                child.stdin.close()  # the child ends at the end of its input
+            child.wait(timeout=2)
+        except (OSError, subprocess.TimeoutExpired):
+            child.kill()
+            child.wait()
+
+
+def serve(requests: IO[bytes], replies: IO[bytes]) -> None:
+    """The child's loop: build the recognizer, then answer each request until the parent closes the pipe."""
+    from voicecoach.listening.mic import release_free_heap
+    recognizer: Any = None
+    while True:
+        try:
+            request = pickle.load(requests)
+        except EOFError:
+            return
+        try:
+            if request[0] == "build":
+                recognizer = request[1]()
+                reply: tuple = ("ok", None)
+            elif request[0] == "recognize":
+                _, pcm, audio_end, context = request
+                if context is not None:
+                    getattr(recognizer, "expect", lambda context: None)(context)
+                reply = ("ok", recognizer.recognize(pcm, audio_end))
+            else:
+                getattr(recognizer, "release_memory", lambda: None)()
+                release_free_heap()
+                reply = ("ok", None)
+        except Exception as error:  # the parent raises it: one utterance's failure, or a build's
+            reply = ("error", error)
+        try:
+            data = pickle.dumps(reply)
+        except (pickle.PicklingError, TypeError, AttributeError):
+            data = pickle.dumps(("error", RuntimeError(repr(reply[1]))))
+        replies.write(data)
+        replies.flush()
+
+
+def main() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent ends it; a stray Ctrl-C must not print a traceback
+    replies = os.fdopen(os.dup(1), "wb")
+    os.dup2(2, 1)  # whatever a library prints goes to stderr, not into the replies
+    sys.stdout = sys.stderr
+    serve(sys.stdin.buffer, replies)
+
+
+if __name__ == "__main__":
+    main()
