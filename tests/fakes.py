@@ -235,7 +235,8 @@ class EchoingRecognizer:
         if pcm == b"print":
             print("a library's chatter")
         return Heard(pcm.decode(), None, audio_end=audio_end,
-                     extra={"acts_on": sorted(self.acts_on or ()), "released": self.released, "pid": os.getpid()})
+                     extra={"acts_on": sorted(self.acts_on or ()), "released": self.released, "pid": os.getpid(),
+                            "niceness": os.nice(0)})
 
     def release_memory(self) -> None:
         self.released += 1

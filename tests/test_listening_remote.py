@@ -9,7 +9,7 @@ import pytest
 
 from tests.fakes import EchoingRecognizer
 from voicecoach.listening import RecognizerUnavailable
-from voicecoach.listening.remote import RESTARTS, RecognizerProcess
+from voicecoach.listening.remote import NICENESS, RESTARTS, RecognizerProcess
 from voicecoach.ports import ListeningContext
 
 
@@ -24,6 +24,7 @@ def test_it_answers_from_another_process_with_the_latest_context(remote):
     heard = remote.recognize(b"how long left", 12.5)
     assert (heard.text, heard.audio_end, heard.extra["acts_on"]) == ("how long left", 12.5, [])
     assert heard.extra["pid"] != os.getpid()
+    assert heard.extra["niceness"] == min(19, os.nice(0) + NICENESS)  # the audio threads come first
     remote.expect(ListeningContext("paused", frozenset({"resume", "stop"}), "Paused."))
     assert remote.recognize(b"resume").extra["acts_on"] == ["resume", "stop"]
 

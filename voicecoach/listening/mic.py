@@ -2,12 +2,10 @@
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import dataclasses
 import functools
 import os
 import queue
-import sys
 import threading
 import time
 from collections import deque
@@ -20,6 +18,7 @@ from voicecoach.intents import normalise
 from voicecoach.listening.echo import EchoCanceller, PlayedAudio
 from voicecoach.listening.endpoint import FRAME_BYTES, FRAME_SECONDS, SAMPLE_RATE, Segmenter
 from voicecoach.listening.factory import make_recognizer
+from voicecoach.listening.remote import release_free_heap
 from voicecoach.ports import Clock, Heard, ListeningContext, Notify
 
 # Recognised words that the coach was saying, or stopped saying at most this long before the user's speech
@@ -52,14 +51,6 @@ PA_INVALID_INDEX = 0xFFFFFFFF
 # With the echo canceller, how much it removes is reported (an "echo_removed" event) about this often.
 SUMMARY_FRAMES = round(10.0 / FRAME_SECONDS)
 ANCHOR_FRAMES = round(5.0 / FRAME_SECONDS)  # the microphone's start time is judged on this many latest frames
-
-
-def release_free_heap() -> None:
-    """Give the C heap's free pages back to the system (glibc only). Recognising an utterance leaves about 40 MB
-    of freed working memory in the heap; returning it takes about 7 ms, done after the result is posted."""
-    if sys.platform == "linux":
-        with contextlib.suppress(OSError, AttributeError):
-            ctypes.CDLL("libc.so.6").malloc_trim(0)
 
 
 def find_input_device(wanted: str | int | None) -> int | None:
