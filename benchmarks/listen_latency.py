@@ -15,7 +15,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from tests.harness import make_speech_wav, play_into_mic, require_pulse  # noqa: E402
-from stats import percentile  # noqa: E402  (benchmarks/ is on sys.path when run as a script)
+from stats import add_record_option, percentile, record  # noqa: E402  (benchmarks/ is on sys.path when run as a script)
 
 ROUTINE = """name: Latency
 exercises:
@@ -34,6 +34,7 @@ def main() -> None:
     parser.add_argument("--commands", type=int, default=20)
     parser.add_argument("--recognizer", default="offline", help="passed to voicecoach run")
     parser.add_argument("--keep-events", metavar="FILE", help="write the session's events log here")
+    add_record_option(parser)
     args = parser.parse_args()
     require_pulse()
     with tempfile.TemporaryDirectory() as tmp:
@@ -81,18 +82,31 @@ def main() -> None:
         print(f"decode ms: median {statistics.median(decode):.0f}, p95 {percentile(decode, 95):.0f}; still to wait "
               f"for after the endpoint: median {statistics.median(waits):.0f}, p95 {percentile(waits, 95):.0f} "
               f"(target p50 <= 40); early guesses used {early}/{len(decode)}; recognised {heard}/{args.commands}")
-    print(f"session memory after the commands (the session's process and the recognizer's, summed): RSS "
-          f"{memory['VmRSS']:.0f} MB, peak {memory['VmHWM']:.0f} MB (target <= 200)")
+    print(f"memory after the commands: the session's process RSS {memory['VmRSS']:.0f} MB (peak {memory['VmHWM']:.0f}); "
+          f"with the recognizer's process, RSS summed {memory['tree_rss']:.0f} MB, PSS summed {memory['tree_pss']:.0f} MB "
+          "(target <= 200)")
+    if args.record and latencies:
+        record("listen_latency", {"p95_ms": percentile(latencies, 95), "median_ms": statistics.median(latencies),
+                                  "max_ms": max(latencies), "acted": len(latencies), "said": args.commands,
+                                  "session_rss_mb": memory["VmRSS"], "tree_rss_mb": memory["tree_rss"],
+                                  "tree_pss_mb": memory["tree_pss"]}, args.commands)
 
 
 def memory_of(pid: int) -> dict[str, float]:
-    """VmRSS and VmHWM (peak RSS) of a process and its children (the recognizer's own process), summed, in MB."""
-    total = {"VmRSS": 0.0, "VmHWM": 0.0}
-    for child in [pid, *children_of(pid)]:
+    """In MB: the session's own VmRSS and VmHWM (peak RSS), and over it and its children (the recognizer's process)
+    the summed RSS and PSS (shared pages counted once, shared out between the processes that map them)."""
+    total = {"VmRSS": 0.0, "VmHWM": 0.0, "tree_rss": 0.0, "tree_pss": 0.0}
+    for n, child in enumerate([pid, *children_of(pid)]):
         status = Path(f"/proc/{child}/status").read_text().splitlines()
         fields = dict(line.split(":", 1) for line in status if ":" in line)
-        for key in total:
-            total[key] += int(fields[key].split()[0]) / 1024
+        rollup = dict(line.split(":", 1) for line in Path(f"/proc/{child}/smaps_rollup").read_text().splitlines()[1:])
+        rss, pss = int(fields["VmRSS"].split()[0]) / 1024, int(rollup["Pss"].split()[0]) / 1024
+        print(f"  process {child} ({Path(f'/proc/{child}/cmdline').read_text().split(chr(0))[1:3]}): RSS {rss:.0f} MB, "
+              f"PSS {pss:.0f} MB, peak RSS {int(fields['VmHWM'].split()[0]) / 1024:.0f} MB")
+        if n == 0:
+            total["VmRSS"], total["VmHWM"] = rss, int(fields["VmHWM"].split()[0]) / 1024
+        total["tree_rss"] += rss
+        total["tree_pss"] += pss
     return total
 
 

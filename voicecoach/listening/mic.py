@@ -431,6 +431,7 @@ class MicListener:
             claim.withdraw()  # from now on the cut posts it, unless its early guess has already
             if claim.posted:  # its early guess was acted on already (barge-in): the rest of it is not news
                 early, claim = None, _Claim()
+                decoding.submit(self._release_memory)  # as after any utterance: the decoding's working memory
                 continue
             cut_at = time.perf_counter()
             audio_end = self.stream_anchor + utterance.end

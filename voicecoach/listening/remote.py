@@ -17,9 +17,10 @@ from voicecoach.ports import Heard, ListeningContext
 
 # pocketsphinx's decoding keeps Python's interpreter lock for each search, 50-150 ms at a time, several per
 # utterance. In the session's process that starved the output stream's callback: the stream underran, the played
-# audio restarted later than the echo canceller expected, and for the next second its echo passed as the user's
-# (through the room loop: 10-15 restarts in a session's first 15 s). In a child process the searches take the
-# child's lock only. A new session of its own keeps the terminal's Ctrl-C away from it: the session ends it.
+# audio restarted where the echo canceller did not expect it, and for the next second its echo passed as the
+# user's. In a child process the searches hold the child's lock only. A session of its own keeps the terminal's
+# Ctrl-C away from the child: the parent ends it, by closing its input.
+
 # Below the session's priority: when both want the two cores, the audio threads (playing, capturing, cancelling
 # the echo) come first, and decoding waits a moment instead of the output stream underrunning.
 NICENESS = 5
@@ -49,7 +50,11 @@ class RecognizerProcess:
         except OSError as error:
             raise RecognizerUnavailable(f"The recognizer's process could not be started ({error}).") from None
         self._context_sent = None
-        self._ask(("build", self._build))
+        try:
+            self._ask(("build", self._build))
+        except BaseException:
+            self.close()
+            raise
 
     def _ask(self, request: tuple) -> Any:
         child = self._child
@@ -90,8 +95,7 @@ class RecognizerProcess:
                 self._ask(("release_memory",))
 
     def close(self) -> None:
-        self._closed = True
-        child, self._child = self._child, None
+        child, self._child, self._closed = self._child, None, True
         if child is None:
             return
         try:
