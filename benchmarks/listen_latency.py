@@ -100,11 +100,12 @@ def memory_of(pid: int) -> dict[str, float]:
         status = Path(f"/proc/{child}/status").read_text().splitlines()
         fields = dict(line.split(":", 1) for line in status if ":" in line)
         rollup = dict(line.split(":", 1) for line in Path(f"/proc/{child}/smaps_rollup").read_text().splitlines()[1:])
-        rss, pss = int(fields["VmRSS"].split()[0]) / 1024, int(rollup["Pss"].split()[0]) / 1024
+        rss, peak, pss = (int(table[key].split()[0]) / 1024
+                          for table, key in ((fields, "VmRSS"), (fields, "VmHWM"), (rollup, "Pss")))
         print(f"  process {child} ({Path(f'/proc/{child}/cmdline').read_text().split(chr(0))[1:3]}): RSS {rss:.0f} MB, "
-              f"PSS {pss:.0f} MB, peak RSS {int(fields['VmHWM'].split()[0]) / 1024:.0f} MB")
+              f"PSS {pss:.0f} MB, peak RSS {peak:.0f} MB")
         if n == 0:
-            total["VmRSS"], total["VmHWM"] = rss, int(fields["VmHWM"].split()[0]) / 1024
+            total["VmRSS"], total["VmHWM"] = rss, peak
         total["tree_rss"] += rss
         total["tree_pss"] += pss
     return total

@@ -83,6 +83,12 @@ class GoogleRecognizer:
         return _heard(text, started, "google", self.understand, audio_end)
 
 
+def offline_recognizer(choices: dict[str, str] | None, transcribe: bool):
+    """Built in the recognizer's own process: the session's process never imports the recognizer's modules."""
+    from voicecoach.listening.recognizer import Recognizer
+    return Recognizer.with_knowledge(choices, transcribe=transcribe)
+
+
 def make_recognizer(name: str = "offline", model: str | None = None, choices: dict[str, str] | None = None):
     """The recognizer named by --recognizer: offline (default: pocketsphinx's grammar with Moonshine's transcript),
     pocketsphinx (the grammar alone), vosk, whisper or google. `choices` maps routine names to ids, so a routine
@@ -96,13 +102,11 @@ def recognizer_factory(name: str = "offline", model: str | None = None,
     the offline ones take a second or two to load, which a session spends talking rather than waiting."""
     from voicecoach import knowledge
     if name in ("offline", "pocketsphinx"):
-        from voicecoach.listening.recognizer import Recognizer
         if name == "offline":
             from voicecoach.listening.moonshine import model_dir
             model_dir()
         from voicecoach.listening.remote import RecognizerProcess
-        return functools.partial(RecognizerProcess,
-                                 functools.partial(Recognizer.with_knowledge, choices, transcribe=name == "offline"))
+        return functools.partial(RecognizerProcess, functools.partial(offline_recognizer, choices, name == "offline"))
     if name in ("vosk", "whisper") and not model:
         raise RecognizerUnavailable(f"The {name} recognizer needs a model: pass its path with --model.")
     understand = functools.partial(parse, questions=knowledge.match_question, choices=choices)
