@@ -93,6 +93,39 @@ def test_pause_freezes_the_hold_and_resume_keeps_the_remaining_time():
     assert ("running", "paused") in modes and ("paused", "running") in modes
 
 
+def test_pause_said_over_resuming_takes_the_resume_back():
+    """"Pause" while the coach says "Resuming, 6 seconds left.": it stays paused and says so, and the end of the line
+    it cut off does not start the hold again (it did: the hold ran on while the coach said "Still paused")."""
+    d = Drive(CALF, speech_ms=500).start()
+    d.run_until_hold()
+    start = d.records("hold_start")[0][0]
+    d.run_until(start + 4300)
+    d.intent("pause")
+    d.run_until(d.now + 3000)
+    d.intent("resume")
+    resuming = [a for _, a in d.actions if isinstance(a, core.Say)][-1]
+    assert resuming.text == "Resuming, 6 seconds left."
+    d.now += 200
+    d.intent("pause")
+    d.feed(core.SpeechDone(resuming.id))  # the player reports the end of the line the pause cut off
+    assert d.state.mode == "paused"
+    assert d.said()[-1][1] == "Paused. Say resume when you are ready."
+    d.run_until(d.now + 30_000)
+    assert [c["n"] for _, c in d.records("count")] == [1, 2, 3, 4]
+    d.intent("resume")
+    d.run_until(d.now + 10_000)
+    assert d.records("hold_end")[0][1]["held"] == 10.0
+
+
+def test_pause_while_paused_says_it_is_still_paused():
+    d = Drive(CALF, speech_ms=500).start()
+    d.run_until_hold()
+    d.intent("pause")
+    d.run_until(d.now + 3000)
+    d.intent("pause")
+    assert d.state.mode == "paused" and d.said()[-1][1] == "Still paused. Say resume to carry on, or stop to finish."
+
+
 def test_next_ends_the_hold_early_and_moves_on():
     d = Drive(CALF).start()
     d.run_until_hold()

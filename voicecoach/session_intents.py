@@ -391,6 +391,15 @@ _UNDER_WAY: Mapping[IntentName, Handler] = {
 }
 
 
+def _pause_paused(state: State, event: Intent, now: int, ctx: Context, out: list[Action]) -> Result:
+    """"Pause" while paused. Said over "Resuming…", it takes the resume back: the line is cut off and its end no
+    longer restarts the hold. Otherwise the session says it is still paused."""
+    if state.speech.then != "unfreeze":
+        return _informs(lambda state, now, ctx: ctx.lines["already_paused"])(state, event, now, ctx, out)
+    out.append(Hush())
+    return say(interrupted(state), out, ctx.lines["paused"], kind="info"), out
+
+
 def _repeat_paused(state: State, event: Intent, now: int, ctx: Context, out: list[Action]) -> Result:
     """Paused, after a reply cut the safety advice off and offered it again: "repeat" says the advice."""
     if not state.attention.safety_offered:
@@ -400,8 +409,8 @@ def _repeat_paused(state: State, event: Intent, now: int, ctx: Context, out: lis
 
 
 _RUNNING = Table(_UNDER_WAY, _COMMON_GUARDS)
-_PAUSED = Table({**_UNDER_WAY, "pause": _informs(lambda state, now, ctx: ctx.lines["already_paused"]),
-                 "resume": _resume, "repeat": _repeat_paused}, _COMMON_GUARDS)
+_PAUSED = Table({**_UNDER_WAY, "pause": _pause_paused, "resume": _resume, "repeat": _repeat_paused},
+                _COMMON_GUARDS)
 _CLOSED = Table({"pain": _pain})  # before the start and while closing: only pain is heard
 
 TABLES: Mapping[Mode, Table] = {"ready": _CLOSED, "waiting": _WAITING, "running": _RUNNING, "answering": _RUNNING,
