@@ -12,7 +12,7 @@ import pytest
 
 from tests.handsfree import Session, said, says
 from tests.harness import make_speech_wav, play_into_mic, speakers_in_room
-from voicecoach.listening.echo import MIC_RATE, EchoCanceller, PlayedAudio
+from voicecoach.listening.echo import MIC_RATE, MIN_COUPLING_FRAMES, EchoCanceller, PlayedAudio
 from voicecoach.speech.clips import RATE as PLAYER_RATE
 
 COACH = "Rest your hands on the wall, and keep your back leg straight. Lean forward until you feel the stretch."
@@ -279,6 +279,26 @@ def test_a_restart_of_the_played_audio_is_judged_by_what_the_canceller_removes_a
     assert not verdicts[user].echo  # the user's, about 2 s after the restart, judged as it ends
     assert 1.5 < next(f.captured_at for f in frames if f.restarts) - BASE < 1.85
     assert verdicts[1.85, 2.25].echo  # the coach's voice just after the restart: not yet relearnt, so its echo
+
+
+class _PassThrough:
+    def process(self, near, far):
+        return near
+
+
+def test_with_headphones_a_user_talking_over_most_of_the_coach_does_not_make_it_audible():
+    """The coach's echo is in every frame it sounds in; the user's voice, over 60% of them, is not its echo."""
+    canceller = EchoCanceller(PlayedAudio(PLAYER_RATE), processor_factory=_PassThrough, linear_factory=None)
+    tone = (np.sin(2 * np.pi * 300 * np.arange(PLAYER_RATE * 10) / PLAYER_RATE) * 8000).astype(np.int16)
+    rng, frames, written = np.random.default_rng(3), [], 0
+    for k in range(300):
+        captured_at = BASE + k * FRAME / MIC_RATE
+        while written < len(tone) and BASE + written / PLAYER_RATE < captured_at + 0.1:  # the player 0.1 s ahead
+            canceller.played.write(tone[written:written + CHUNK].tobytes(), BASE + written / PLAYER_RATE)
+            written += CHUNK
+        loud = 3000 if k % 5 < 3 else 3  # the user's voice in three frames of five, the headset's hiss between
+        frames.append(canceller.clean((rng.standard_normal(FRAME) * loud).astype(np.int16).tobytes(), captured_at))
+    assert not any(f.coach_audible for f in frames[MIN_COUPLING_FRAMES:])
 
 
 def test_digital_silence_from_a_microphone_that_heard_the_coach_is_a_broken_input_not_headphones(tmp_path):
