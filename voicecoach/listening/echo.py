@@ -53,10 +53,10 @@ LEARNT_DB = 15.0
 LEARNT_WITHIN = 10.0  # seconds before the utterance in which those frames are looked for
 # The coach is audible in the microphone (speakers) when, over the last COUPLING_FRAMES frames in which it sounded,
 # the microphone's energy is above this share of the reference's (-40 dB) in all but the lowest AUDIBLE_PERCENTILE
-# percent of them. Its echo is in every frame it sounds in, a user's voice only in some: judged on the median, a user
-# who talked over most of the coach's lines with headphones made it "audible" for good (real session: every later
-# command over the coach dropped as echo). Through speakers the 20th percentile frame holds -4 dB (room 60 ms 0 dB)
-# to -29 dB (150 ms, -20 dB; the frames in which the echo has not arrived yet are the lowest). When it is not,
+# percent of them. A low percentile, not the median, because its echo is in every frame it sounds in and a user's
+# voice only in some: with headphones, a user talking over most of its lines is not its echo. Through speakers the
+# 20th percentile frame holds -4 dB (room 60 ms 0 dB) to -29 dB (150 ms, -20 dB; the lowest are the frames the echo
+# has not reached yet). When it is not,
 # the microphone passes through untouched: AEC3 with nothing to cancel still suppresses a voice over the reference
 # (offline: -35 dB over a tone, -8 dB over speech, and "pause" became "Born." in a real session with headphones).
 AUDIBLE_COUPLING = 1e-4
