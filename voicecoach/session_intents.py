@@ -391,13 +391,14 @@ _UNDER_WAY: Mapping[IntentName, Handler] = {
 }
 
 
+_still_paused = _informs(lambda state, now, ctx: ctx.lines["already_paused"])
+
+
 def _pause_paused(state: State, event: Intent, now: int, ctx: Context, out: list[Action]) -> Result:
-    """"Pause" while paused. Said over "Resuming…", it takes the resume back: the line is cut off and its end no
-    longer restarts the hold. Otherwise the session says it is still paused."""
-    if state.speech.then != "unfreeze":
-        return _informs(lambda state, now, ctx: ctx.lines["already_paused"])(state, event, now, ctx, out)
-    out.append(Hush())
-    return say(interrupted(state), out, ctx.lines["paused"], kind="info"), out
+    """"Pause" while paused. Said over "Resuming…", it pauses as it would in the hold: the line is cut off and its
+    end no longer restarts the hold. Otherwise the session says it is still paused."""
+    handler = _pause if state.speech.then == "unfreeze" else _still_paused
+    return handler(state, event, now, ctx, out)
 
 
 def _repeat_paused(state: State, event: Intent, now: int, ctx: Context, out: list[Action]) -> Result:

@@ -56,9 +56,9 @@ LEARNT_WITHIN = 10.0  # seconds before the utterance in which those frames are l
 # percent of them. A low percentile, not the median, because its echo is in every frame it sounds in and a user's
 # voice only in some: with headphones, a user talking over most of its lines is not its echo. Through speakers the
 # 20th percentile frame holds -4 dB (room 60 ms 0 dB) to -29 dB (150 ms, -20 dB; the lowest are the frames the echo
-# has not reached yet). When it is not,
-# the microphone passes through untouched: AEC3 with nothing to cancel still suppresses a voice over the reference
-# (offline: -35 dB over a tone, -8 dB over speech, and "pause" became "Born." in a real session with headphones).
+# has not reached yet). When it is not, the microphone passes through untouched: AEC3 with nothing to cancel still
+# suppresses a voice over the reference (offline: -35 dB over a tone, -8 dB over speech, and "pause" became "Born."
+# in a real session with headphones).
 AUDIBLE_COUPLING = 1e-4
 AUDIBLE_PERCENTILE = 20
 COUPLING_FRAMES = 200
