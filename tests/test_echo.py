@@ -6,6 +6,7 @@ import subprocess
 import sys
 import time
 import wave
+from collections import deque
 
 import numpy as np
 import pytest
@@ -13,6 +14,7 @@ import pytest
 from tests.handsfree import Session, said, says
 from tests.harness import make_speech_wav, play_into_mic, speakers_in_room
 from voicecoach.listening.echo import MIC_RATE, MIN_COUPLING_FRAMES, EchoCanceller, PlayedAudio
+from voicecoach.listening.mic import ANCHOR_FRAMES, steady_anchor
 from voicecoach.speech.clips import RATE as PLAYER_RATE
 
 COACH = "Rest your hands on the wall, and keep your back leg straight. Lean forward until you feel the stretch."
@@ -50,12 +52,13 @@ def room(delay_ms: float, gain_db: float, seed: int = 0) -> np.ndarray:
 
 
 def session(tmp_path, delay_ms, gain_db, user_at=None, user_db=0.0, speakers=True, jitter_ms=3.0, jump_at=None,
-            verdicts=None):
+            verdicts=None, late_ms=None, anchor=steady_anchor):
     """Play the coach's line 0.5 s into a recording through the player's chunks (with jittered output times), let
     the room carry it into the microphone, and clean every 30 ms frame. From `jump_at` seconds on, the output times
     the stream states are 50 ms earlier (as after an underrun), so the reference restarts about 0.7 s later.
     `verdicts` maps (start, end) seconds to None, filled with judge()'s verdict as soon as the frame after `end` is
-    cleaned (as the listener asks). Returns (echo, user, cleaned frames, canceller)."""
+    cleaned (as the listener asks). With `late_ms`, the capture times are the listener's `anchor` over arrivals: the
+    first frame arrives at once, every later one that much late. Returns (echo, user, cleaned frames, canceller)."""
     played = PlayedAudio(PLAYER_RATE)
     rng = np.random.default_rng(1)
     coach = speech(tmp_path, COACH, "en-us", PLAYER_RATE)
@@ -73,9 +76,13 @@ def session(tmp_path, delay_ms, gain_db, user_at=None, user_db=0.0, speakers=Tru
         user[begin:begin + len(said)] = said
     mic = echo + user + np.random.default_rng(2).standard_normal(len(line)) * 10 ** (-70 / 20)
     canceller = EchoCanceller(played)
-    frames, written = [], 0
+    frames, written, arrivals, start = [], 0, deque(maxlen=ANCHOR_FRAMES), None
     for k in range(0, len(mic) - FRAME + 1, FRAME):
         captured_at = BASE + k / MIC_RATE
+        if late_ms is not None:
+            arrivals.append(BASE + (late_ms / 1000 if k else 0.0))  # arrival less the frames before it
+            start = anchor(start, arrivals)
+            captured_at = start + k / MIC_RATE
         while written < len(out) and BASE + written / PLAYER_RATE < captured_at + 0.1:  # the player is 0.1 s ahead
             t0 = BASE + written / PLAYER_RATE + rng.uniform(-jitter_ms, jitter_ms) / 1000
             if jump_at is not None and written / PLAYER_RATE >= jump_at:
@@ -135,6 +142,16 @@ def test_with_headphones_the_coachs_own_words_said_by_the_user_are_the_users(tmp
     said = np.flatnonzero(user) / MIC_RATE
     verdict = canceller.judge(BASE + said[0], BASE + said[-1])
     assert verdict.coach_sounding and not verdict.echo and verdict.kept_db > -3  # the high-pass filter takes a little
+
+
+def test_a_late_microphone_keeps_its_start_time_so_the_echo_stays_removed(tmp_path):
+    # At 5 s the on-time first frame leaves the listener's window of arrivals: the earliest arrival moves 18 ms
+    # later in the middle of the line. Following it shifts the reference against the echo (offline -15 dB kept).
+    _, _, frames, _ = session(tmp_path, 60, 0, late_ms=18.0)
+    loudest = max(f.mic_energy for f in frames)
+    kept = [f.cleaned_energy / f.mic_energy for f in frames
+            if 5.0 <= f.captured_at - BASE <= 6.5 and f.mic_energy > loudest * 0.01]
+    assert kept and 10 * np.log10(max(kept)) < -25
 
 
 def test_played_audio_is_placed_at_its_output_time_and_silent_elsewhere():

@@ -11,7 +11,7 @@ import time
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, Iterable
 
 from voicecoach.audio_noise import quiet_stderr
 from voicecoach.intents import normalise
@@ -51,6 +51,19 @@ PA_INVALID_INDEX = 0xFFFFFFFF
 # With the echo canceller, how much it removes is reported (an "echo_removed" event) about this often.
 SUMMARY_FRAMES = round(10.0 / FRAME_SECONDS)
 ANCHOR_FRAMES = round(5.0 / FRAME_SECONDS)  # the microphone's start time is judged on this many latest frames
+# The start time moves only when the earliest arrival is further than ANCHOR_SLIP from it: by whole frames when the
+# device dropped some, or after minutes of clock drift. The earliest arrival alone wanders by up to 20 ms as early
+# frames leave the window, and each move shifts the canceller's reference against the echo: in an idle session
+# through the room loop a 17.5 ms move mid-sentence made both cancellers keep the echo for 200 ms (+1.6 dB), and the
+# coach's own "wait a moment" paused the session.
+ANCHOR_SLIP = 0.025
+
+
+def steady_anchor(held: float | None, arrivals: Iterable[float]) -> float:
+    """The microphone's start time: the earliest of `arrivals` (clock time of each frame's arrival less the frames
+    before it), kept at `held` unless it has moved more than ANCHOR_SLIP."""
+    earliest = min(arrivals)
+    return earliest if held is None or abs(earliest - held) > ANCHOR_SLIP else held
 
 
 def find_input_device(wanted: str | int | None) -> int | None:
@@ -330,7 +343,7 @@ class MicListener:
             # Cleaned here, as frames arrive, not after the recognizer's backlog: the played audio is kept only
             # for a few seconds, and AEC3 wants the reference and the microphone in step.
             self.canceller = EchoCanceller(self.played) if self.played is not None else None
-            fed, arrivals = 0, deque(maxlen=ANCHOR_FRAMES)
+            fed, arrivals, anchor = 0, deque(maxlen=ANCHOR_FRAMES), None
             try:
                 while not self.stopping.is_set():
                     frame = source.stream.read(FRAME_BYTES // 2)
@@ -339,7 +352,7 @@ class MicListener:
                     # within a few tens of ms). Only the last few seconds: frames the device dropped make the
                     # count fall behind, and the start must then move later.
                     arrivals.append(self.clock.now() - (fed + 1) * FRAME_SECONDS)
-                    self.stream_anchor = min(arrivals)
+                    self.stream_anchor = anchor = steady_anchor(anchor, arrivals)
                     if len(frame) == FRAME_BYTES:
                         heard = frame
                         if self.canceller is not None:
