@@ -1,6 +1,7 @@
 """Echo cancellation on synthetic rooms (no sound server): the played-audio buffer, ERLE, the user's voice kept."""
 from __future__ import annotations
 
+import math
 import os
 import subprocess
 import sys
@@ -13,7 +14,7 @@ import pytest
 
 from tests.handsfree import Session, said, says
 from tests.harness import make_speech_wav, play_into_mic, speakers_in_room
-from voicecoach.listening.echo import MIC_RATE, MIN_COUPLING_FRAMES, EchoCanceller, PlayedAudio
+from voicecoach.listening.echo import ECHO_ARRIVES, MIC_RATE, MIN_COUPLING_FRAMES, EchoCanceller, PlayedAudio
 from voicecoach.listening.mic import ANCHOR_FRAMES, steady_anchor
 from voicecoach.speech.clips import RATE as PLAYER_RATE
 
@@ -315,7 +316,27 @@ def test_with_headphones_a_user_talking_over_most_of_the_coach_does_not_make_it_
             written += CHUNK
         loud = 3000 if k % 5 < 3 else 3  # the user's voice in three frames of five, the headset's hiss between
         frames.append(canceller.clean((rng.standard_normal(FRAME) * loud).astype(np.int16).tobytes(), captured_at))
-    assert not any(f.coach_audible for f in frames[MIN_COUPLING_FRAMES:])
+    counted_from = math.ceil(ECHO_ARRIVES * MIC_RATE / FRAME)  # frames before the echo could have arrived
+    assert not any(f.coach_audible for f in frames[counted_from + MIN_COUPLING_FRAMES:])
+
+
+def test_through_speakers_the_frames_before_the_echo_arrives_do_not_make_the_coach_inaudible():
+    """The coach in short words with pauses, its echo 150 ms later: the first frames of each word hold no echo yet."""
+    canceller = EchoCanceller(PlayedAudio(PLAYER_RATE), processor_factory=_PassThrough, linear_factory=None)
+    def words(rate: int) -> np.ndarray:  # 0.3 s on, 0.2 s off
+        t = np.arange(rate * 10) / rate
+        return np.sin(2 * np.pi * 300 * t) * 8000 * ((t % 0.5) < 0.3)
+    played = words(PLAYER_RATE).astype(np.int16)
+    echo = np.concatenate([np.zeros(round(0.15 * MIC_RATE)), words(MIC_RATE) * 0.5])
+    rng, frames, written = np.random.default_rng(4), [], 0
+    for k in range(300):
+        captured_at = BASE + k * FRAME / MIC_RATE
+        while written < len(played) and BASE + written / PLAYER_RATE < captured_at + 0.1:
+            canceller.played.write(played[written:written + CHUNK].tobytes(), BASE + written / PLAYER_RATE)
+            written += CHUNK
+        mic = echo[k * FRAME:(k + 1) * FRAME] + rng.standard_normal(FRAME) * 3  # and the room's hiss
+        frames.append(canceller.clean(mic.astype(np.int16).tobytes(), captured_at))
+    assert all(f.coach_audible for f in frames)
 
 
 def test_digital_silence_from_a_microphone_that_heard_the_coach_is_a_broken_input_not_headphones(tmp_path):

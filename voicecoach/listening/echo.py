@@ -59,8 +59,12 @@ LEARNT_WITHIN = 10.0  # seconds before the utterance in which those frames are l
 # has not reached yet). When it is not, the microphone passes through untouched: AEC3 with nothing to cancel still
 # suppresses a voice over the reference (offline: -35 dB over a tone, -8 dB over speech, and "pause" became "Born."
 # in a real session with headphones).
+# A frame counts only once the reference has sounded for ECHO_ARRIVES without a break: before that its echo may not
+# have reached the microphone (the loop 130-150 ms, a room more), and such frames, -60 to -100 dB, were the 20th
+# percentile of the first 30 in real idle sessions: the coach passed through as the user's for two frames.
 AUDIBLE_COUPLING = 1e-4
 AUDIBLE_PERCENTILE = 20
+ECHO_ARRIVES = 0.2
 COUPLING_FRAMES = 200
 MIN_COUPLING_FRAMES = 30  # until then, taken as audible (the safe side: the echo is not let through)
 # Once the coach has been heard in the microphone, frames of digital silence (all samples zero) no longer count
@@ -252,6 +256,7 @@ class EchoCanceller:
         self._summary: list[tuple[float, float]] = []  # (mic, reference) energy, dB removed, while the coach sounded
         self._coupling: deque[float] = deque(maxlen=COUPLING_FRAMES)  # mic / reference energy while it sounded
         self._heard_coach = False  # the coach has been audible in the microphone (see MIN_COUPLING_FRAMES)
+        self._sounded_for = 0.0  # seconds the reference has sounded without a break, up to this frame
 
     def clean(self, frame: bytes, captured_at: float) -> CleanedFrame:
         near = np.frombuffer(frame, dtype=np.int16)
@@ -259,7 +264,9 @@ class EchoCanceller:
         cleaned = np.asarray(self._processor.process(near, far), dtype=np.int16)  # always: AEC3 keeps learning
         linear = cleaned if self._linear is None else np.asarray(self._linear.process(near, far), dtype=np.int16)
         mic_energy, reference_energy = _energy(near), _energy(far)
-        if reference_energy > REFERENCE_SOUNDING and not (mic_energy == 0.0 and self._heard_coach):
+        sounding = reference_energy > REFERENCE_SOUNDING
+        self._sounded_for = self._sounded_for + len(near) / MIC_RATE if sounding else 0.0
+        if sounding and self._sounded_for > ECHO_ARRIVES and not (mic_energy == 0.0 and self._heard_coach):
             self._coupling.append(mic_energy / reference_energy)
         measured = len(self._coupling) >= MIN_COUPLING_FRAMES
         audible = not measured or float(np.percentile(self._coupling, AUDIBLE_PERCENTILE)) > AUDIBLE_COUPLING
