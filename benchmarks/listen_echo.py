@@ -28,6 +28,7 @@ ROUTINE = """name: Talk over
 exercises:
   - name: Wall calf stretch
     sides: [left, right]
+    rounds: 2
     steps:
       - say: Step forward with your {side} foot and lean into the wall, keeping your back heel down.
       - say: Keep your back leg straight and your hips facing the wall while you lean.
@@ -45,11 +46,21 @@ def heard_intent(session, intent, after):
 
 
 def quiet_for(session, seconds: float, timeout: float = 20) -> bool:
-    """Wait until the coach has been silent for `seconds` (no speech_start since its last speech_end)."""
-    deadline = time.monotonic() + timeout
+    """Wait until the coach has been silent for `seconds`: everything it began has ended (a tone ends before the
+    line it sounds over), the last of it that long ago, and that long since waiting began (a line cut off after it
+    gave way to the user ends when it fell silent, which the log learns only later)."""
+    began, deadline = session.now(), time.monotonic() + timeout
     while time.monotonic() < deadline:
-        events = [e for e in session.events() if e["event"] in ("speech_start", "speech_end")]
-        if events and events[-1]["event"] == "speech_end" and session.now() - events[-1]["t"] > seconds:
+        sounding: set[int] = set()
+        last_end = None
+        for e in session.events():
+            if e["event"] == "speech_start":
+                sounding.add(e["id"])
+            elif e["event"] == "speech_end":
+                sounding.discard(e["id"])
+                last_end = e["t"]
+        now = session.now()
+        if last_end is not None and not sounding and now - max(last_end, began) > seconds:
             return True
         time.sleep(0.05)
     return False
@@ -94,19 +105,29 @@ def talk_over(folder: Path, delay_ms: float, gain_db: float, seconds: float, wav
             session.process.communicate(timeout=10)
     events = session.events()
     acted = [(round(e["t"], 1), e["intent"], e["text"]) for e in events if e["event"] == "heard" and e.get("intent")]
-    if os.environ.get("LISTEN_ECHO_KEEP"):  # every event of the session, to see why a try failed
-        Path(os.environ["LISTEN_ECHO_KEEP"]).write_text("".join(json.dumps(e) + "\n" for e in events))
+    keep(events, f"talk-over-{delay_ms:.0f}ms{gain_db:+.0f}dB")
     return {"counts": counts, "erle": [e["removed_db"] for e in events if e["event"] == "echo_removed"],
             "acted": acted, "ended": [e["event"] for e in events[-3:]], **barge_in(events)}
 
 
+def keep(events: list[dict], name: str) -> None:
+    """With LISTEN_ECHO_KEEP=FOLDER, every event of a session goes to FOLDER/name.jsonl, to see why a try failed."""
+    if os.environ.get("LISTEN_ECHO_KEEP"):
+        folder = Path(os.environ["LISTEN_ECHO_KEEP"])
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / f"{name}.jsonl").write_text("".join(json.dumps(e) + "\n" for e in events))
+
+
 def barge_in(events: list[dict]) -> dict:
     """From the end of each spoken command acted on: to the end of the line it cut off (the player's stated time
-    of the first sample not played, so the output's own latency is included) and to the start of its tone."""
+    of the first sample not played, so the output's own latency is included; before the command's end, negative,
+    when the line gave way as the user began) and to the start of its tone."""
     silenced, toned = [], []
-    for heard in (e for e in events if e["event"] == "heard" and e.get("intent") and e.get("audio_end") is not None):
-        cut = next((e for e in events if e["event"] == "speech_end" and e.get("interrupted")
-                    and heard["t"] - 0.05 <= e["t"] <= heard["t"] + 1.0), None)
+    for at, heard in enumerate(events):
+        if heard["event"] != "heard" or not heard.get("intent") or heard.get("audio_end") is None:
+            continue
+        cut = next((e for e in events[at + 1:] if e["event"] == "speech_end" and e.get("interrupted")
+                    and heard["audio_end"] - 3.0 <= e["t"] <= heard["t"] + 1.0), None)
         tone = next((e for e in events if e["event"] == "speech_start" and e.get("text") == "understood"
                      and heard["t"] - 0.05 <= e["t"] <= heard["t"] + 2.0), None)
         if cut is not None:
@@ -151,6 +172,7 @@ def headphones(folder: Path, tries: int, wavs) -> dict:
     finally:
         session.process.terminate()
         session.process.communicate(timeout=10)
+    keep(session.events(), "headphones")
     return {"said": said, "acted": acted, **barge_in(session.events())}
 
 
@@ -175,6 +197,7 @@ def idle(folder: Path, delay_ms: float, gain_db: float, seconds: float) -> dict:
                 process.wait(timeout=10)
             if log.exists():
                 events += [json.loads(line) for line in log.read_text().splitlines()]
+    keep(events, "idle")
     heard = [e for e in events if e["event"] == "heard"]
     return {"acted": [e for e in heard if e.get("intent")], "heard": len(heard),
             "echo": sum(bool(e.get("echo")) for e in heard),

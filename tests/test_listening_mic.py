@@ -178,6 +178,20 @@ def test_with_the_echo_canceller_the_recognizer_hears_the_linear_cancellers_outp
     assert not any(frame in aec3 for frame in given)  # AEC3's high-pass filter alone tells them apart
 
 
+def test_the_coach_is_told_the_user_began_before_what_they_said_and_that_they_finished_after(tmp_path):
+    pcm = read_wav(make_speech_wav("next", tmp_path / "next.wav", voice="en-us", pad_s=0.4)).tobytes()
+    told: queue.Queue = queue.Queue()
+    listener = MicListener(MonotonicClock(), recognizer=_Recognizer(accept=lambda pcm: True),
+                           notify=lambda name, fields: told.put(name),
+                           microphone_factory=lambda index: _Microphone(pcm + bytes(FRAME_BYTES * 40)))
+    listener.start(lambda heard: told.put(heard.intent))
+    try:
+        got = [told.get(timeout=10) for _ in range(3)]
+    finally:
+        listener.stop()
+    assert got == ["user_speaking", "next", "user_quiet"]
+
+
 class _Failing(_Recognizer):
     def recognize(self, pcm: bytes, audio_end=None) -> Heard:
         heard = super().recognize(pcm, audio_end)
@@ -228,7 +242,10 @@ def test_the_coach_heard_through_speakers_is_no_command_but_the_user_over_headph
     while not heard.empty():
         results.append(heard.get())
     assert listener.echo.coach_audible() == speakers
-    assert notices == (["coach_audible"] if speakers else [])  # said once, to tell the user how to speak
+    turns = ("user_speaking", "user_quiet")
+    assert [n for n in notices if n not in turns] == (["coach_audible"] if speakers else [])  # said once
+    if not speakers:  # the coach would have given way to the user as they began
+        assert [n for n in notices if n in turns] == list(turns)
     if speakers:  # from the second line on the coach is known to be audible (the first is judged as it goes)
         assert any(h.audio_end > first_line_began for h in results), "the loop did not reach the microphone"
         assert [h.text for h in results if h.intent and h.audio_end > first_line_ended + 0.5] == []

@@ -308,3 +308,15 @@ def test_a_miss_whose_transcript_comes_close_to_a_command_gets_the_tone_chatter_
     cues = [e["text"] for e in events if e["event"] == "speech_start" and e["kind"] == "cue"]
     assert cues.count("not_understood") == 2
     assert printed.count("Sorry, I didn't catch that. Say help to hear what you can say.") == 1
+
+
+def test_the_coach_gives_way_when_the_user_begins_and_goes_on_after_what_they_said(tmp_path, monkeypatch):
+    turns: list[str] = []
+    monkeypatch.setattr(SilentSpeaker, "pause_line", lambda self: turns.append("pause"))
+    monkeypatch.setattr(SilentSpeaker, "resume_line", lambda self: turns.append("resume"))
+    script = [(2.0, ("user_speaking", {})), (2.5, Heard("how long left", "time_left", audio_end=1002.4)),
+              (2.6, ("user_quiet", {}))]
+    outcome, events, _, _ = run(tmp_path, script)
+    assert outcome.completed and turns == ["pause", "resume"]
+    assert [e["event"] for e in events if e["event"] in ("user_speaking", "heard", "user_quiet")] == [
+        "user_speaking", "heard", "user_quiet"]

@@ -100,6 +100,56 @@ def test_hush_cuts_at_the_next_chunk_drops_the_queue_and_reports_interrupted():
     assert not player.busy()
 
 
+def ramp(n: int) -> Clip:
+    return Clip(array("h", [k % 30000 + 1 for k in range(n)]))
+
+
+def test_a_paused_line_falls_silent_at_the_next_chunk_and_goes_on_from_where_it_stopped():
+    player = Player(lambda item: ramp(RATE))
+    player.add(Item(1, "line", "instruction"))
+    before, t = play(player, 0.2)
+    player.pause_line(now=t, until=t + 3.0)
+    silent, t2 = play(player, 0.5, t)
+    player.resume_line(now=t2)
+    after, _ = play(player, 1.0, t2)
+    assert not any(silent)
+    played = [s for s in before if s] + [s for s in after if s]
+    assert played == list(ramp(RATE).samples)  # nothing lost, nothing said twice
+    events = [(name, fields["t"]) for name, fields in drain(player)]
+    assert events[:3] == [("speech_start", 0.0), ("speech_paused", t), ("speech_resumed", t2)]
+    assert events[3][0] == "speech_end"
+
+
+def test_a_pause_ends_by_itself_and_a_line_gives_way_only_once():
+    player = Player(lambda item: ramp(RATE * 5))
+    player.add(Item(1, "line", "instruction"))
+    _, t = play(player, 0.1)
+    player.pause_line(now=t, until=t + 0.3)
+    silent, t2 = play(player, 0.3, t)
+    after, t3 = play(player, 0.2, t2)
+    assert not any(silent) and all(after)  # went on at the limit without being told
+    player.pause_line(now=t3, until=t3 + 3.0)  # the same line again: the user talks over it now
+    assert all(play(player, 0.2, t3)[0])
+    assert [name for name, _ in drain(player)] == ["speech_start", "speech_paused", "speech_resumed"]
+
+
+def test_a_count_does_not_pause_and_a_hushed_paused_line_ended_when_it_fell_silent():
+    player = Player(lambda item: tone(RATE // 10) if item.kind == "count" else tone(RATE * 5))
+    player.add(Item(1, "5", "count", due=0.0))
+    _, t = play(player, 0.05)
+    player.pause_line(now=t, until=t + 3.0)
+    assert any(play(player, 0.05, t)[0])  # the count kept sounding
+    player.add(Item(2, "line", "instruction"))
+    _, t = play(player, 0.3, t + 0.05)
+    player.pause_line(now=t, until=t + 3.0)
+    _, t2 = play(player, 0.5, t)
+    player.hush(now=t2)
+    ended = [fields for name, fields in drain(player) if name == "speech_end" and fields["id"] == 2]
+    assert ended == [{"id": 2, "text": "line", "kind": "instruction", "t": t, "interrupted": True}]
+    player.add(Item(3, "next", "instruction"))
+    assert any(play(player, 0.1, t2)[0])  # a hush ends the pause: the answer is said at once
+
+
 def test_an_acknowledgement_sounds_at_once_over_a_playing_count_and_the_queue_keeps_its_times():
     clips = {"5": tone(RATE // 2, 1000), "6": tone(100, 3000)}
     player = Player(lambda item: clips[item.text])

@@ -39,6 +39,12 @@ class Speaker(Protocol):
     def hush(self) -> None:
         """Silence the current sound and drop everything queued, at once."""
 
+    def pause_line(self) -> None:
+        """The user has begun to speak: let the line being said fall silent, keeping its place (or do nothing)."""
+
+    def resume_line(self) -> None:
+        """The user has finished without a command that hushed it: the line that fell silent goes on."""
+
     def prepare(self, texts: Iterable[str]) -> None:
         """Render texts ahead of time so they start without delay; may do nothing."""
 

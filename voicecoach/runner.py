@@ -217,6 +217,10 @@ class Runner:
                 and name not in self._lost:
             self._lost.add(name)  # said once: the session goes on as it was
             self._say_aside(notice(self.ctx.lines, name, fields))
+        if name == "user_speaking":  # the coach gives way at once, before it knows what is being said
+            self.speaker.pause_line()
+        if name == "user_quiet":  # after what was said has been acted on: a line not hushed goes on
+            self.speaker.resume_line()
         if name == "coach_audible":  # once: the listener now ignores speech over the coach, so say how to speak
             self._say_aside(self.ctx.lines[name])
         if name == "output_back":  # spoken, so the user knows; a later loss is news again

@@ -51,6 +51,12 @@ class SilentSpeaker:
         for fields in pending.values():
             self._notify("speech_end", {**fields, "t": self._clock.now(), "interrupted": True})
 
+    def pause_line(self) -> None:
+        pass  # a screen reader speaks the printed lines, not this speaker
+
+    def resume_line(self) -> None:
+        pass
+
     def prepare(self, texts: Iterable[str]) -> None:
         pass
 

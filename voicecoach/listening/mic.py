@@ -397,6 +397,19 @@ class MicListener:
         if claim.take():
             post(heard)
 
+    def _user_began(self, segmenter: Segmenter) -> bool:
+        """The open utterance is the user's, not the coach's echo, so far: tell the coach to give way at once
+        (it goes on when told user_quiet). True once told."""
+        if self.untrusted:
+            return False
+        start = self.stream_anchor + segmenter.start_frame * FRAME_SECONDS
+        end = self.stream_anchor + segmenter.fed * FRAME_SECONDS
+        canceller = self.canceller
+        echo = canceller.judge(start, end).echo if canceller is not None else self.echo.is_coach_voice(start, end)
+        if not echo:
+            self.notify("user_speaking", {"t": self.clock.now()})
+        return not echo
+
     def _recognize(self, post: Callable[[Heard], None]) -> None:
         if self._recognizer is None:  # built here, so the coach starts talking while the models load
             try:
@@ -417,7 +430,11 @@ class MicListener:
         decoding = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mic-decode")  # one decoder, one caller
         early: Future | None = None
         claim = _Claim()  # who posts the open utterance: its accepted early guess, at once, or its cut
+        user_speaking = quiet_next = False  # the coach was told the user began; is to be told they finished
         while True:
+            if quiet_next:
+                quiet_next = False
+                self.notify("user_quiet", {"t": self.clock.now()})
             item = self.frames.get()
             if item is None:
                 decoding.shutdown(wait=False, cancel_futures=True)
@@ -428,6 +445,11 @@ class MicListener:
             utterance = segmenter.feed(frame)
             if canceller is None:
                 self.echo.mic_frame(segmenter.in_speech)
+            if utterance is None and segmenter.in_speech and not user_speaking:
+                user_speaking = self._user_began(segmenter)
+            elif utterance is not None and user_speaking:
+                user_speaking = False  # told once what became of it: the heard below is posted first
+                quiet_next = True
             if utterance is None:
                 if segmenter.quiet_frames == 0:
                     early = None  # the speaker went on: that guess heard only part of it

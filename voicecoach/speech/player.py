@@ -31,6 +31,13 @@ class Item:
 
 
 @dataclass
+class _Pause:
+    item: Item      # the line that gave way to the user
+    since: float    # clock time at which it fell silent
+    until: float    # it goes on by itself at this clock time
+
+
+@dataclass
 class _Overlay:
     item: Item
     samples: array
@@ -49,6 +56,8 @@ class Player:
         self._starts_at = 0
         self._next_t: float | None = None   # clock time at which the next unfilled sample will sound
         self._overlays: list[_Overlay] = []  # clips sounding over the queue's
+        self._pause: _Pause | None = None
+        self._paused_before: Item | None = None  # a line gives way once: after that the user talks over it
         self.gain = 1.0
         self.events: queue.Queue = queue.Queue()
         self.tap: Callable[[bytes, float], None] | None = None  # given every chunk written, with t0: the echo reference
@@ -64,6 +73,28 @@ class Player:
         with self._lock:
             return self._current is not None or bool(self._queue) or bool(self._overlays)
 
+    def pause_line(self, now: float, until: float) -> None:
+        """The user has begun to speak: the line being said falls silent at the next chunk boundary and keeps its
+        place, until resume_line(), hush() or `until`. Counts keep their time; a line gives way only once."""
+        with self._lock:
+            item = self._current[0] if self._current is not None else None
+            if item is None or item.due is not None or item is self._paused_before:
+                return
+            if self._pause is None:
+                self._pause = _Pause(item, max(now, self._next_t or now), until)
+                self._paused_before = item
+                self._emit("speech_paused", item, self._pause.since)
+
+    def resume_line(self, now: float) -> None:
+        """The user has finished: a line that gave way goes on from where it fell silent."""
+        with self._lock:
+            self._end_pause(max(now, self._next_t or now))
+
+    def _end_pause(self, t: float) -> None:
+        pause, self._pause = self._pause, None
+        if pause is not None and self._current is not None and self._current[0] is pause.item:
+            self._emit("speech_resumed", pause.item, t)
+
     def hush(self, now: float) -> None:
         """Stop the current clip at the next chunk boundary and drop the queue."""
         with self._lock:
@@ -71,15 +102,18 @@ class Player:
             for overlay in self._overlays:
                 self._emit("speech_end", overlay.item, max(now, self._next_t or now), interrupted=True)
             self._overlays.clear()
+            pause, self._pause = self._pause, None
             if self._current is not None:
                 item = self._current[0]
                 self._current = None
-                end = max(now, self._next_t or now)
+                # a line that gave way to the user ended when it fell silent
+                end = pause.since if pause is not None and pause.item is item else max(now, self._next_t or now)
                 self._emit("speech_end", item, end, interrupted=True)
 
     def drain_silently(self, now: float) -> None:
         """The device is gone: report everything as played now, so nobody waits on sound that cannot come."""
         with self._lock:
+            self._pause = None
             if self._current is not None:
                 self._emit("speech_end", self._current[0], now, interrupted=True)
                 self._current = None
@@ -99,6 +133,8 @@ class Player:
         out = array("h", bytes(2 * frames))
         with self._lock:
             self._next_t = t0 + frames / RATE
+            if self._pause is not None and t0 >= self._pause.until:
+                self._end_pause(t0)
             i = 0
             while i < frames:
                 if self._current is None and not self._start_next(out, frames, t0, i):
@@ -106,6 +142,8 @@ class Player:
                 if self._current is None:   # a skipped count; look at the next item
                     continue
                 item, samples = self._current
+                if self._pause is not None and self._pause.item is item:
+                    break
                 start = max(i, self._starts_at)
                 self._starts_at = 0
                 n = min(frames - start, len(samples) - self._position)

@@ -24,6 +24,9 @@ BACK_AFTER = 0.5            # a reopened stream works once its callbacks have ke
 # Replies to what the user said sound at once, over a count or a line still playing: the user hears that they were
 # heard without waiting for the count's end (in a hold nothing is cut off, so the tone would queue behind it).
 ACKNOWLEDGEMENTS = ("understood", "not_understood")
+# A line that gave way to the user goes on by itself after this long: a command or a question is said within it,
+# and longer talk (to someone else, the television) is not for the coach to wait out.
+PAUSE_LIMIT = 3.0
 
 
 class Pyttsx3Speaker:
@@ -82,6 +85,13 @@ class Pyttsx3Speaker:
 
     def hush(self) -> None:
         self._player.hush(self._clock.now())
+
+    def pause_line(self) -> None:
+        now = self._clock.now()
+        self._player.pause_line(now, now + PAUSE_LIMIT)
+
+    def resume_line(self) -> None:
+        self._player.resume_line(self._clock.now())
 
     def prepare(self, texts: Iterable[str]) -> None:
         new = [text for text in texts if text not in self._prepared]

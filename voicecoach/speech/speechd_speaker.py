@@ -108,6 +108,12 @@ class SpeechdSpeaker:
         except Exception:
             pass   # a lost service is reported by the feeder
 
+    def pause_line(self) -> None:
+        pass  # not with Speech Dispatcher: the line goes on, and a command cuts it off once recognised
+
+    def resume_line(self) -> None:
+        pass
+
     def prepare(self, texts) -> None:
         pass
 
