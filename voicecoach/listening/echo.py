@@ -42,9 +42,9 @@ KEPT_ECHO = 0.25
 # noise can outweigh what the microphone had).
 LOUD_WITHIN = 0.01
 # An utterance over the coach is judged by the canceller's output only once the canceller has shown that it removes
-# the echo: over the last LEARNT_FRAMES frames before the utterance in which the coach's echo was due (ECHO_ARRIVES),
-# the median frame lost LEARNT_DB or more, and the played audio has not restarted since the first of them (an
-# underrun, a new device: AEC3 must find the echo's path again). Until then an utterance over the coach is taken as its echo. Measured, not
+# the echo: over the last LEARNT_FRAMES frames in which the coach sounded before the utterance, the median frame lost
+# LEARNT_DB or more, and the played audio has not restarted since the first of them (an underrun, a new device: AEC3
+# must find the echo's path again). Until then an utterance over the coach is taken as its echo. Measured, not
 # counted: the count it replaces (4 s of coach sound since the last restart) was reset by each of the 3-8 restarts
 # while the output stream settles, so a command over the coach's first sentences was dropped although AEC3 already
 # removed 50-60 dB, and on a loaded machine (more restarts) every one was (CI: "how long left" dropped three times).
@@ -62,8 +62,6 @@ LEARNT_WITHIN = 10.0  # seconds before the utterance in which those frames are l
 # A frame counts only once the reference has sounded for ECHO_ARRIVES without a break: before that its echo may not
 # have reached the microphone (the loop 130-150 ms, a room more), and such frames, -60 to -100 dB, were the 20th
 # percentile of the first 30 in real idle sessions: the coach passed through as the user's for two frames.
-# Nor do they show what the canceller removes: a user who spoke just after a count began was taken for its echo,
-# the count's first frames (nothing yet to remove) making the median removal look unlearnt.
 AUDIBLE_COUPLING = 1e-4
 AUDIBLE_PERCENTILE = 20
 ECHO_ARRIVES = 0.2
@@ -159,7 +157,6 @@ class CleanedFrame:
     coach_audible: bool = True  # the coach is heard in the microphone: pcm is the canceller's output, else the mic's
     restarts: int = 0         # the played audio's restarts so far, when the frame was cleaned
     linear: bytes = b""       # the linear canceller's output (for the recogniser), else the same as pcm
-    echo_due: bool = True     # the reference has sounded long enough (ECHO_ARRIVES) for its echo to be in the mic
 
 
 @dataclass(frozen=True)
@@ -269,8 +266,7 @@ class EchoCanceller:
         mic_energy, reference_energy = _energy(near), _energy(far)
         sounding = reference_energy > REFERENCE_SOUNDING
         self._sounded_for = self._sounded_for + len(near) / MIC_RATE if sounding else 0.0
-        echo_due = sounding and self._sounded_for > ECHO_ARRIVES
-        if echo_due and not (mic_energy == 0.0 and self._heard_coach):
+        if sounding and self._sounded_for > ECHO_ARRIVES and not (mic_energy == 0.0 and self._heard_coach):
             self._coupling.append(mic_energy / reference_energy)
         measured = len(self._coupling) >= MIN_COUPLING_FRAMES
         audible = not measured or float(np.percentile(self._coupling, AUDIBLE_PERCENTILE)) > AUDIBLE_COUPLING
@@ -278,7 +274,7 @@ class EchoCanceller:
         if not audible:
             cleaned = linear = near
         result = CleanedFrame(cleaned.tobytes(), captured_at, mic_energy, _energy(cleaned), reference_energy,
-                              audible, self.played.restarts, linear.tobytes(), echo_due)
+                              audible, self.played.restarts, linear.tobytes())
         with self._lock:
             self._history.append(result)
             while self._history and self._history[0].captured_at < captured_at - HISTORY_SECONDS:
@@ -294,7 +290,7 @@ class EchoCanceller:
         with self._lock:
             frames = [frame for frame in self._history if start - ECHO_REACH <= frame.captured_at <= end]
             before = [frame for frame in self._history if start - LEARNT_WITHIN <= frame.captured_at < start
-                      and frame.echo_due][-LEARNT_FRAMES:]
+                      and frame.reference_energy > REFERENCE_SOUNDING][-LEARNT_FRAMES:]
             latest = self._history[-1].restarts if self._history else 0
         return judge(frames, start, learnt(before, latest))
 
