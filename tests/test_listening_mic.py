@@ -33,7 +33,7 @@ def test_a_command_played_into_the_microphone_is_heard_with_its_end_time(tmp_pat
             results.append(heard.get(timeout=10))
     finally:
         listener.stop()
-    assert lost == []
+    assert [event for event, _ in lost if event not in ("user_speaking", "user_quiet")] == []  # turns are news
     command = next(h for h in results if h.intent)
     assert command.intent == "time_left"
     assert command.audio_end is not None
