@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import signal
 from dataclasses import replace
 
 from voicecoach import session as core
@@ -217,7 +218,8 @@ class MemoryStore:
 
 class EchoingRecognizer:
     """A recognizer for tests of the recognizer's own process: hears what the bytes say, and tells what it was told.
-    `b"fail"` raises, `b"print"` prints to stdout first (which must not reach the replies)."""
+    `b"fail"` raises, `b"print"` prints to stdout first (which must not reach the replies), `b"die"` kills its process
+    in the middle of the request."""
 
     def __init__(self, fail_to_build: str = ""):
         if fail_to_build:
@@ -234,6 +236,8 @@ class EchoingRecognizer:
             raise ValueError("this utterance broke it")
         if pcm == b"print":
             print("a library's chatter")
+        if pcm == b"die":
+            os.kill(os.getpid(), signal.SIGKILL)
         return Heard(pcm.decode(), None, audio_end=audio_end,
                      extra={"acts_on": sorted(self.acts_on or ()), "released": self.released, "pid": os.getpid(),
                             "niceness": os.nice(0)})
