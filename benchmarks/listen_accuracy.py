@@ -25,7 +25,7 @@ import wave
 from pathlib import Path
 
 from listen_common import load, median
-from stats import percentile
+from stats import add_record_option, percentile, record
 
 from voicecoach.catalogue import choosable_routines, spoken_names
 from voicecoach.intents import command_of, normalise, parse, vocabulary
@@ -48,7 +48,8 @@ def phrase_of(text: str) -> str:
     return next(c for c in candidates if c in phrases)
 
 
-def report(rows: list[dict], split: str) -> None:
+def report(rows: list[dict], split: str) -> dict:
+    """Print the split's figures; return the dashboard's."""
     every = [r for r in rows if r["kind"] == "command"]
     print("all phrasings incl. typed-only, right intent: " + "  ".join(
         f"{snr} {rate(sum(r['got'] == r['intent'] for r in every if r['snr'] == snr), sum(r['snr'] == snr for r in every))}"
@@ -60,10 +61,12 @@ def report(rows: list[dict], split: str) -> None:
     print(f"split {split}: {len(commands)} command and {len(others)} non-command files, "
           f"{len({r['speaker'] for r in rows})} speakers (sox bursts counted as one)")
     print("command accuracy (right intent):")
+    figures: dict = {}
     for snr in SNRS:
         subset = [r for r in commands if r["snr"] == snr]
         right = sum(r["got"] == r["intent"] for r in subset)
         missed = sum(r["got"] is None for r in subset)
+        figures[f"{snr}_pct"] = round(100 * right / max(len(subset), 1), 1)
         print(f"  {snr:6s} {rate(right, len(subset))}   rejected {rate(missed, len(subset))}   "
               f"wrong command {rate(len(subset) - right - missed, len(subset))}")
     acted = [r for r in others if r["got"] is not None]
@@ -76,6 +79,8 @@ def report(rows: list[dict], split: str) -> None:
     print("false commands on non-commands (answers not counted):")
     others = [dict(r, got=None) if r["got"] == "ask" else r for r in others]
     print(f"  all    {rate(sum(r['got'] is not None for r in others), len(others))}")
+    figures["false_commands"], figures["non_commands"] = sum(r["got"] is not None for r in others), len(others)
+    figures["false_pct"] = round(100 * figures["false_commands"] / max(len(others), 1), 1)
     for kind in sorted({r["kind"] for r in others}):
         subset = [r for r in others if r["kind"] == kind]
         print(f"  {kind:7s}{rate(sum(r['got'] is not None for r in subset), len(subset))}")
@@ -89,6 +94,7 @@ def report(rows: list[dict], split: str) -> None:
     times = [r["decode_ms"] for r in rows]
     print(f"decode ms over {len(times)} utterances: p50 {median(times):.0f}, p95 {percentile(times, 95):.0f}, "
           f"max {max(times):.0f}")
+    figures["decode_p50_ms"], figures["decode_p95_ms"] = round(median(times)), round(percentile(times, 95))
     confusions = collections.Counter((r["intent"] or r["kind"], r["got"] or "-") for r in rows
                                      if r["got"] != r["intent"])
     print("top rejections (expected -> -, count): " + ", ".join(
@@ -99,6 +105,7 @@ def report(rows: list[dict], split: str) -> None:
     for speaker in sorted({r["speaker"] for r in commands}):
         subset = [r for r in commands if r["speaker"] == speaker]
         print(f"  {speaker:30s}{rate(sum(r['got'] == r['intent'] for r in subset), len(subset))}")
+    return figures
 
 
 def tune(rows: list[dict], recognizer: Recognizer) -> None:
@@ -147,7 +154,7 @@ LIFE = Path(os.environ.get("LIFE_CORPUS", Path(__file__).resolve().parent / "out
 CONDITIONS = ("quiet", "room", "babble10", "noise5")
 
 
-def life(recognizer: Recognizer, split: str, json_path: Path | None, every: int = 1) -> None:
+def life(recognizer: Recognizer, split: str, json_path: Path | None, every: int = 1) -> dict:
     """The life corpus, by condition and phrasing; questions answered for non-commands are not false commands.
     With `every` above 1, only every so many sentences (each in all four conditions). Each result is also
     appended to <json>.rows.jsonl as it comes."""
@@ -164,10 +171,10 @@ def life(recognizer: Recognizer, split: str, json_path: Path | None, every: int 
         if log is not None:
             log.write(json.dumps(row) + "\n")
             log.flush()
-    life_report(rows, json_path)
+    return life_report(rows, json_path)
 
 
-def life_report(rows: list[dict], json_path: Path | None) -> None:
+def life_report(rows: list[dict], json_path: Path | None) -> dict:
     result: dict = {}
     print(f"life corpus, split {rows[0]['split']}: {len(rows)} files, {len({r['speaker'] for r in rows})} voices")
     for phrasing in ("listed", "own"):
@@ -197,6 +204,7 @@ def life_report(rows: list[dict], json_path: Path | None) -> None:
                                                      and r["got"] != r["intent"])[:3000])
     if json_path is not None:
         json_path.write_text(json.dumps(result, indent=1))
+    return result
 
 
 def main() -> None:
@@ -207,17 +215,26 @@ def main() -> None:
     parser.add_argument("--pocketsphinx-only", action="store_true", help="without Moonshine's second opinion")
     parser.add_argument("--corpus", default="listen", choices=["listen", "life"])
     parser.add_argument("--json", type=Path, help="--corpus life: also write the figures here")
-    parser.add_argument("--meanings", action="store_true", help="--corpus life: with the meaning classifier's rule")
+    parser.add_argument("--no-meanings", action="store_true", help="without the meaning classifier's rule")
+    add_record_option(parser)
     parser.add_argument("--every", type=int, default=1, help="--corpus life: only every so many sentences")
     parser.add_argument("--report-rows", type=Path, help="--corpus life: report the results kept in this .rows.jsonl")
     args = parser.parse_args()
+    if args.record and (args.split != "test" or args.tune or args.pocketsphinx_only or args.no_meanings
+                        or args.report_rows):
+        parser.error("--record is for the shipped recognizer on a test split, heard in this run")
     if args.corpus == "life" and args.report_rows:
         life_report([json.loads(line) for line in args.report_rows.open()], args.json)
         return
     if args.corpus == "life":
-        life(Recognizer.with_knowledge(spoken_names(choosable_routines()), not args.pocketsphinx_only,
-                                       **({"meanings": True} if args.meanings else {})),
-             "test" if args.split == "test" else "train", args.json, args.every)
+        result = life(Recognizer.with_knowledge(spoken_names(choosable_routines()), not args.pocketsphinx_only,
+                                                meanings=not args.no_meanings),
+                      "test" if args.split == "test" else "train", args.json, args.every)
+        if args.record:
+            record("listen_life", {**{name.replace("/", "_").replace("+", "_") + "_pct": round(100 * value, 1)
+                                      for name, value in result.items() if not name.startswith("decode")},
+                                   **{name: round(value) for name, value in result.items() if name.startswith("decode")}},
+                   1, ["--corpus", "life", "--every", str(args.every)])  # --json only says where to copy them
         return
     if args.tune and args.split == "test":
         parser.error("tune on the dev or tune split, never on test")
@@ -225,7 +242,7 @@ def main() -> None:
     transcribe = not (args.pocketsphinx_only or args.tune)
     # A session's recognizer: its grammar holds the knowledge base's questions and the routines' names too.
     recognizer = Recognizer(transcriber=None) if args.tune else Recognizer.with_knowledge(
-        spoken_names(choosable_routines()), transcribe)
+        spoken_names(choosable_routines()), transcribe, meanings=not args.no_meanings)
     recognizer.exhaustive = args.tune  # every score of every file, so decode times are the full two searches
     for row in rows:
         heard = recognizer.recognize(row["pcm"])
@@ -236,7 +253,9 @@ def main() -> None:
             row["guess"] = parse(heard.extra["hypothesis"]).intent
     if args.tune:
         tune(rows, recognizer)
-    report(rows, args.split)
+    figures = report(rows, args.split)
+    if args.record:
+        record("listen_accuracy", figures, 1)
     if args.ceiling and recognizer.transcriber is not None:
         ceiling(rows, recognizer)
 

@@ -74,7 +74,6 @@ def test_the_microphone_listener_hands_the_context_to_a_recognizer_built_later()
     assert told == [paused]
 
 
-def test_the_sessions_recognizer_leaves_the_meaning_to_evidence_unless_asked():
-    # Measured on the life corpus: acting on the meaning alone took 3 of 40 non-commands in quiet for commands.
-    assert Recognizer.with_knowledge(transcribe=False).meanings is None
-    assert Recognizer.with_knowledge(transcribe=False, meanings=True).meanings is not None
+def test_the_sessions_recognizer_acts_on_what_a_clear_transcript_means_unless_told_not_to():
+    assert Recognizer.with_knowledge(transcribe=False).meanings is not None
+    assert Recognizer.with_knowledge(transcribe=False, meanings=False).meanings is None

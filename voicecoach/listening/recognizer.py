@@ -333,7 +333,7 @@ class Recognizer:
 
     @classmethod
     def with_knowledge(cls, choices: dict[str, str] | None = None, transcribe: bool = True,
-                       meanings: bool = False) -> "Recognizer":
+                       meanings: bool = True) -> "Recognizer":
         """A recognizer whose grammar also holds the knowledge base's example questions, and the names of
         `choices` (routine name -> id) so a routine can be picked by voice; with Moonshine unless not `transcribe`;
         with `meanings`, the meaning classifier's (see _meant)."""
@@ -343,9 +343,8 @@ class Recognizer:
                          question_matcher=knowledge.match_question, choices=choices,
                          transcriber=Moonshine() if transcribe else None)
         if meanings:
-            # Off by default: acting on the meaning alone (see _meant) doubled own-word commands on the life corpus
-            # but took 3 of 40 non-commands in quiet for commands ("That feels good." as pain); it is evidence for
-            # a fitted decision (Recognizer.evidence), not yet a rule of its own.
+            # On by default: on held-out speech it more than doubles the requests understood in the user's own words,
+            # listed phrasings and false commands about the same (docs/benchmarks/listening.md, 2026-12-03).
             recognizer.meanings = meaning.shared_model().distribution
         return recognizer
 
