@@ -181,20 +181,20 @@ def life_report(rows: list[dict], json_path: Path | None) -> dict:
         for condition in CONDITIONS:
             subset = [r for r in rows if r["phrasing"] == phrasing and r["condition"] == condition]
             right = sum(r["got"] == r["intent"] for r in subset)
-            result[f"{phrasing}/{condition}"] = right / max(len(subset), 1)
+            result[f"{phrasing}_{condition}_pct"] = round(100 * right / max(len(subset), 1), 1)
             print(f"  commands right, {phrasing:6s} {condition:8s} {rate(right, len(subset))}   wrong command "
                   f"{rate(sum(r['got'] not in (None, 'ask', r['intent']) for r in subset), len(subset))}")
     for condition in CONDITIONS:
         subset = [r for r in rows if r["phrasing"] == "none" and r["condition"] == condition]
         false = [r for r in subset if r["got"] not in (None, "ask")]
-        result[f"false/{condition}"] = len(false) / max(len(subset), 1)
+        result[f"false_{condition}_pct"] = round(100 * len(false) / max(len(subset), 1), 1)
         print(f"  false commands, non-commands {condition:8s} {rate(len(false), len(subset))}: " + "; ".join(
             f"{r['heard']!r} for {r['text']!r} -> {r['got']}" for r in false[:6]))
     pain = [r for r in rows if r["intent"] == "pain" and r["condition"] in ("quiet", "room")]
-    result["pain/quiet+room"] = sum(r["got"] == "pain" for r in pain) / max(len(pain), 1)
+    result["pain_quiet_room_pct"] = round(100 * sum(r["got"] == "pain" for r in pain) / max(len(pain), 1), 1)
     print(f"  'it hurts' and its phrasings heard, quiet and room: {rate(sum(r['got'] == 'pain' for r in pain), len(pain))}")
     times = [r["decode_ms"] for r in rows]
-    result["decode_ms_p50"], result["decode_ms_p95"] = median(times), percentile(times, 95)
+    result["decode_ms_p50"], result["decode_ms_p95"] = round(median(times)), round(percentile(times, 95))
     print(f"  decode ms: p50 {median(times):.0f}, p95 {percentile(times, 95):.0f}")
     confusions = collections.Counter((r["intent"] or "none", r["got"] or "-") for r in rows
                                      if r["got"] != r["intent"] and not (r["intent"] is None and r["got"] == "ask"))
@@ -231,10 +231,7 @@ def main() -> None:
                                                 meanings=not args.no_meanings),
                       "test" if args.split == "test" else "train", args.json, args.every)
         if args.record:
-            record("listen_life", {**{name.replace("/", "_").replace("+", "_") + "_pct": round(100 * value, 1)
-                                      for name, value in result.items() if not name.startswith("decode")},
-                                   **{name: round(value) for name, value in result.items() if name.startswith("decode")}},
-                   1, ["--corpus", "life", "--every", str(args.every)])  # --json only says where to copy them
+            record("listen_life", result, 1, ["--corpus", "life", "--every", str(args.every)])  # --json: a copy
         return
     if args.tune and args.split == "test":
         parser.error("tune on the dev or tune split, never on test")

@@ -38,7 +38,7 @@ def main() -> None:
             for line in cached.open()}  # by any part, or any earlier sample: not heard again
     rows = [json.loads(line) for line in (folder / f"{args.split}.jsonl").open()][::args.every][:args.limit]
     rows = [row for row in rows if row["file"] not in done][part::parts]
-    recognizer = Recognizer.with_knowledge(spoken_names(choosable_routines()), meanings=True)
+    recognizer = Recognizer.with_knowledge(spoken_names(choosable_routines()))
     with out.open("a") as cache:
         for n, row in enumerate(rows):
             with wave.open(str(folder / row["file"])) as w:
