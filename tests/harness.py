@@ -360,7 +360,7 @@ def make_speech_wav(text: str, path: str | Path, voice: str = "en", speed: int =
         else:
             raise ValueError(f"unknown engine {engine!r}")
         subprocess.run(command, check=True, capture_output=True)
-        sox = ["sox", str(raw), "-r", str(RATE), "-c", "1", "-b", "16", str(path)]
+        sox = ["sox", "-R", str(raw), "-r", str(RATE), "-c", "1", "-b", "16", str(path)]
         if pad_s:
             sox += ["pad", str(pad_s), str(pad_s)]
         subprocess.run(sox, check=True, capture_output=True)

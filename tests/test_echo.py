@@ -35,7 +35,7 @@ def speech(tmp_path, text: str, voice: str, rate: int) -> np.ndarray:
     """espeak-ng's voice as float samples at `rate` (sox resamples, independently of the code under test)."""
     raw, out = tmp_path / f"{voice}-raw.wav", tmp_path / f"{voice}-{rate}.wav"
     subprocess.run(["espeak-ng", "-v", voice, "-s", "160", "-w", str(raw), text], check=True, capture_output=True)
-    subprocess.run(["sox", str(raw), "-r", str(rate), "-c", "1", "-b", "16", str(out)], check=True, capture_output=True)
+    subprocess.run(["sox", "-R", str(raw), "-r", str(rate), "-c", "1", "-b", "16", str(out)], check=True, capture_output=True)
     with wave.open(str(out)) as wav:
         return np.frombuffer(wav.readframes(wav.getnframes()), np.int16).astype(np.float64) / 32768
 

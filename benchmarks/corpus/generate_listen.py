@@ -50,7 +50,7 @@ def synthesize(speaker: dict, text: str, rng: random.Random, out: Path, effects:
     with wave.open(str(raw)) as w:
         if effects and w.getframerate() < RATE:  # flite's kal speaks at 8 kHz, too low for the television's filter
             tempo_pitch = ["rate", str(RATE), *tempo_pitch]
-    subprocess.run(["sox", str(raw), "-r", str(RATE), "-c", "1", "-b", "16", str(out), *tempo_pitch, *effects], check=True)
+    subprocess.run(["sox", "-R", str(raw), "-r", str(RATE), "-c", "1", "-b", "16", str(out), *tempo_pitch, *effects], check=True)
     raw.unlink()
 
 
