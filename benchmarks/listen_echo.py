@@ -299,6 +299,9 @@ def main() -> None:
             "over_counts": over["count"][0], "over_counts_acted": over["count"][1],
             "over_counts_pct": 100 * over["count"][1] / over["count"][0],
             "in_silence": over["silence"][0], "in_silence_acted": over["silence"][1],
+            # the "within 5 points of the same commands said in silence", for the worse of the two
+            "points_below_silence": 100 * over["silence"][1] / max(over["silence"][0], 1) - 100 * min(
+                over["sentence"][1] / over["sentence"][0], over["count"][1] / over["count"][0]),
             "canceller_cpu_pct": canceller_cpu,
             **({"cut_off_median_ms": statistics.median(silenced_all), "cut_off_p95_ms": percentile(silenced_all, 95),
                 "cut_off_n": len(silenced_all)} if silenced_all else {}),

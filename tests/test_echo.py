@@ -14,7 +14,8 @@ import pytest
 
 from tests.handsfree import Session, said, says
 from tests.harness import make_speech_wav, play_into_mic, speakers_in_room
-from voicecoach.listening.echo import ECHO_ARRIVES, MIC_RATE, MIN_COUPLING_FRAMES, EchoCanceller, PlayedAudio
+from voicecoach.listening.echo import (ECHO_ARRIVES, MIC_RATE, MIN_COUPLING_FRAMES, CleanedFrame, EchoCanceller, PlayedAudio,
+                                      judge)
 from voicecoach.listening.mic import ANCHOR_FRAMES, steady_anchor
 from voicecoach.speech.clips import RATE as PLAYER_RATE
 
@@ -136,6 +137,17 @@ def test_a_command_over_the_coach_is_recognised_from_the_linear_cancellers_outpu
     said = np.flatnonzero(user)
     linear = b"".join(f.linear for f in frames)[(said[0] - MIC_RATE // 2) * 2:(said[-1] + MIC_RATE // 2) * 2]
     assert make_recognizer().recognize(linear).intent == "time_left"
+
+
+def test_an_echo_that_either_canceller_removed_is_the_echo_and_a_voice_must_survive_both():
+    """Over the coach, a user's voice is what both cancellers leave: AEC3 at times keeps an echo (-3 dB, seen at the
+    start of a line in real idle sessions) that the linear canceller removed (-25 dB), and that is the echo."""
+    def utterance(aec3_kept_db: float, linear_kept_db: float) -> list[CleanedFrame]:
+        return [CleanedFrame(b"", BASE + k * 0.03, 1e-2, 1e-2 * 10 ** (aec3_kept_db / 10),
+                             1e-2 * 10 ** (linear_kept_db / 10), 1e-3) for k in range(20)]
+    assert judge(utterance(-3.0, -25.0), BASE).echo
+    assert judge(utterance(-25.0, -3.0), BASE).echo
+    assert not judge(utterance(-3.0, -1.0), BASE).echo  # a user over the coach: both keep the voice
 
 
 def test_with_headphones_the_coachs_own_words_said_by_the_user_are_the_users(tmp_path):

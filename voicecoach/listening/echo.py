@@ -31,12 +31,14 @@ LEAD = 0.01
 # (the echo's delay and the room's tail), averages above REFERENCE_SOUNDING (mean square, full scale 1: -50 dBFS).
 ECHO_REACH = 0.5
 REFERENCE_SOUNDING = 1e-5
-# An utterance made while the coach sounded is its echo when in none of its loud frames the canceller kept this share
-# of the microphone's energy (-6 dB). Per frame, because the user's voice shows in the frames where it is louder
-# than the echo, and AEC3's suppressor takes 2-11 dB off a user talking over the coach (the more, the louder the
-# echo). Measured offline (espeak-ng voices, room impulse response, AEC3): echo alone kept at most -9 dB in any frame
-# (-15 dB once converged, after the first 1.5 s); a user talking over an echo 6 dB louder kept -3 dB in the best
-# frame, 12 dB louder -9 dB (lost: that user must speak up).
+# An utterance made while the coach sounded is its echo when in none of its loud frames both cancellers kept this
+# share of the microphone's energy (-6 dB): a user's voice survives both, and an echo either removed is an echo (in
+# real idle sessions AEC3 at times kept -3 dB of the echo for a few frames where SpeexDSP's linear filter removed
+# 25-30 dB, and the coach acted on its own words). Per frame, because the user's voice shows in the frames where it
+# is louder than the echo, and AEC3's suppressor takes 2-11 dB off a user talking over the coach (the more, the
+# louder the echo; the linear canceller takes none). Measured offline (espeak-ng voices, room impulse response,
+# AEC3): echo alone kept at most -9 dB in any frame (-15 dB once converged, after the first 1.5 s); a user talking
+# over an echo 6 dB louder kept -3 dB in the best frame, 12 dB louder -9 dB (lost: that user must speak up).
 KEPT_ECHO = 0.25
 # Loud frames: within 20 dB of the utterance's loudest in the microphone (in the quiet ones, the canceller's comfort
 # noise can outweigh what the microphone had).
@@ -153,6 +155,7 @@ class CleanedFrame:
     captured_at: float        # clock seconds at the frame's first sample
     mic_energy: float         # of the microphone as captured
     cleaned_energy: float     # of what the canceller left
+    linear_energy: float      # of what the linear canceller left (the same as cleaned_energy without it)
     reference_energy: float   # of what the speaker played over the same time (before LEAD)
     coach_audible: bool = True  # the coach is heard in the microphone: pcm is the canceller's output, else the mic's
     restarts: int = 0         # the played audio's restarts so far, when the frame was cleaned
@@ -273,8 +276,8 @@ class EchoCanceller:
         self._heard_coach = self._heard_coach or (measured and audible)
         if not audible:
             cleaned = linear = near
-        result = CleanedFrame(cleaned.tobytes(), captured_at, mic_energy, _energy(cleaned), reference_energy,
-                              audible, self.played.restarts, linear.tobytes())
+        result = CleanedFrame(cleaned.tobytes(), captured_at, mic_energy, _energy(cleaned), _energy(linear),
+                              reference_energy, audible, self.played.restarts, linear.tobytes())
         with self._lock:
             self._history.append(result)
             while self._history and self._history[0].captured_at < captured_at - HISTORY_SECONDS:
@@ -319,6 +322,6 @@ def judge(frames: list[CleanedFrame], start: float, converged: bool = True) -> E
     audible = frames[-1].coach_audible
     own = [f for f in frames if f.captured_at >= start] or frames
     loudest = max(f.mic_energy for f in own)
-    kept = max((f.cleaned_energy / f.mic_energy for f in own if f.mic_energy >= loudest * LOUD_WITHIN and f.mic_energy > 0),
-               default=1.0)
+    kept = max((min(f.cleaned_energy, f.linear_energy) / f.mic_energy for f in own
+                if f.mic_energy >= loudest * LOUD_WITHIN and f.mic_energy > 0), default=1.0)
     return EchoVerdict(sounding, round(_db(kept), 1), sounding and audible and (kept < KEPT_ECHO or not converged))
