@@ -166,7 +166,8 @@ class CleanedFrame:
 class EchoVerdict:
     """Whether an utterance was the coach's own voice, and the figures that decided it."""
     coach_sounding: bool      # the speaker played during it (or just before, within ECHO_REACH)
-    kept_db: float            # cleaned / microphone energy in its frame that kept most, dB (0: nothing removed)
+    kept_db: float            # what the cancellers kept (the less of the two) / microphone energy, dB, in the
+                              # frame that kept most (0: nothing removed)
     echo: bool
 
 
