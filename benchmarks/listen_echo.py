@@ -292,16 +292,15 @@ def main() -> None:
         print(f"ERLE (median over each 10 s of the coach's sound, {len(erle_all)} windows): median "
               f"{statistics.median(erle_all):.1f} dB, p5 {percentile(erle_all, 5):.1f} dB")
     if args.record and erle_all and over["sentence"][0] and over["count"][0]:
+        pct = {kind: 100 * acted / max(said, 1) for kind, (said, acted) in over.items()}
         record("listen_echo", {
             "erle_median_db": statistics.median(erle_all), "erle_p5_db": percentile(erle_all, 5),
             "over_sentences": over["sentence"][0], "over_sentences_acted": over["sentence"][1],
-            "over_sentences_pct": 100 * over["sentence"][1] / over["sentence"][0],
-            "over_counts": over["count"][0], "over_counts_acted": over["count"][1],
-            "over_counts_pct": 100 * over["count"][1] / over["count"][0],
+            "over_sentences_pct": pct["sentence"],
+            "over_counts": over["count"][0], "over_counts_acted": over["count"][1], "over_counts_pct": pct["count"],
             "in_silence": over["silence"][0], "in_silence_acted": over["silence"][1],
             # the "within 5 points of the same commands said in silence", for the worse of the two
-            "points_below_silence": 100 * over["silence"][1] / max(over["silence"][0], 1) - 100 * min(
-                over["sentence"][1] / over["sentence"][0], over["count"][1] / over["count"][0]),
+            "points_below_silence": pct["silence"] - min(pct["sentence"], pct["count"]),
             "canceller_cpu_pct": canceller_cpu,
             **({"cut_off_median_ms": statistics.median(silenced_all), "cut_off_p95_ms": percentile(silenced_all, 95),
                 "cut_off_n": len(silenced_all)} if silenced_all else {}),
