@@ -5,6 +5,7 @@ import io
 import json
 import subprocess
 
+import numpy as np
 import pytest
 
 from tests.harness import make_speech_wav, read_wav
@@ -117,6 +118,25 @@ def test_segmenter_finds_one_utterance_with_its_end(tmp_path):
     assert len(found) == 1
     speech_seconds = len(samples) / 16000
     assert 0.2 < found[0].start < found[0].end <= speech_seconds
+
+
+def test_after_digital_silence_the_utterance_ends_with_the_words_not_with_the_room_noise_around_them(tmp_path):
+    # A microphone at the last bit (-95 dBFS), then digital silence (muted, gated, a null sink), then a recording with
+    # 0.6 s of room noise (-61 dBFS) around its words: the noise model learnt the last bit, and the room read as speech.
+    rng = np.random.default_rng(3)
+    words = np.array(read_wav(speech(tmp_path, "resume")), dtype=float)
+    noise = rng.standard_normal(len(words) + 19200) * 32768 * 10 ** (-61 / 20)
+    noise[9600:9600 + len(words)] += words
+    last_bit = np.round(rng.standard_normal(16000) * 0.6).astype(np.int16).tobytes()
+    heard = np.clip(noise, -32768, 32767).astype(np.int16).tobytes()
+    pcm = last_bit + bytes(FRAME_BYTES * 250) + heard + bytes(FRAME_BYTES * 30)
+    segmenter = Segmenter()
+    found = [u for i in range(0, len(pcm) - FRAME_BYTES + 1, FRAME_BYTES)
+             if (u := segmenter.feed(pcm[i:i + FRAME_BYTES])) is not None]
+    loud = np.flatnonzero(np.abs(words) > 32768 * 10 ** (-40 / 20))
+    words_end = (len(last_bit) + 250 * FRAME_BYTES) / 2 / 16000 + (9600 + loud[-1]) / 16000
+    assert len(found) == 1
+    assert found[0].end - words_end < 0.3  # it was 0.8 s late: at the end of the noise
 
 
 def test_provisional_utterance_repeats_its_quiet_tail_and_ends_with_the_cut(tmp_path):
