@@ -351,6 +351,39 @@ def test_through_speakers_the_frames_before_the_echo_arrives_do_not_make_the_coa
     assert all(f.coach_audible for f in frames)
 
 
+class _KnownRoom:
+    """A canceller that knows the room exactly: takes out the reference as it reaches the microphone, `frames` later."""
+
+    def __init__(self, frames: int, gain: float):
+        self.past, self.gain = deque([np.zeros(FRAME)] * frames), gain
+
+    def process(self, near, far):
+        self.past.append(np.asarray(far, dtype=np.float64))
+        return (near - self.past.popleft() * self.gain).astype(np.int16)
+
+
+def test_a_command_said_as_a_count_begins_is_the_users_though_the_counts_echo_has_not_arrived_yet():
+    """The frames before the count's echo reaches the microphone hold only the room: nothing to remove, and no sign
+    that the canceller has not learnt the room (real sessions: every command said over a count was dropped)."""
+    delay = 11  # frames: 0.33 s from the reference to its echo
+    canceller = EchoCanceller(PlayedAudio(PLAYER_RATE), processor_factory=lambda: _KnownRoom(delay, 0.5),
+                              linear_factory=lambda: _KnownRoom(delay, 0.5))
+    t = np.arange(PLAYER_RATE * 10) / PLAYER_RATE
+    coach = np.sin(2 * np.pi * 300 * t) * 8000 * ((t < 3.0) | ((t >= 8.0) & (t < 9.0)))  # a line; 5 s on, a count
+    rng, refs, written, user_at = np.random.default_rng(5), [], 0, 8.42
+    for k in range(310):
+        captured_at = BASE + k * FRAME / MIC_RATE
+        while written < len(coach) and BASE + written / PLAYER_RATE < captured_at + 0.1:
+            canceller.played.write(coach[written:written + CHUNK].astype(np.int16).tobytes(), BASE + written / PLAYER_RATE)
+            written += CHUNK
+        refs.append(canceller.played.read(captured_at - canceller.lead, FRAME).astype(np.float64))
+        mic = (refs[k - delay] * 0.5 if k >= delay else 0) + rng.standard_normal(FRAME) * 3  # the room's hiss
+        if user_at <= k * FRAME / MIC_RATE < user_at + 0.5:
+            mic = mic + rng.standard_normal(FRAME) * 3000
+        canceller.clean(np.clip(mic, -32768, 32767).astype(np.int16).tobytes(), captured_at)
+    assert not canceller.judge(BASE + user_at, BASE + user_at + 0.5).echo
+
+
 def test_digital_silence_from_a_microphone_that_heard_the_coach_is_a_broken_input_not_headphones(tmp_path):
     """A live microphone always has noise: all-zero frames while the coach speaks do not switch to headphones
     (which would let the coach's echo through as the user's when the sound comes back)."""

@@ -44,10 +44,13 @@ KEPT_ECHO = 0.25
 # noise can outweigh what the microphone had).
 LOUD_WITHIN = 0.01
 # An utterance over the coach is judged by the canceller's output only once the canceller has shown that it removes
-# the echo: over the last LEARNT_FRAMES frames in which the coach sounded before the utterance, the median frame lost
-# LEARNT_DB or more, and the played audio has not restarted since the first of them (an underrun, a new device: AEC3
-# must find the echo's path again). Until then an utterance over the coach is taken as its echo. Measured, not
-# counted: the count it replaces (4 s of coach sound since the last restart) was reset by each of the 3-8 restarts
+# the echo: over the last LEARNT_FRAMES frames before the utterance in which the coach's echo was due (the reference
+# sounded ECHO_ARRIVES before the frame, and the microphone was not digital silence), the median frame lost LEARNT_DB
+# or more, and the played audio has not restarted since the first of them (an underrun, a new device: AEC3 must find
+# the echo's path again). Until then an utterance over the coach is taken as its echo. Not every frame the coach
+# sounded in: a command said as a count begins had the count's first frames before it, which hold no echo yet (0 dB
+# removed), and the canceller looked unlearnt (real sessions, 100 ms -12 dB room: every command over a count dropped
+# as echo, while the frames with the echo due showed 52-65 dB removed). Measured, not counted: the count it replaces (4 s of coach sound since the last restart) was reset by each of the 3-8 restarts
 # while the output stream settles, so a command over the coach's first sentences was dropped although AEC3 already
 # removed 50-60 dB, and on a loaded machine (more restarts) every one was (CI: "how long left" dropped three times).
 LEARNT_FRAMES = 20
@@ -159,6 +162,7 @@ class CleanedFrame:
     reference_energy: float   # of what the speaker played over the same time (before LEAD)
     coach_audible: bool = True  # the coach is heard in the microphone: pcm is the canceller's output, else the mic's
     restarts: int = 0         # the played audio's restarts so far, when the frame was cleaned
+    echo_due: bool = False    # the coach's echo should be in it: the reference sounded ECHO_ARRIVES before it
     linear: bytes = b""       # the linear canceller's output (for the recogniser), else the same as pcm
 
 
@@ -261,6 +265,7 @@ class EchoCanceller:
         self._coupling: deque[float] = deque(maxlen=COUPLING_FRAMES)  # mic / reference energy while it sounded
         self._heard_coach = False  # the coach has been audible in the microphone (see MIN_COUPLING_FRAMES)
         self._sounded_for = 0.0  # seconds the reference has sounded without a break, up to this frame
+        self._sounded: deque[tuple[float, bool]] = deque(maxlen=16)  # (captured_at, reference sounding), lately
 
     def clean(self, frame: bytes, captured_at: float) -> CleanedFrame:
         near = np.frombuffer(frame, dtype=np.int16)
@@ -272,13 +277,16 @@ class EchoCanceller:
         self._sounded_for = self._sounded_for + len(near) / MIC_RATE if sounding else 0.0
         if sounding and self._sounded_for > ECHO_ARRIVES and not (mic_energy == 0.0 and self._heard_coach):
             self._coupling.append(mic_energy / reference_energy)
+        self._sounded.append((captured_at, sounding))
+        earlier = [was for at, was in self._sounded if at <= captured_at - ECHO_ARRIVES]
+        echo_due = bool(earlier) and earlier[-1] and mic_energy > 0.0
         measured = len(self._coupling) >= MIN_COUPLING_FRAMES
         audible = not measured or float(np.percentile(self._coupling, AUDIBLE_PERCENTILE)) > AUDIBLE_COUPLING
         self._heard_coach = self._heard_coach or (measured and audible)
         if not audible:
             cleaned = linear = near
         result = CleanedFrame(cleaned.tobytes(), captured_at, mic_energy, _energy(cleaned), _energy(linear),
-                              reference_energy, audible, self.played.restarts, linear.tobytes())
+                              reference_energy, audible, self.played.restarts, echo_due, linear.tobytes())
         with self._lock:
             self._history.append(result)
             while self._history and self._history[0].captured_at < captured_at - HISTORY_SECONDS:
@@ -293,8 +301,8 @@ class EchoCanceller:
         removed, so whatever the user says is the user's, even the coach's own words."""
         with self._lock:
             frames = [frame for frame in self._history if start - ECHO_REACH <= frame.captured_at <= end]
-            before = [frame for frame in self._history if start - LEARNT_WITHIN <= frame.captured_at < start
-                      and frame.reference_energy > REFERENCE_SOUNDING][-LEARNT_FRAMES:]
+            before = [frame for frame in self._history
+                      if start - LEARNT_WITHIN <= frame.captured_at < start and frame.echo_due][-LEARNT_FRAMES:]
             latest = self._history[-1].restarts if self._history else 0
         return judge(frames, start, learnt(before, latest))
 
