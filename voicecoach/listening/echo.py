@@ -50,9 +50,10 @@ LOUD_WITHIN = 0.01
 # the echo's path again). Until then an utterance over the coach is taken as its echo. Not every frame the coach
 # sounded in: a command said as a count begins had the count's first frames before it, which hold no echo yet (0 dB
 # removed), and the canceller looked unlearnt (real sessions, 100 ms -12 dB room: every command over a count dropped
-# as echo, while the frames with the echo due showed 52-65 dB removed). Measured, not counted: the count it replaces (4 s of coach sound since the last restart) was reset by each of the 3-8 restarts
-# while the output stream settles, so a command over the coach's first sentences was dropped although AEC3 already
-# removed 50-60 dB, and on a loaded machine (more restarts) every one was (CI: "how long left" dropped three times).
+# as echo, while the frames with the echo due showed 52-65 dB removed). Measured, not counted: the count it replaces
+# (4 s of coach sound since the last restart) was reset by each of the 3-8 restarts while the output stream settles,
+# so a command over the coach's first sentences was dropped although AEC3 already removed 50-60 dB, and on a loaded
+# machine (more restarts) every one was (CI: "how long left" dropped three times).
 LEARNT_FRAMES = 20
 LEARNT_DB = 15.0
 LEARNT_WITHIN = 10.0  # seconds before the utterance in which those frames are looked for
