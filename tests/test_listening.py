@@ -14,7 +14,8 @@ from voicecoach.commands.listening import hear
 from voicecoach.listening.endpoint import FRAME_BYTES, Segmenter
 from voicecoach.listening.grammar import compile_jsgf, grammar_words, listening_words, spoken_phrases
 from voicecoach.listening.mic import EchoFilter
-from voicecoach.listening.recognizer import Recognizer, model_paths, pronunciations_of, voiced_frames
+from voicecoach.listening.recognizer import Recognizer, voiced_frames
+from voicecoach.listening.sphinx import model_paths, pronunciations_of
 
 
 @pytest.fixture(scope="module")
@@ -58,14 +59,14 @@ def test_politeness_words_are_peeled_fewest_first_from_either_end():
 
 
 def test_every_grammar_word_is_pronounceable(recognizer):
-    missing = [w for w in grammar_words() if recognizer.decoder.lookup_word(w) is None]
+    missing = [w for w in grammar_words() if recognizer.grammar.lookup_word(w) is None]
     assert missing == []
 
 
 def test_the_decoder_holds_only_the_grammars_words_with_all_their_pronunciations(recognizer):
     lines = pronunciations_of({"read", "next"}, model_paths()["dict"]).splitlines()
     assert sorted(line.split(" ", 1)[0] for line in lines) == ["next", "next(2)", "read", "read(2)"]
-    assert recognizer.decoder.lookup_word("aardvark") is None
+    assert recognizer.grammar.lookup_word("aardvark") is None
 
 
 def test_questions_become_sentences_of_the_grammar():

@@ -2,29 +2,23 @@
 from __future__ import annotations
 
 import math
-import os
 import re
-import tempfile
 import time
 from dataclasses import dataclass
 from typing import Callable, Iterable, Protocol
 
 import numpy
-import pocketsphinx
 from rapidfuzz import fuzz, process
 
 from voicecoach.intents import FUZZY_CUTOFF, command_of, normalise, number_words, parse, vocabulary, without_fillers
 from voicecoach.listening.denoise import speech_to_noise_db, suppressed
-from voicecoach.listening.grammar import (compile_jsgf, extra_pronunciations, grammar_words, listening_words,
-                                          shortened_questions, spoken_phrases)
-from voicecoach.listening import meaning
+from voicecoach.listening.grammar import listening_words, shortened_questions, spoken_phrases
+from voicecoach.listening import meaning, prior, sphinx
 from voicecoach.listening.evidence import Evidence, measured
+from voicecoach.listening.sphinx import GrammarProcess, GrammarSearch
 from voicecoach.ports import Heard, ListeningContext
 
 QuestionMatcher = Callable[[str], "tuple[str | None, float]"]
-
-GRAMMAR, PHONES = "grammar", "phones"
-VOWELS = frozenset("AA AE AH AO AW AY EH ER EY IH IY OW OY UH UW".split())
 
 
 @dataclass(frozen=True)
@@ -206,20 +200,6 @@ def voiced_frames(pcm: bytes, peak: float = 0.6, rate: int = 16000) -> int:
     return int(((best > peak) & loud).sum())
 
 
-def model_paths() -> dict[str, str]:
-    root = pocketsphinx.get_model_path()
-    return {"hmm": os.path.join(root, "en-us", "en-us"),
-            "dict": os.path.join(root, "en-us", "cmudict-en-us.dict"),
-            "phone_lm": os.path.join(root, "en-us", "en-us-phone.lm.bin")}
-
-
-def pronunciations_of(words: set[str], dictionary: str) -> str:
-    """The lines of a pronouncing dictionary for these words only, alternative pronunciations included. The decoder
-    then holds the grammar's few hundred words instead of all 134,000: 22 MB less resident memory."""
-    with open(dictionary, encoding="utf-8") as lines:
-        return "".join(line for line in lines if line.split(" ", 1)[0].split("(", 1)[0] in words)
-
-
 def slowed(pcm: bytes, speed: float) -> bytes:
     """pcm16 played at `speed` times its rate (below 1: slower and lower), by linear interpolation."""
     samples = numpy.frombuffer(pcm, numpy.int16).astype(numpy.float32)
@@ -282,37 +262,22 @@ class Transcriber(Protocol):
 class Recognizer:
     """recognize(pcm16 mono 16 kHz) -> Heard. Not thread-safe: one caller at a time.
 
-    With a transcriber (Moonshine), the audio is transcribed first, and a transcript that names a command wins
-    without a grammar search: the two make different mistakes. On the dev split, pocketsphinx
-    alone 73.5 / 72.5 / 51.5% of all phrasings (clean / 20 / 10 dB), Moonshine alone 65.0 / 51.5 / 36.0%,
-    pocketsphinx where Moonshine names no command 83.0 / 77.5 / 62.0%, Moonshine first 89.0 / 81.0 / 66.0%;
-    Moonshine named no command for any of the 165 non-commands. Questions and routine names go the other way:
-    the grammar's answer stands unless Moonshine finds its sentence very unlikely (Tuning.question_poor_fit_per_token),
-    and the transcript is used only when the grammar found nothing, or when it asks a question plainly or a known
-    question fits the audio almost as well, so that the grammar is not searched (see Tuning.question_confidence)."""
+    With a transcriber (Moonshine), a transcript that names a command wins without the grammar's answer: the two
+    make different mistakes. On the dev split, pocketsphinx alone 73.5 / 72.5 / 51.5% of all phrasings (clean / 20 /
+    10 dB), Moonshine alone 65.0 / 51.5 / 36.0%, pocketsphinx where Moonshine names no command 83.0 / 77.5 / 62.0%,
+    Moonshine first 89.0 / 81.0 / 66.0%; Moonshine named no command for any of the 165 non-commands. Questions and
+    routine names go the other way: the grammar's answer stands unless Moonshine finds its sentence very unlikely
+    (Tuning.question_poor_fit_per_token), and the transcript is used only when the grammar found nothing, or when it
+    asks a question plainly or a known question fits the audio almost as well, so that the grammar's answer is not
+    waited for (see Tuning.question_confidence)."""
 
     def __init__(self, question_texts: Iterable[str] = (), question_matcher: QuestionMatcher | None = None,
                  tuning: Tuning = Tuning(), decoder_options: dict | None = None,
-                 choices: dict[str, str] | None = None, transcriber: Transcriber | None = None):
-        paths = model_paths()
-        question_texts = [q for q in map(normalise, question_texts) if q]
-        needed = grammar_words(question_texts) | set(extra_pronunciations())
-        with tempfile.NamedTemporaryFile("w", encoding="utf-8", suffix=".dict") as dictionary:
-            dictionary.write(pronunciations_of(needed, paths["dict"]))
-            dictionary.flush()
-            # bestpath=False: the lattice pass returned unfinished phrases ("where are" for "where") far more often.
-            self.decoder = pocketsphinx.Decoder(hmm=paths["hmm"], dict=dictionary.name, lm=None, bestpath=False,
-                                                logfn=os.devnull, **(decoder_options or {}))
-        for word, phones in extra_pronunciations().items():
-            if self.decoder.lookup_word(word) is None:
-                self.decoder.add_word(word, phones, False)
-        # A question with a word the dictionary lacks cannot be in the grammar; typed input still reaches it.
-        question_texts = [q for q in question_texts if all(self.decoder.lookup_word(w) is not None for w in q.split())]
-        self.decoder.add_jsgf_string(GRAMMAR, compile_jsgf(question_texts))
-        self.decoder.add_allphone_file(PHONES, paths["phone_lm"])
-        self.logmath = self.decoder.get_logmath()
+                 choices: dict[str, str] | None = None, transcriber: Transcriber | None = None,
+                 grammar: GrammarSearch | GrammarProcess | None = None):
+        self.grammar = grammar or GrammarSearch(list(question_texts), decoder_options)
         self.questions = question_matcher
-        self.question_texts = set(question_texts)
+        self.question_texts = self.grammar.question_texts
         self.asked_sentences = sorted(q for q in self.question_texts - set(choices or ())  # not routine names
                                       if len(q.split()) >= tuning.question_fit_words)
         self.tuning = tuning
@@ -325,11 +290,14 @@ class Recognizer:
         self._last_parsed: tuple[str, Heard] | None = None
         self._last_evidence: tuple[bytes, dict] | None = None
         self.acts_on: frozenset[str] | None = None  # what the session would act on now (None: not told)
+        self.asked_replies: frozenset[str] = frozenset()  # the replies the coach's last line asked for
         self.meanings: Callable[[str], dict[str, float]] | None = None  # text -> each intent's probability
 
     def expect(self, context: ListeningContext) -> None:
-        """Told what the session would act on now: a meaning outside it cannot win."""
+        """Told what the session would act on now: a meaning outside it cannot win, and a reply the coach's last
+        line asked for needs less evidence (see _command_in)."""
         self.acts_on = context.acts_on
+        self.asked_replies = prior.asked_for(context.last_line, context.acts_on)
 
     @classmethod
     def with_knowledge(cls, choices: dict[str, str] | None = None, transcribe: bool = True,
@@ -339,9 +307,12 @@ class Recognizer:
         with `meanings`, the meaning classifier's (see _meant)."""
         from voicecoach import knowledge
         from voicecoach.listening.moonshine import Moonshine
-        recognizer = cls(question_texts=cls.knowledge_questions() + list(choices or ()),
-                         question_matcher=knowledge.match_question, choices=choices,
-                         transcriber=Moonshine() if transcribe else None)
+        questions = cls.knowledge_questions() + list(choices or ())
+        # With Moonshine, pocketsphinx searches in a process of its own, beside it (see GrammarProcess): where
+        # Moonshine understood nothing, the grammar's answer is ready as soon as Moonshine's, not after it.
+        grammar = GrammarProcess(questions) if transcribe else None
+        recognizer = cls(question_texts=questions, question_matcher=knowledge.match_question, choices=choices,
+                         transcriber=Moonshine() if transcribe else None, grammar=grammar)
         if meanings:
             # On by default: on held-out speech it more than doubles the requests understood in the user's own words,
             # listed phrasings and false commands about the same (docs/benchmarks/listening.md, 2026-12-03).
@@ -355,84 +326,26 @@ class Recognizer:
         examples = [(q, topic.id) for topic in knowledge.load().topics.values() for q in topic.examples]
         return [q for q, _ in examples] + shortened_questions(examples, knowledge.topics_of)
 
-    def _decode(self, search: str | None, pcm: bytes) -> tuple[str, int, int]:
-        """(text, acoustic log score, frames spent in words rather than silence) of the named search, or with
-        search None of the alignment set just before."""
-        decoder = self.decoder
-        if search is not None:
-            decoder.activate_search(search)
-        decoder.start_utt()
-        decoder.process_raw(pcm, full_utt=True)
-        decoder.end_utt()
-        hyp = decoder.hyp()
-        # The bindings hand scores back exponentiated; take them back to integer log units to sum them.
-        log = self.logmath.log
-        segments = list(decoder.seg() or ()) if hyp else []
-        score = sum(log(seg.ascore) if seg.ascore > 0 else -10**9 for seg in segments)
-        spoken = sum(seg.end_frame - seg.start_frame + 1 for seg in segments
-                     if not seg.word.startswith(("<", "[", "(", "+")) and seg.word not in ("SIL",))
-        return (hyp.hypstr if hyp else ""), score, spoken
-
     def scores(self, pcm: bytes, exhaustive: bool = False) -> dict:
-        """The evidence: voicing, grammar text, and the per-frame acoustic gap to an unconstrained phone loop.
-        Unless exhaustive, stops at the first check that already rejects (unvoiced: no search; an unfinished
-        or number-only grammar path: no phone loop), which spares most of the time on noise."""
-        evidence = {"text": "", "gap": math.inf, "vowels": 0, "text_vowels": 0, "complete": False, "question": False,
-                    "politeness_words": 0, "voiced": voiced_frames(pcm, self.tuning.voicing_peak)}
-        if not exhaustive and evidence["voiced"] < self.tuning.min_voiced_frames:
-            return evidence
-        text, grammar_score, _ = self._decode(GRAMMAR, pcm)
-        frames = self.decoder.n_frames()
-        sentence = self.sentence_of(text)
-        evidence.update(text=text, complete=sentence is not None, question=sentence in self.question_texts,
-                        text_vowels=self.vowels_of(text), politeness_words=self.politeness_words(text))
-        if not exhaustive and not evidence["complete"]:
-            return evidence
-        phones, phone_score, _ = self._decode(PHONES, pcm)
-        evidence.update(gap=(phone_score - grammar_score) / max(frames, 1), phone_score=phone_score,
-                        vowels=sum(phone in VOWELS for phone in phones.split()))
-        return evidence
+        """The evidence: voicing, and the grammar's (sphinx.GrammarSearch.scores), which unless exhaustive is not
+        searched for when the audio is unvoiced: that spares most of the time on noise."""
+        voiced = voiced_frames(pcm, self.tuning.voicing_peak)
+        if not exhaustive and voiced < self.tuning.min_voiced_frames:
+            return {**sphinx.NOT_SEARCHED, "voiced": voiced}
+        return {**self.grammar.scores(pcm, exhaustive), "voiced": voiced}
 
     def alignment_gap(self, pcm: bytes, sentence: str) -> float | None:
         """How much worse, per frame, pocketsphinx fits the audio to this very sentence than a free phone loop does
         (the grammar's gap, for one sentence), or None if it cannot align them."""
         evidence = self._last_evidence[1] if self._last_evidence and self._last_evidence[0] is pcm else {}
-        if evidence.get("phone_score") is None:  # kept with the grammar's evidence: each hearing may ask again
-            evidence["phone_score"] = self._decode(PHONES, pcm)[1]
-        try:
-            self.decoder.set_align_text(normalise(sentence))
-        except RuntimeError:  # a word it cannot pronounce
-            return None
-        text, score, _ = self._decode(None, pcm)
-        return (evidence["phone_score"] - score) / max(self.decoder.n_frames(), 1) if text else None
-
-    def vowels_of(self, text: str) -> int:
-        return sum(phone in VOWELS for word in text.split() for phone in (self.decoder.lookup_word(word) or "").split())
+        gap, evidence["phone_score"] = self.grammar.alignment_gap(pcm, sentence, evidence.get("phone_score"))
+        return gap  # the phone loop's score kept with the grammar's evidence: each hearing may ask again
 
     def sentence_of(self, text: str) -> str | None:
-        """The grammar's phrase or question inside the politeness words, or None when the grammar did not reach
-        its end: an unfinished path comes back when nothing fitted."""
-        sentences, words = self._sentences(), listening_words()
-        core = normalise(text)
-        for candidate in [core] + [core[:-len(s) - 1] for s in words.suffixes if core.endswith(" " + s)]:
-            if candidate in sentences:
-                return candidate
-            for prefix in words.prefixes:
-                if candidate.startswith(prefix + " ") and candidate[len(prefix) + 1:] in sentences:
-                    return candidate[len(prefix) + 1:]
-        return None
+        return sphinx.sentence_of(text, self.question_texts)
 
     def politeness_words(self, text: str) -> int:
-        """How many optional words (a prefix, a suffix) the grammar put around the phrase: 0, 1 or 2."""
-        core = normalise(text)
-        if core in self._sentences():
-            return 0
-        words = listening_words()
-        return (any(core.startswith(p + " ") for p in words.prefixes)
-                + any(core.endswith(" " + s) for s in words.suffixes))
-
-    def _sentences(self) -> set[str]:
-        return set(spoken_phrases()) | self.question_texts
+        return sphinx.politeness_words(text, self.question_texts)
 
     def penalised_gap(self, evidence: dict) -> float:
         return evidence["gap"] + self.tuning.politeness_penalty * evidence["politeness_words"]
@@ -449,6 +362,8 @@ class Recognizer:
 
     def recognize(self, pcm: bytes, audio_end: float | None = None) -> Heard:
         started = time.perf_counter()
+        if self.transcriber is not None and not self.exhaustive:
+            self.grammar.begin(pcm)
         clearer = self._clearer(pcm) if self.transcriber is not None else pcm
         heard, transcripts = self._heard_in(pcm, clearer, audio_end)
         if heard.intent is None and clearer is not pcm:
@@ -464,12 +379,12 @@ class Recognizer:
         Moonshine's transcript, if it made one."""
         # Not gated on voicing: at 10 dB SNR Moonshine finds commands that the voicing check misses (dev: 60 -> 66%).
         transcript, failure = self._transcribe(clearer)
-        command = self._command_in(transcript) if transcript is not None else None
+        command = self._command_in(transcript, self.asked_replies) if transcript is not None else None
         if command is None and transcript is not None and not self.exhaustive:
             command = self._question_in(transcript) or self._meant(transcript)
         if command is not None and not self.exhaustive:
-            # It wins whatever the grammar says, so the grammar is not searched. Moonshine runs first and alone
-            # because pocketsphinx holds Python's GIL while it decodes: side by side, each waited for the other.
+            # It wins whatever the grammar says, so the grammar's answer (searched beside it, when in a process of
+            # its own) is not waited for.
             heard = Heard(command.text, command.intent, command.topic, round(command.confidence, 3), audio_end,
                           {"hypothesis": None, "gap": None, "recognizer": "moonshine", "near_miss": False})
         else:
@@ -511,8 +426,11 @@ class Recognizer:
                                   limit=self.tuning.fit_candidates)
         return [" ".join(raw[:start] + [phrase + punctuation] + raw[end:]).rstrip(".?!") for phrase, _, _ in nearest]
 
-    def _command_in(self, transcript: Transcript) -> Heard | None:
-        """The command the transcript names, or that a sentence near it fits almost as well; else None."""
+    def _command_in(self, transcript: Transcript, asked: frozenset[str] = frozenset()) -> Heard | None:
+        """The command the transcript names, or that a sentence near it fits almost as well; else None. When that
+        sentence is a reply the coach just asked for, it may trail by as many nats more as the session's prior
+        for it says (listening/prior.py), if it leads every other command's sentence by Tuning.rescue_lead, as a
+        rescued one must: "Listarts" for "this hurts" fitted "start" 1.5 nats better, not enough to be resume."""
         if self.is_number(transcript.text):
             return None  # counting along: "One." is not "done"
         tuning = self.tuning
@@ -521,10 +439,15 @@ class Recognizer:
             return Heard(transcript.text, intent, None, confidence)
         trail = {sentence: transcript.logprob - fit for sentence, fit in transcript.fits.items()}
         closest = min(trail, key=trail.get, default=None)
-        if (closest is not None and trail[closest] <= tuning.fit_margin
+        margin = tuning.fit_margin
+        if closest is not None and trail[closest] > margin:  # only as a reply asked for, standing clear of the rest
+            others = [t for sentence, t in trail.items() if command_of(sentence)[0] != command_of(closest)[0]]
+            if min(others, default=math.inf) - trail[closest] >= tuning.rescue_lead:
+                margin += prior.evidence_bonus(command_of(closest)[0], asked)
+        if (closest is not None and trail[closest] <= margin
                 and fuzz.ratio(core_of(transcript.text), core_of(closest)) >= tuning.fit_similarity
                 and self._fits_at_all(transcript, closest)):
-            return Heard(closest, command_of(closest)[0], None, 1 / (1 + math.exp(trail[closest] - tuning.fit_margin)))
+            return Heard(closest, command_of(closest)[0], None, 1 / (1 + math.exp(trail[closest] - margin)))
         if intent is not None and (closest is None or command_of(closest)[0] == intent):
             # A loose match counts only if the audio fits no other command better: "That's out." is 78 like
             # "that's enough" (stop), but was "that hurts".

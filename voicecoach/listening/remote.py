@@ -42,13 +42,7 @@ class RecognizerProcess:
         self._start()
 
     def _start(self) -> None:
-        package_root = str(Path(__file__).resolve().parents[2])
-        env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, (package_root, os.environ.get("PYTHONPATH"))))}
-        try:
-            self._child = subprocess.Popen([sys.executable, "-m", "voicecoach.listening.remote"], stdin=subprocess.PIPE,
-                                           stdout=subprocess.PIPE, env=env, start_new_session=True)
-        except OSError as error:
-            raise RecognizerUnavailable(f"The recognizer's process could not be started ({error}).") from None
+        self._child = start_child("voicecoach.listening.remote", "recognizer")
         self._context_sent = None
         try:
             self._ask(("build", self._build))
@@ -96,15 +90,42 @@ class RecognizerProcess:
 
     def close(self) -> None:
         child, self._child, self._closed = self._child, None, True
-        if child is None:
-            return
-        try:
-            if child.stdin is not None:
-                child.stdin.close()  # the child ends at the end of its input
-            child.wait(timeout=2)
-        except (OSError, subprocess.TimeoutExpired):
-            child.kill()
-            child.wait()
+        if child is not None:
+            end_child(child)
+
+
+def start_child(module: str, what: str) -> subprocess.Popen:
+    """`python -m module` with pipes for requests and replies, in a session of its own (see above)."""
+    package_root = str(Path(__file__).resolve().parents[2])
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, (package_root, os.environ.get("PYTHONPATH"))))}
+    # OpenBLAS's extra threads spin for a while after each of the meaning model's small products: on two cores they
+    # took the core that the grammar's search beside Moonshine needs, and transcripts took up to 60 ms longer.
+    env.setdefault("OPENBLAS_NUM_THREADS", "1")
+    try:
+        return subprocess.Popen([sys.executable, "-m", module], stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env,
+                                start_new_session=True)
+    except OSError as error:
+        raise RecognizerUnavailable(f"The {what}'s process could not be started ({error}).") from None
+
+
+def end_child(child: subprocess.Popen) -> None:
+    try:
+        if child.stdin is not None:
+            child.stdin.close()  # the child ends at the end of its input
+        child.wait(timeout=2)
+    except (OSError, subprocess.TimeoutExpired):
+        child.kill()
+        child.wait()
+
+
+def child_channels() -> tuple[IO[bytes], IO[bytes]]:
+    """In a child: its requests and a private channel for its replies. Whatever a library prints goes to stderr,
+    not into the replies; a stray Ctrl-C must not print a traceback (the parent ends it)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    replies = os.fdopen(os.dup(1), "wb")
+    os.dup2(2, 1)
+    sys.stdout = sys.stderr
+    return sys.stdin.buffer, replies
 
 
 def release_free_heap() -> None:
@@ -147,12 +168,9 @@ def serve(requests: IO[bytes], replies: IO[bytes]) -> None:
 
 
 def main() -> None:
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent ends it; a stray Ctrl-C must not print a traceback
-    os.nice(NICENESS)
-    replies = os.fdopen(os.dup(1), "wb")
-    os.dup2(2, 1)  # whatever a library prints goes to stderr, not into the replies
-    sys.stdout = sys.stderr
-    serve(sys.stdin.buffer, replies)
+    requests, replies = child_channels()
+    os.nice(NICENESS)  # the grammar's process, started from here, goes lower still (sphinx.NICER)
+    serve(requests, replies)
 
 
 if __name__ == "__main__":
