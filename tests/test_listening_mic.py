@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import contextlib
 import queue
+import threading
 import time
 
 import pytest
@@ -157,6 +158,83 @@ def test_a_rejected_early_guess_falls_back_to_the_finished_utterance(tmp_path):
     heard = _hear_once(tmp_path, recognizer)
     assert heard.intent == "next" and not heard.extra.get("early")
     assert len(recognizer.calls) == 2 and recognizer.calls[0] != recognizer.calls[1]
+
+
+def _words(tmp_path, text: str) -> bytes:
+    """espeak-ng's words without its quiet either side, a whole number of frames."""
+    samples = read_wav(make_speech_wav(text, tmp_path / "words.wav", voice="en-us"))
+    loud = [i for i, value in enumerate(samples) if abs(value) > 300]
+    pcm = samples[loud[0]:loud[-1] + 1].tobytes()
+    return pcm + bytes(-len(pcm) % FRAME_BYTES)
+
+
+class _InTurn:
+    """Hears its intents in turn, the last one from then on; remembers every pcm it was given."""
+
+    def __init__(self, *intents: str):
+        self.intents, self.calls = intents, []
+
+    def recognize(self, pcm: bytes, audio_end=None) -> Heard:
+        self.calls.append(pcm)
+        return Heard("", self.intents[min(len(self.calls), len(self.intents)) - 1], extra={})
+
+
+class _Waiting(_Stream):
+    """Gives its frames up to `held` bytes, then waits (up to 10 s) for `until` before giving the rest."""
+
+    def __init__(self, pcm: bytes, held: int, until: threading.Event):
+        super().__init__(pcm)
+        self.held, self.until, self.given = held, until, 0
+
+    def read(self, frames: int) -> bytes:
+        if self.given >= self.held:
+            self.until.wait(timeout=10)
+        self.given += frames * 2
+        return super().read(frames)
+
+
+def test_what_the_user_says_after_a_command_acted_on_before_its_end_is_heard_too(tmp_path):
+    """"Wait, it hurts": "wait" is acted on three quiet frames into the comma; the words after it are an utterance
+    of their own, with the pause before them and nothing of "wait"."""
+    wait, hurts = (_words(tmp_path, text) for text in ("wait", "it hurts"))
+    comma = bytes(FRAME_BYTES * 6)  # 180 ms: too short for the endpointer to end the utterance
+    pcm = bytes(FRAME_BYTES * 10) + wait + comma + hurts + bytes(FRAME_BYTES * 40)
+    posted = threading.Event()
+    microphone = _Microphone(b"")
+    microphone.stream = _Waiting(pcm, FRAME_BYTES * 10 + len(wait) + FRAME_BYTES * 5, posted)  # in the comma
+    recognizer = _InTurn("pause", "pain")
+    heard: queue.Queue = queue.Queue()
+    listener = MicListener(MonotonicClock(), recognizer=recognizer, microphone_factory=lambda index: microphone)
+    listener.start(lambda got: (heard.put(got), posted.set()))
+    try:
+        got = [heard.get(timeout=10).intent for _ in range(2)]
+    finally:
+        listener.stop()
+    assert got == ["pause", "pain"]
+    assert len(recognizer.calls[1]) <= len(comma) + len(hurts) + FRAME_BYTES * 12  # its quiet tail, repeated
+    loudest = max(range(0, len(wait), FRAME_BYTES), key=lambda at: max(wait[at:at + FRAME_BYTES]))
+    assert wait[loudest:loudest + FRAME_BYTES] in recognizer.calls[0]
+    assert wait[loudest:loudest + FRAME_BYTES] not in recognizer.calls[1]
+
+
+def test_wait_it_hurts_is_heard_as_pain_however_the_comma_falls(tmp_path, pulse):
+    """With Moonshine the whole utterance means pain; when "wait" was acted on before the comma ended, the words
+    after it are heard on their own."""
+    wav = make_speech_wav("wait, it hurts", tmp_path / "wait_it_hurts.wav", voice="en-us", noise_db=-66, pad_s=0.4)
+    heard: queue.Queue = queue.Queue()
+    listener = MicListener(MonotonicClock(), recognizer=Recognizer.with_knowledge(transcribe=True))
+    listener.start(heard.put)
+    try:
+        time.sleep(1.0)  # let the stream settle before the user speaks (test pacing, not product timing)
+        play_into_mic(wav)
+        results = []
+        with contextlib.suppress(queue.Empty):
+            while "pain" not in [h.intent for h in results]:
+                results.append(heard.get(timeout=5))
+    finally:
+        listener.stop()
+    assert [h.intent for h in results if h.intent] in (["pain"], ["pause", "pain"]), [(h.text, h.intent)
+                                                                                      for h in results]
 
 
 def test_with_the_echo_canceller_the_recognizer_hears_the_linear_cancellers_output(tmp_path):

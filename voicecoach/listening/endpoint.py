@@ -50,6 +50,8 @@ class Segmenter:
                                                   sample_rate=SAMPLE_RATE)
         self.vad = pocketsphinx.Vad(mode=vad_mode, sample_rate=SAMPLE_RATE, frame_length=FRAME_SECONDS)
         self.quiet_frames = 0  # frames without voice since the open utterance's last voiced one
+        self.pause_frames = 0  # the quiet frames that the latest voiced one ended
+        self.first_frame = 0  # no utterance's audio starts before this frame (see begin_again)
         assert self.endpointer.frame_bytes == FRAME_BYTES
         self.margin_frames = round(margin / FRAME_SECONDS)
         self.history: deque[bytes] = deque(maxlen=round((max_seconds + window + margin) / FRAME_SECONDS))
@@ -66,7 +68,10 @@ class Segmenter:
         self.fed += 1
         if self.endpointer.in_speech and not was_in_speech:
             self.start_frame = round(self.endpointer.speech_start / FRAME_SECONDS)
-        self.quiet_frames = 0 if self.start_frame is None or self.vad.is_speech(detected) else self.quiet_frames + 1
+        if self.start_frame is None or self.vad.is_speech(detected):
+            self.pause_frames, self.quiet_frames = self.quiet_frames, 0
+        else:
+            self.quiet_frames += 1
         if self.start_frame is not None and self.fed - self.start_frame > self.history.maxlen - self.margin_frames:
             self.start_frame = self.fed - self.history.maxlen + self.margin_frames  # over-long speech: keep the tail
         if was_in_speech and not self.endpointer.in_speech:
@@ -77,8 +82,15 @@ class Segmenter:
     def in_speech(self) -> bool:
         return self.start_frame is not None
 
+    def begin_again(self) -> None:
+        """The open utterance was acted on before its end and the speaker went on: what follows is an utterance of
+        its own, from the frame just fed, with the pause before it but none of the words before that."""
+        if self.start_frame is not None:
+            self.start_frame = self.fed - 1
+            self.first_frame = self.fed - 1 - self.pause_frames
+
     def _so_far(self) -> bytes:
-        first = max(self.fed - len(self.history), self.start_frame - self.margin_frames)
+        first = max(self.fed - len(self.history), self.start_frame - self.margin_frames, self.first_frame)
         return b"".join(list(self.history)[first - (self.fed - len(self.history)):])
 
     def provisional(self) -> Utterance | None:

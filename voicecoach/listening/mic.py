@@ -459,6 +459,9 @@ class MicListener:
                 if segmenter.quiet_frames == 0:
                     early = None  # the speaker went on: that guess heard only part of it
                     claim.withdraw()
+                    if claim.posted:  # after a command already acted on ("wait, it hurts"): the rest is heard too
+                        segmenter.begin_again()
+                        claim = _Claim()
                 elif segmenter.quiet_frames == EARLY_AFTER_QUIET_FRAMES and early is None and not claim.posted:
                     guess = segmenter.provisional()
                     claim = _Claim()
