@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 import signal
+import time
 from dataclasses import replace
 
 from voicecoach import session as core
@@ -219,7 +220,7 @@ class MemoryStore:
 class EchoingRecognizer:
     """A recognizer for tests of the recognizer's own process: hears what the bytes say, and tells what it was told.
     `b"fail"` raises, `b"print"` prints to stdout first (which must not reach the replies), `b"die"` kills its process
-    in the middle of the request."""
+    in the middle of the request; `b"until abandoned"` waits until it is abandoned."""
 
     def __init__(self, fail_to_build: str = ""):
         if fail_to_build:
@@ -227,6 +228,7 @@ class EchoingRecognizer:
             raise RecognizerUnavailable(fail_to_build)
         self.acts_on: frozenset[str] | None = None
         self.released = 0
+        self.abandoned = lambda: False  # the child's loop sets it for each utterance
 
     def expect(self, context) -> None:
         self.acts_on = context.acts_on
@@ -238,6 +240,10 @@ class EchoingRecognizer:
             print("a library's chatter")
         if pcm == b"die":
             os.kill(os.getpid(), signal.SIGKILL)
+        if pcm == b"until abandoned":
+            while not self.abandoned():  # stands for a slow path's stages, each ending with the check
+                time.sleep(0.01)
+            return Heard("", None, audio_end=audio_end, extra={"abandoned": True})
         return Heard(pcm.decode(), None, audio_end=audio_end,
                      extra={"acts_on": sorted(self.acts_on or ()), "released": self.released, "pid": os.getpid(),
                             "niceness": os.nice(0)})

@@ -217,6 +217,42 @@ def test_what_the_user_says_after_a_command_acted_on_before_its_end_is_heard_too
     assert wait[loudest:loudest + FRAME_BYTES] not in recognizer.calls[1]
 
 
+class _Abandonable:
+    """Its first utterance takes until abandon() (or 10 s, then it is a stop); the rest are `intent`."""
+
+    def __init__(self, intent: str):
+        self.intent, self.calls, self.abandoned = intent, [], threading.Event()
+
+    def abandon(self) -> None:
+        self.abandoned.set()
+
+    def recognize(self, pcm: bytes, audio_end=None) -> Heard:
+        self.calls.append(pcm)
+        if len(self.calls) == 1:
+            abandoned = self.abandoned.wait(timeout=10)
+            return Heard("", None if abandoned else "stop", extra={"abandoned": abandoned})
+        return Heard("", self.intent, extra={})
+
+
+def test_a_guess_whose_speaker_went_on_is_abandoned_and_does_not_hold_up_the_utterance(tmp_path):
+    """"Go back ... a step": the guess at the pause would have heard part of it; the whole is heard without it."""
+    back, step = (_words(tmp_path, text) for text in ("go back", "a step"))
+    pcm = bytes(FRAME_BYTES * 10) + back + bytes(FRAME_BYTES * 5) + step + bytes(FRAME_BYTES * 40)
+    microphone = _Microphone(b"")
+    microphone.stream = _Waiting(pcm, FRAME_BYTES * 10 + len(back) + FRAME_BYTES * 4, threading.Event())
+    microphone.stream.until.wait = lambda timeout: recognizer.abandoned.wait(0.05) or True  # the guess has begun
+    recognizer = _Abandonable("back")
+    heard: queue.Queue = queue.Queue()
+    listener = MicListener(MonotonicClock(), recognizer=recognizer, microphone_factory=lambda index: microphone)
+    listener.start(heard.put)
+    try:
+        got = heard.get(timeout=5)
+    finally:
+        listener.stop()
+    assert got.intent == "back" and recognizer.abandoned.is_set()
+    assert len(recognizer.calls) == 2 and len(recognizer.calls[1]) > len(back) + len(step)
+
+
 def test_wait_it_hurts_is_heard_as_pain_however_the_comma_falls(tmp_path, pulse):
     """With Moonshine the whole utterance means pain; when "wait" was acted on before the comma ended, the words
     after it are heard on their own."""

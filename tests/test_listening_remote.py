@@ -4,6 +4,8 @@ from __future__ import annotations
 import functools
 import os
 import signal
+import threading
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -35,6 +37,22 @@ def test_one_failed_utterance_raises_and_listening_goes_on(remote):
     assert remote.recognize(b"print").text == "print"  # the child's stdout does not reach the replies
     remote.release_memory()
     assert remote.recognize(b"next").extra["released"] == 1
+
+
+def test_an_utterance_abandoned_while_it_is_recognised_stops_and_the_next_is_heard(remote):
+    """The mic's early guess whose speaker went on: abandon() from another thread ends its recognition."""
+    decoding = ThreadPoolExecutor(max_workers=1)
+    try:
+        stale = decoding.submit(remote.recognize, b"until abandoned")
+        while remote._recognizing is None:  # sent, and being recognised
+            threading.Event().wait(0.01)
+        remote.abandon()
+        assert stale.result(timeout=10).extra["abandoned"]
+    finally:
+        decoding.shutdown(wait=False)
+    assert remote.recognize(b"next").text == "next"  # a later utterance is not abandoned
+    remote.abandon()  # nothing being recognised: nothing happens
+    assert remote.recognize(b"resume").text == "resume"
 
 
 def test_a_recognizer_that_cannot_be_built_says_why():

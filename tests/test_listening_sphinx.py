@@ -1,6 +1,7 @@
 """pocketsphinx's searches beside Moonshine's: the same evidence, searches nobody waits for, a killed child."""
 from __future__ import annotations
 
+import math
 import os
 import signal
 
@@ -53,3 +54,16 @@ def test_a_killed_child_is_started_again(tmp_path, searches):
     os.kill(beside._child.pid, signal.SIGKILL)
     beside._child.wait()
     assert same(beside.scores(said), here.scores(said))
+
+
+def test_a_search_that_a_newer_one_follows_as_it_runs_stops_before_its_phone_loop(tmp_path, searches):
+    here, _ = searches
+    said = pcm(tmp_path, "pause")
+    full = here.scores(said)
+    here.superseded = lambda: True
+    try:
+        stopped = here.scores(said)
+    finally:
+        here.superseded = lambda: False
+    assert stopped["text"] == full["text"] == "pause"
+    assert math.isfinite(full["gap"]) and stopped["gap"] == math.inf  # unsearched: its answer is not wanted

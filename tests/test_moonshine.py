@@ -500,3 +500,18 @@ def test_a_failing_transcriber_leaves_the_grammars_answer(tmp_path):
 
     heard = Recognizer(transcriber=Broken()).recognize(pcm_of(tmp_path, "slow down"))
     assert heard.intent == "slower" and "model crashed" in heard.extra["transcriber_error"]
+
+
+def test_an_abandoned_utterance_stops_after_moonshines_transcript_without_the_slow_path():
+    noise = numpy.random.default_rng(1).normal(0, 30, 16000).astype(numpy.int16).tobytes()
+    transcriber = FixedTranscript("Renew.", fits={"resume": -7.0}, logprob=-3.0)  # names no command
+    recognizer = Recognizer(transcriber=transcriber)
+    searched = []
+    scores = recognizer.scores
+    recognizer.scores = lambda *args, **kwargs: searched.append(1) or scores(*args, **kwargs)
+    recognizer.abandoned = lambda: True  # the speaker went on
+    heard = recognizer.recognize(noise)
+    assert heard.intent is None and heard.extra["abandoned"]
+    assert transcriber.calls == 1 and not searched  # not heard slower, and the grammar's answer not waited for
+    recognizer.abandoned = lambda: False
+    assert "abandoned" not in recognizer.recognize(noise).extra and searched and transcriber.calls >= 2

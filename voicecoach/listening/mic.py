@@ -388,6 +388,8 @@ class MicListener:
         """Barge-in: a command recognised from the open utterance, three quiet frames after the speech, is posted
         at once, without waiting out the endpointer's 0.3 s window, when it is surely the user's; the cut of the
         utterance then posts nothing. From the decoder's thread; the utterance's cut may race it (see _Claim)."""
+        if decoding.cancelled():
+            return
         heard = self._decoded(decoding)
         if heard.intent is None or self.untrusted:
             return
@@ -457,7 +459,9 @@ class MicListener:
                 quiet_next = True
             if utterance is None:
                 if segmenter.quiet_frames == 0:
-                    early = None  # the speaker went on: that guess heard only part of it
+                    if early is not None and not early.done() and not early.cancel():  # the speaker went on: it heard part
+                        getattr(self._recognizer, "abandon", lambda: None)()  # and must not hold up the next one
+                    early = None
                     claim.withdraw()
                     if claim.posted:  # after a command already acted on ("wait, it hurts"): the rest is heard too
                         segmenter.begin_again()

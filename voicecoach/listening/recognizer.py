@@ -259,6 +259,11 @@ class Transcriber(Protocol):
         """Give back what the model holds between utterances."""
 
 
+class Abandoned(Exception):
+    """The utterance being recognised is no longer wanted: an early guess whose speaker went on. Its slow path,
+    which could take 300 ms, would otherwise hold up the guess at the real end."""
+
+
 class Recognizer:
     """recognize(pcm16 mono 16 kHz) -> Heard. Not thread-safe: one caller at a time.
 
@@ -292,6 +297,7 @@ class Recognizer:
         self.acts_on: frozenset[str] | None = None  # what the session would act on now (None: not told)
         self.asked_replies: frozenset[str] = frozenset()  # the replies the coach's last line asked for
         self.meanings: Callable[[str], dict[str, float]] | None = None  # text -> each intent's probability
+        self.abandoned: Callable[[], bool] = lambda: False  # the utterance is no longer wanted: stop at a stage's end
 
     def expect(self, context: ListeningContext) -> None:
         """Told what the session would act on now: a meaning outside it cannot win, and a reply the coach's last
@@ -365,14 +371,25 @@ class Recognizer:
         if self.transcriber is not None and not self.exhaustive:
             self.grammar.begin(pcm)
         clearer = self._clearer(pcm) if self.transcriber is not None else pcm
-        heard, transcripts = self._heard_in(pcm, clearer, audio_end)
-        if heard.intent is None and clearer is not pcm:
-            heard, as_it_came = self._heard_in(pcm, pcm, audio_end)  # see Tuning.noisy_below_db
-            transcripts += as_it_came
-        if heard.intent is None and not self.exhaustive:
-            heard = next(filter(None, (self._searched(transcript, heard, pcm) for transcript in transcripts)), heard)
+        try:
+            heard, transcripts = self._heard_in(pcm, clearer, audio_end)
+            if heard.intent is None and clearer is not pcm:
+                self._going_on()
+                heard, as_it_came = self._heard_in(pcm, pcm, audio_end)  # see Tuning.noisy_below_db
+                transcripts += as_it_came
+            if heard.intent is None and not self.exhaustive:
+                self._going_on()
+                heard = next(filter(None, (self._searched(transcript, heard, pcm) for transcript in transcripts)),
+                             heard)
+        except Abandoned:
+            heard = Heard("", None, None, 0.0, audio_end, {"abandoned": True, "near_miss": False})
         heard.extra["decode_ms"] = round((time.perf_counter() - started) * 1000, 1)
         return heard
+
+    def _going_on(self) -> None:
+        """Between the slow path's stages: stop if the utterance is no longer wanted (see Abandoned)."""
+        if self.abandoned():
+            raise Abandoned
 
     def _heard_in(self, pcm: bytes, clearer: bytes, audio_end: float | None) -> tuple[Heard, list[Transcript]]:
         """What the grammar finds in pcm, and Moonshine in `clearer` (pcm, or pcm with its noise suppressed); and
@@ -388,6 +405,7 @@ class Recognizer:
             heard = Heard(command.text, command.intent, command.topic, round(command.confidence, 3), audio_end,
                           {"hypothesis": None, "gap": None, "recognizer": "moonshine", "near_miss": False})
         else:
+            self._going_on()
             heard = self._grammar_heard(pcm, audio_end)
             instead = command or (self._from_transcript(transcript, heard) if transcript is not None else None)
             if (instead or heard).intent is None:
@@ -397,6 +415,7 @@ class Recognizer:
                 heard = Heard(instead.text, instead.intent, instead.topic, round(instead.confidence, 3), audio_end,
                               heard.extra)
         if heard.intent is None and transcript is not None and not self.exhaustive:
+            self._going_on()
             heard = self._heard_slower(clearer, heard) or heard
         if transcript is not None:
             heard.extra["transcript"] = transcript.text

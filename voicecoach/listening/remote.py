@@ -3,8 +3,10 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import itertools
 import os
 import pickle
+import queue
 import signal
 import subprocess
 import sys
@@ -36,6 +38,9 @@ class RecognizerProcess:
         self._context: ListeningContext | None = None
         self._context_sent: ListeningContext | None = None
         self._lock = threading.Lock()
+        self._writing = threading.Lock()  # abandon() writes from another thread than the caller's
+        self._numbers = itertools.count()
+        self._recognizing: int | None = None  # the number of the recognize request awaiting its answer
         self._child: subprocess.Popen | None = None
         self._restarts = 0
         self._closed = False
@@ -50,20 +55,38 @@ class RecognizerProcess:
             self.close()
             raise
 
+    def _send(self, child: subprocess.Popen, number: int, request: tuple) -> None:
+        assert child.stdin is not None
+        with self._writing:
+            pickle.dump((number, request), child.stdin)
+            child.stdin.flush()
+
     def _ask(self, request: tuple) -> Any:
         child = self._child
-        assert child is not None and child.stdin is not None and child.stdout is not None
+        assert child is not None and child.stdout is not None
+        number = next(self._numbers)
         try:
-            pickle.dump(request, child.stdin)
-            child.stdin.flush()
+            self._send(child, number, request)
+            if request[0] == "recognize":
+                self._recognizing = number
             kind, value = pickle.load(child.stdout)
         except (OSError, EOFError, pickle.UnpicklingError):
             child.kill()
             child.wait()
             raise RecognizerUnavailable(f"The recognizer's process stopped (exit status {child.returncode}).") from None
+        finally:
+            self._recognizing = None
         if kind == "error":
             raise value
         return value
+
+    def abandon(self) -> None:
+        """The utterance being recognised now is no longer wanted (its speaker went on): the child stops it at the
+        end of its current stage and answers that nothing was understood. From any thread; nothing if none is."""
+        child, number = self._child, self._recognizing
+        if child is not None and number is not None:
+            with contextlib.suppress(OSError):
+                self._send(child, next(self._numbers), ("abandon", number))
 
     def recognize(self, pcm: bytes, audio_end: float | None = None) -> Heard:
         with self._lock:
@@ -137,13 +160,27 @@ def release_free_heap() -> None:
 
 
 def serve(requests: IO[bytes], replies: IO[bytes]) -> None:
-    """The child's loop: build the recognizer, then answer each request until the parent closes the pipe."""
+    """The child's loop: build the recognizer, then answer each request until the parent closes the pipe. Requests
+    are read as they come, so that an "abandon" reaches the recognizer while it works (no answer is sent to it)."""
+    waiting: queue.Queue = queue.Queue()
+    abandoned = [-1]  # requests up to this number are no longer wanted
+
+    def read() -> None:
+        while True:
+            try:
+                number, request = pickle.load(requests)
+            except (EOFError, OSError, pickle.UnpicklingError, ValueError):
+                waiting.put(None)
+                return
+            if request[0] == "abandon":
+                abandoned[0] = max(abandoned[0], request[1])
+            else:
+                waiting.put((number, request))
+
+    threading.Thread(target=read, daemon=True, name="recognizer-requests").start()
     recognizer: Any = None
-    while True:
-        try:
-            request = pickle.load(requests)
-        except EOFError:
-            return
+    while (item := waiting.get()) is not None:
+        number, request = item
         try:
             if request[0] == "build":
                 recognizer = request[1]()
@@ -152,6 +189,8 @@ def serve(requests: IO[bytes], replies: IO[bytes]) -> None:
                 _, pcm, audio_end, context = request
                 if context is not None:
                     getattr(recognizer, "expect", lambda context: None)(context)
+                if hasattr(recognizer, "abandoned"):
+                    recognizer.abandoned = lambda number=number: abandoned[0] >= number
                 reply = ("ok", recognizer.recognize(pcm, audio_end))
             else:
                 getattr(recognizer, "release_memory", lambda: None)()

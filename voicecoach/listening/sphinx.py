@@ -9,7 +9,7 @@ import queue
 import subprocess
 import tempfile
 import threading
-from typing import IO, Any
+from typing import IO, Any, Callable
 
 import pocketsphinx
 
@@ -92,6 +92,7 @@ class GrammarSearch:
         self.decoder.add_allphone_file(PHONES, paths["phone_lm"])
         self.logmath = self.decoder.get_logmath()
         self.question_texts = set(question_texts)
+        self.superseded: Callable[[], bool] = lambda: False  # a newer utterance's search waits: this one is not wanted
 
     def begin(self, pcm: bytes, exhaustive: bool = False) -> None:
         """Nothing to start ahead in this process."""
@@ -126,7 +127,7 @@ class GrammarSearch:
         sentence = sentence_of(text, self.question_texts)
         evidence.update(text=text, complete=sentence is not None, question=sentence in self.question_texts,
                         text_vowels=self.vowels_of(text), politeness_words=politeness_words(text, self.question_texts))
-        if not exhaustive and not evidence["complete"]:
+        if (not exhaustive and not evidence["complete"]) or self.superseded():
             return evidence
         phones, phone_score, _ = self._decode(PHONES, pcm)
         evidence.update(gap=(phone_score - grammar_score) / max(frames, 1), phone_score=phone_score,
@@ -250,7 +251,8 @@ ANSWERED = frozenset({"scores", "alignment_gap", "lookup_word"})
 def serve(requests: IO[bytes], replies: IO[bytes]) -> None:
     """The child's loop: build the searches, then answer each request in order until the parent closes the pipe. A
     search that a newer one follows is skipped: its utterance was understood without it, and the newer one is
-    waited for. Requests are read as they come, between searches, so that the parent never waits to send one."""
+    waited for; one that a newer one follows as it runs stops before its phone loop. Requests are read as they come,
+    between searches, so that the parent never waits to send one."""
     waiting: queue.Queue = queue.Queue()
 
     def read() -> None:
@@ -261,6 +263,9 @@ def serve(requests: IO[bytes], replies: IO[bytes]) -> None:
                 waiting.put(None)
                 return
 
+    def superseded() -> bool:
+        return any(later is not None and later[1][0] == "scores" for later in list(waiting.queue))
+
     threading.Thread(target=read, daemon=True, name="grammar-requests").start()
     search: GrammarSearch | None = None
     while (item := waiting.get()) is not None:
@@ -268,9 +273,9 @@ def serve(requests: IO[bytes], replies: IO[bytes]) -> None:
         try:
             if request[0] == "build":
                 search = GrammarSearch(*request[1:])
+                search.superseded = superseded
                 reply: tuple = ("ok", search.question_texts)
-            elif request[0] == "scores" and any(later is not None and later[1][0] == "scores"
-                                                for later in list(waiting.queue)):
+            elif request[0] == "scores" and superseded():
                 reply = ("skipped", None)
             elif request[0] in ANSWERED and search is not None:
                 reply = ("ok", getattr(search, request[0])(*request[1:]))
