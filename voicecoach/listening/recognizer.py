@@ -458,16 +458,17 @@ class Recognizer:
             return Heard(transcript.text, intent, None, confidence)
         trail = {sentence: transcript.logprob - fit for sentence, fit in transcript.fits.items()}
         closest = min(trail, key=trail.get, default=None)
+        closest_intent = command_of(closest)[0] if closest is not None else None
         margin = tuning.fit_margin
         if closest is not None and trail[closest] > margin:  # only as a reply asked for, standing clear of the rest
-            others = [t for sentence, t in trail.items() if command_of(sentence)[0] != command_of(closest)[0]]
+            others = [t for sentence, t in trail.items() if command_of(sentence)[0] != closest_intent]
             if min(others, default=math.inf) - trail[closest] >= tuning.rescue_lead:
-                margin += prior.evidence_bonus(command_of(closest)[0], asked)
+                margin += prior.evidence_bonus(closest_intent, asked)
         if (closest is not None and trail[closest] <= margin
                 and fuzz.ratio(core_of(transcript.text), core_of(closest)) >= tuning.fit_similarity
                 and self._fits_at_all(transcript, closest)):
-            return Heard(closest, command_of(closest)[0], None, 1 / (1 + math.exp(trail[closest] - margin)))
-        if intent is not None and (closest is None or command_of(closest)[0] == intent):
+            return Heard(closest, closest_intent, None, 1 / (1 + math.exp(trail[closest] - margin)))
+        if intent is not None and (closest is None or closest_intent == intent):
             # A loose match counts only if the audio fits no other command better: "That's out." is 78 like
             # "that's enough" (stop), but was "that hurts".
             return Heard(transcript.text, intent, None, confidence)
